@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * `sagan-serve` command: flags mirror the environment variables (flags win), then start the server and
+ * exit 0 after a graceful SIGTERM/SIGINT shutdown.
+ */
+import { Command, Option } from 'commander';
+import { ConfigError, DEFAULT_CONFIG, ENV_VARS, configFromEnv, loadConfig, type RawConfig, type ServerConfig } from './config.js';
+import { startServer } from './server.js';
+
+function flagFor(key: keyof ServerConfig): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+const program = new Command('sagan-serve')
+  .description('Serve SAGAN generator ONNX models over HTTP with dynamic batching.')
+  .showHelpAfterError();
+for (const [env, key] of Object.entries(ENV_VARS)) {
+  const fallback = DEFAULT_CONFIG[key];
+  const shown = Array.isArray(fallback) ? fallback.join(',') : fallback;
+  program.addOption(new Option(`${flagFor(key)} <value>`, `${env}${shown === undefined ? '' : ` (default: ${String(shown)})`}`));
+}
+program.parse();
+const flags = program.opts<Record<string, string>>();
+
+let config: Readonly<ServerConfig>;
+try {
+  const fromFlags: RawConfig = {};
+  for (const key of Object.values(ENV_VARS)) {
+    const camel = key as string;
+    if (flags[camel] !== undefined) fromFlags[key] = flags[camel];
+  }
+  config = loadConfig(configFromEnv(process.env), fromFlags);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(`sagan-serve: ${err.message}`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const running = await startServer(config);
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    running.shutdown(signal).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        running.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,157 @@
+/**
+ * Server configuration: read once from the environment (and CLI flags, which win), validated with ajv,
+ * then frozen. Nothing else in the server reads process.env.
+ */
+import { Ajv } from 'ajv';
+import { KNOWN_PROVIDERS, type ProviderName } from './inference/ort-session.js';
+
+export interface BatchingConfig {
+  /** Most rows (images) one session.run takes. */
+  maxBatchSize: number;
+  /** Longest a batch waits for more rows, counted from its oldest waiting request, in ms. */
+  maxQueueDelayMs: number;
+  /** Most rows waiting per model; more gets 503 QUEUE_FULL. */
+  maxQueueSize: number;
+  /** A request not started within this many ms of arrival gets 504 TIMEOUT and never runs. */
+  requestTimeoutMs: number;
+}
+
+export interface ServerConfig extends BatchingConfig {
+  port: number;
+  host: string;
+  modelsDir: string;
+  /** The model behind `GET /generate`; undefined = the only model, if there is exactly one. */
+  defaultModel: string | undefined;
+  executionProviders: ProviderName[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Time allowed on SIGTERM/SIGINT for queued and running work before exit, in ms. */
+  shutdownGraceMs: number;
+  /** Largest `size` (output side in px) a request may ask for. */
+  maxImageSize: number;
+  /** Largest `n` (samples in one grid image). */
+  maxSamplesPerImage: number;
+  /** Largest count of images one `/samples` stream may ask for. */
+  maxStreamSamples: number;
+  /** zlib level for PNG (0-9): lower is faster and larger. */
+  pngCompressionLevel: number;
+  /** ORT intra-op threads per session (CPU provider); 0 = ORT's default. */
+  intraOpThreads: number;
+  /** Largest JSON body accepted, in bytes. */
+  bodyLimitBytes: number;
+}
+
+export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
+  port: 8080,
+  host: '0.0.0.0',
+  modelsDir: 'models',
+  defaultModel: undefined,
+  executionProviders: ['cuda', 'webgpu', 'cpu'],
+  logLevel: 'info',
+  maxBatchSize: 16,
+  maxQueueDelayMs: 5,
+  maxQueueSize: 512,
+  requestTimeoutMs: 30_000,
+  shutdownGraceMs: 10_000,
+  maxImageSize: 1024,
+  maxSamplesPerImage: 64,
+  maxStreamSamples: 10_000,
+  pngCompressionLevel: 6,
+  intraOpThreads: 0,
+  bodyLimitBytes: 1_048_576,
+} satisfies ServerConfig);
+
+/** Environment variable -> config key. The README's configuration table lists the same names. */
+export const ENV_VARS: Readonly<Record<string, keyof ServerConfig>> = Object.freeze({
+  PORT: 'port',
+  HOST: 'host',
+  MODELS_DIR: 'modelsDir',
+  DEFAULT_MODEL: 'defaultModel',
+  EXECUTION_PROVIDERS: 'executionProviders',
+  LOG_LEVEL: 'logLevel',
+  MAX_BATCH_SIZE: 'maxBatchSize',
+  MAX_QUEUE_DELAY_MS: 'maxQueueDelayMs',
+  MAX_QUEUE_SIZE: 'maxQueueSize',
+  REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
+  SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
+  MAX_IMAGE_SIZE: 'maxImageSize',
+  MAX_SAMPLES_PER_IMAGE: 'maxSamplesPerImage',
+  MAX_STREAM_SAMPLES: 'maxStreamSamples',
+  PNG_COMPRESSION_LEVEL: 'pngCompressionLevel',
+  INTRA_OP_THREADS: 'intraOpThreads',
+  BODY_LIMIT_BYTES: 'bodyLimitBytes',
+});
+
+const int = (minimum: number, maximum?: number) => ({ type: 'integer', minimum, ...(maximum === undefined ? {} : { maximum }) });
+export const BATCHING_SCHEMA_PROPERTIES = {
+  maxBatchSize: int(1, 4096),
+  maxQueueDelayMs: { type: 'number', minimum: 0, maximum: 60_000 },
+  maxQueueSize: int(1),
+  requestTimeoutMs: int(1),
+} as const;
+
+const CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: Object.keys(DEFAULT_CONFIG).filter((k) => k !== 'defaultModel'),
+  properties: {
+    port: int(0, 65535),
+    host: { type: 'string', minLength: 1 },
+    modelsDir: { type: 'string', minLength: 1 },
+    defaultModel: { type: 'string', minLength: 1 },
+    executionProviders: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...KNOWN_PROVIDERS] } },
+    logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    ...BATCHING_SCHEMA_PROPERTIES,
+    shutdownGraceMs: int(0),
+    maxImageSize: int(8, 8192),
+    maxSamplesPerImage: int(1, 1024),
+    maxStreamSamples: int(1),
+    pngCompressionLevel: int(0, 9),
+    intraOpThreads: int(0, 1024),
+    bodyLimitBytes: int(1024),
+  },
+};
+
+const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: false });
+const validateConfig = ajv.compile(CONFIG_SCHEMA);
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Raw values as strings (from env or CLI) or already typed values (from tests). */
+export type RawConfig = Partial<Record<keyof ServerConfig, unknown>>;
+
+export function configFromEnv(env: NodeJS.ProcessEnv): RawConfig {
+  const raw: RawConfig = {};
+  for (const [name, key] of Object.entries(ENV_VARS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  return raw;
+}
+
+/**
+ * Merge layers (later wins) over the defaults, validate, freeze. Throws ConfigError naming every bad
+ * setting with its environment variable.
+ */
+export function loadConfig(...layers: RawConfig[]): Readonly<ServerConfig> {
+  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) if (value !== undefined) merged[key] = value;
+  }
+  if (typeof merged.executionProviders === 'string') {
+    merged.executionProviders = merged.executionProviders.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
+  }
+  if (merged.defaultModel === undefined) delete merged.defaultModel;
+  if (!validateConfig(merged)) {
+    const envName = (key: string) => Object.entries(ENV_VARS).find(([, k]) => k === key)?.[0] ?? key;
+    const problems = (validateConfig.errors ?? []).map((e) => {
+      const key = e.instancePath.split('/')[1] ?? String(e.params && 'additionalProperty' in e.params ? e.params.additionalProperty : '');
+      return `${envName(key)} ${e.message}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const config = merged as unknown as ServerConfig;
+  Object.freeze(config.executionProviders);
+  return Object.freeze(config);
+}

@@ -1,0 +1,96 @@
+/**
+ * createApp(deps): the Express app with every route and middleware, without listening, so the CLI
+ * and the tests build exactly the same server.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config.js';
+import { ServeError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { ModelRegistry } from '../models/model-registry.js';
+import { errorHandler } from './error-handler.js';
+import { loadOpenApiText, OpenApiValidators } from './openapi-validation.js';
+import { generateRoutes } from './routes/generate.js';
+import { healthRoutes } from './routes/health.js';
+import { modelRoutes } from './routes/models.js';
+import { samplesRoutes } from './routes/samples.js';
+
+/** Shared, mutable server state the routes read (set when SIGTERM arrives). */
+export interface Lifecycle { draining: boolean }
+
+export interface AppDeps {
+  config: Readonly<ServerConfig>;
+  registry: ModelRegistry;
+  metrics: Metrics;
+  logger: Logger;
+  lifecycle: Lifecycle;
+  validators: OpenApiValidators;
+}
+
+/** Route templates and their methods; a known path with another method answers 405. */
+const ROUTES: Array<[string, string[]]> = [
+  ['/generate', ['GET', 'POST']],
+  ['/v1/models', ['GET']],
+  ['/v1/models/:model', ['GET']],
+  ['/v1/models/:model/generate', ['GET', 'POST']],
+  ['/v1/models/:model/samples', ['POST']],
+  ['/healthz', ['GET']],
+  ['/readyz', ['GET']],
+  ['/metrics', ['GET']],
+  ['/openapi.yaml', ['GET']],
+];
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: OpenApiValidators }): Express {
+  const openApiText = loadOpenApiText();
+  const deps: AppDeps = { ...input, validators: input.validators ?? new OpenApiValidators(openApiText) };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(pinoHttp({
+    logger: deps.logger,
+    genReqId: (req, res) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    // Health checks and scrapes would drown the log.
+    autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' || req.url === '/readyz' },
+    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+  }));
+
+  app.use((req, res, next) => {
+    const stop = deps.metrics.httpRequestDuration.startTimer();
+    res.on('finish', () => {
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      stop({ route, method: req.method, status: String(res.statusCode) });
+    });
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  app.use(express.json({ limit: deps.config.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+
+  app.use(healthRoutes(deps, openApiText));
+  app.use(modelRoutes(deps));
+  app.use(generateRoutes(deps));
+  app.use(samplesRoutes(deps));
+
+  for (const [path, methods] of ROUTES) {
+    app.all(path, (req, res) => {
+      res.setHeader('Allow', methods.join(', '));
+      throw new ServeError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}`, { field: 'method', allowed: methods });
+    });
+  }
+  app.use((req) => {
+    throw new ServeError('NOT_FOUND', `no route for ${req.method} ${req.path.slice(0, 200)}`, { allowed: ROUTES.map(([p]) => p) });
+  });
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,62 @@
+/**
+ * The single place where errors become HTTP responses. ServeErrors carry their code (status from the
+ * table in errors.ts); body-parser errors are mapped to their codes; anything else is INTERNAL, logged
+ * with its stack and answered without one.
+ */
+import type { ErrorRequestHandler, Response } from 'express';
+import { ERROR_CODES, ServeError, isServeError } from '../errors.js';
+
+export interface ErrorBody {
+  error: { code: string; message: string; field?: string; allowed?: unknown };
+  request_id?: string;
+}
+
+/** Body-parser / raw-body error types and the code each becomes. */
+const BODY_PARSER_ERRORS: Record<string, ServeError['code']> = {
+  'entity.parse.failed': 'MALFORMED_JSON',
+  'entity.too.large': 'PAYLOAD_TOO_LARGE',
+  'encoding.unsupported': 'UNSUPPORTED_MEDIA_TYPE',
+  'charset.unsupported': 'UNSUPPORTED_MEDIA_TYPE',
+  'request.aborted': 'INVALID_ARGUMENT',
+  'request.size.invalid': 'INVALID_ARGUMENT',
+};
+
+export function toServeError(err: unknown): ServeError {
+  if (isServeError(err)) return err;
+  const type = (err as { type?: unknown } | null)?.type;
+  if (typeof type === 'string' && type in BODY_PARSER_ERRORS) {
+    const code = BODY_PARSER_ERRORS[type];
+    const message = code === 'MALFORMED_JSON' ? 'request body is not valid JSON' : code === 'PAYLOAD_TOO_LARGE' ? 'request body is too large' : (err as Error).message;
+    return new ServeError(code, message, { field: 'body' });
+  }
+  return new ServeError('INTERNAL', 'internal server error');
+}
+
+export function errorBody(error: ServeError, requestId: string | undefined): ErrorBody {
+  const body: ErrorBody = { error: { code: error.code, message: error.message } };
+  if (error.details.field !== undefined) body.error.field = error.details.field;
+  if (error.details.allowed !== undefined) body.error.allowed = error.details.allowed;
+  if (requestId !== undefined) body.request_id = requestId;
+  return body;
+}
+
+export function sendError(res: Response, err: unknown): void {
+  const error = toServeError(err);
+  if (error.code === 'INTERNAL' || error.code === 'INFERENCE_FAILED' || error.code === 'WORKER_FAILED') {
+    res.log?.error({ err }, 'request failed');
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const status = ERROR_CODES[error.code].status;
+  const retryAfter = error.details.retryAfterSeconds ?? (status === 503 ? 1 : undefined);
+  if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+  res.removeHeader('ETag');
+  res.removeHeader('Cache-Control');
+  res.status(status).json(errorBody(error, typeof res.req.id === 'string' ? res.req.id : String(res.req.id ?? '')));
+}
+
+export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
+  sendError(res, err);
+};

@@ -1,0 +1,91 @@
+/** Image generation: `GET|POST /v1/models/{model}/generate` and the default-model alias `/generate`. */
+import { Router, type Request, type Response } from 'express';
+import { ServeError } from '../../errors.js';
+import { isReady, type ReadyModel } from '../../models/model-registry.js';
+import { contentTypeFor } from '../../render/image.js';
+import { renderRequest } from '../../render/render-request.js';
+import type { AppDeps } from '../app.js';
+import { buildGenerateRequest, type GenerateParams } from '../generate-request.js';
+import { findModel } from './models.js';
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+export function requireReady(deps: AppDeps, name: string): ReadyModel {
+  const entry = findModel(deps.registry, name);
+  if (!isReady(entry)) {
+    throw new ServeError('MODEL_UNAVAILABLE', `model '${entry.name}' is ${entry.status}${entry.reason ? `: ${entry.reason}` : ''}`, { retryAfterSeconds: entry.status === 'loading' ? 5 : 60 });
+  }
+  return entry;
+}
+
+export function defaultModelName(deps: AppDeps): string {
+  const name = deps.registry.defaultModelName();
+  if (name === undefined) {
+    throw new ServeError('UNKNOWN_MODEL', 'no default model: set DEFAULT_MODEL or use /v1/models/{model}/generate', { field: 'model', allowed: deps.registry.list().map((m) => m.name) });
+  }
+  return name;
+}
+
+/** Aborts when the client goes away before the response is complete. */
+export function clientGone(res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+  });
+  return controller.signal;
+}
+
+export function requireJson(req: Request): void {
+  if (!req.is('application/json')) {
+    throw new ServeError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got ${req.headers['content-type'] ?? 'no content type'})`, { field: 'body', allowed: ['application/json'] });
+  }
+}
+
+type ParamsReader = (req: Request) => { params: GenerateParams; nGiven: boolean };
+
+async function generate(deps: AppDeps, req: Request, res: Response, modelName: string, read: ParamsReader): Promise<void> {
+  // The model is looked up before the parameters are read, so an unknown model says so first.
+  const model = requireReady(deps, modelName);
+  const { manifest } = model;
+  const { params, nGiven } = read(req);
+  const request = buildGenerateRequest(params, manifest, deps.config, { nGiven });
+  res.setHeader('X-Model', manifest.name);
+  res.setHeader('X-Model-Version', manifest.version);
+  res.setHeader('X-Class', request.cls.name);
+  if (request.seed !== undefined) res.setHeader('X-Seed', String(request.seed));
+  res.setHeader('ETag', request.etag);
+  res.setHeader('Cache-Control', request.randomSeed ? 'no-store' : IMMUTABLE);
+  if (!request.randomSeed && req.headers['if-none-match']?.split(',').some((tag) => tag.trim() === request.etag)) {
+    res.status(304).end();
+    return;
+  }
+  const result = await model.batcher.submit(
+    { z: request.z, classes: new Array<number>(request.n).fill(request.cls.index), wantAttention: request.render.attention !== 'none' },
+    { signal: clientGone(res) },
+  );
+  const bytes = await renderRequest(manifest, result, request.n, request.render);
+  res.type(contentTypeFor(request.render.format)).send(bytes);
+}
+
+export function generateRoutes(deps: AppDeps): Router {
+  const router = Router();
+  const validateQuery = deps.validators.query('generate');
+  const validateBody = deps.validators.body('generatePost');
+  const fromQuery: ParamsReader = (req) => {
+    const query = { ...(req.query as Record<string, unknown>) };
+    validateQuery(query);
+    return { params: query as unknown as GenerateParams, nGiven: true };
+  };
+  const fromBody: ParamsReader = (req) => {
+    requireJson(req);
+    const body = req.body as Record<string, unknown>;
+    const nGiven = body !== null && typeof body === 'object' && 'n' in body;
+    validateBody(body);
+    return { params: body as unknown as GenerateParams, nGiven };
+  };
+  router.get('/v1/models/:model/generate', (req, res) => generate(deps, req, res, req.params.model, fromQuery));
+  router.post('/v1/models/:model/generate', (req, res) => generate(deps, req, res, req.params.model, fromBody));
+  router.get('/generate', (req, res) => generate(deps, req, res, defaultModelName(deps), fromQuery));
+  router.post('/generate', (req, res) => generate(deps, req, res, defaultModelName(deps), fromBody));
+  return router;
+}

@@ -1,0 +1,129 @@
+/**
+ * The only module that imports onnxruntime-node. It owns InferenceSession creation with execution
+ * provider fallback, feed checking and `session.run`. It runs inside the model's worker thread in the
+ * server (session.run is synchronous and would block the event loop) and directly in tests and scripts.
+ */
+import * as ort from 'onnxruntime-node';
+
+export type ProviderName = 'cuda' | 'webgpu' | 'cpu';
+export const KNOWN_PROVIDERS: readonly ProviderName[] = ['cuda', 'webgpu', 'cpu'];
+
+export interface SessionOptions {
+  /** Providers to try in order; the first that creates a session (and runs warm-up, if asked) wins. */
+  providers: readonly ProviderName[];
+  /** CPU provider threads inside one session; 0 lets ORT choose. */
+  intraOpThreads?: number;
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+export interface ProviderAttempt { provider: ProviderName; error: string }
+
+export interface TensorInfo {
+  name: string;
+  /** 'float32', 'int64', ... as ORT reports it; undefined where ORT does not say. */
+  type?: string;
+  /** Dimensions; a string names a symbolic dimension (e.g. 'batch'), -1 an unnamed dynamic one. */
+  shape?: ReadonlyArray<number | string>;
+}
+
+export interface LoadedSession {
+  session: ort.InferenceSession;
+  provider: ProviderName;
+  /** Providers that were tried before `provider` and failed, with why. */
+  failedAttempts: ProviderAttempt[];
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+}
+
+export type FeedData = Float32Array | BigInt64Array;
+export interface Feed { data: FeedData; dims: readonly number[] }
+
+function providerConfig(provider: ProviderName): ort.InferenceSession.ExecutionProviderConfig {
+  // WebGPU prefers NHWC convolutions on current Dawn builds (measured in shared/reference).
+  if (provider === 'webgpu') return { name: 'webgpu', preferredLayout: 'NHWC' } as ort.InferenceSession.ExecutionProviderConfig;
+  return provider;
+}
+
+function describeMetadata(meta: ReadonlyArray<ort.InferenceSession.ValueMetadata> | undefined, names: readonly string[]): TensorInfo[] {
+  return names.map((name, i) => {
+    const m = meta?.[i] as { isTensor?: boolean; type?: string; shape?: ReadonlyArray<number | string> } | undefined;
+    if (m && m.isTensor) return { name, type: m.type, shape: m.shape };
+    return { name };
+  });
+}
+
+/**
+ * Create a session from a model file path or its bytes, trying each provider in order. A provider whose
+ * session creation throws is recorded in `failedAttempts` and the next is tried.
+ * Rejects (with every attempt's reason) when no provider works.
+ */
+export async function loadSession(model: string | Uint8Array, options: SessionOptions): Promise<LoadedSession> {
+  const failedAttempts: ProviderAttempt[] = [];
+  for (const provider of options.providers) {
+    try {
+      const sessionOptions: ort.InferenceSession.SessionOptions = {
+        executionProviders: [providerConfig(provider)],
+        graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+        logSeverityLevel: 3,
+      };
+      if (options.intraOpThreads !== undefined && options.intraOpThreads > 0) sessionOptions.intraOpNumThreads = options.intraOpThreads;
+      const session = typeof model === 'string'
+        ? await ort.InferenceSession.create(model, sessionOptions)
+        : await ort.InferenceSession.create(model, sessionOptions);
+      return {
+        session, provider, failedAttempts,
+        inputs: describeMetadata(session.inputMetadata, session.inputNames),
+        outputs: describeMetadata(session.outputMetadata, session.outputNames),
+      };
+    } catch (err) {
+      failedAttempts.push({ provider, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  const reasons = failedAttempts.map((a) => `${a.provider}: ${a.error}`).join('; ');
+  throw new Error(`no execution provider could load the model (${reasons || 'no providers given'})`);
+}
+
+export interface RunResult {
+  /** Output name -> data and dims, for the outputs that were fetched. */
+  outputs: Record<string, { data: Float32Array; dims: number[] }>;
+  /** Wall time of session.run in seconds. */
+  runSeconds: number;
+}
+
+/**
+ * Run the session. Feeds are checked against the session's input names first so a mismatch reads as
+ * "missing input 'y' (session inputs: z, label)" instead of an ORT internal error.
+ * `fetches` limits which outputs are computed and copied out (e.g. skip the attention map).
+ */
+export async function runSession(loaded: LoadedSession, feeds: Record<string, Feed>, fetches: readonly string[]): Promise<RunResult> {
+  const { session } = loaded;
+  for (const name of session.inputNames) {
+    if (!(name in feeds)) throw new Error(`missing input '${name}' (given: ${Object.keys(feeds).join(', ') || 'none'}; session inputs: ${session.inputNames.join(', ')})`);
+  }
+  for (const name of Object.keys(feeds)) {
+    if (!session.inputNames.includes(name)) throw new Error(`unknown input '${name}' (session inputs: ${session.inputNames.join(', ')})`);
+  }
+  for (const name of fetches) {
+    if (!session.outputNames.includes(name)) throw new Error(`unknown output '${name}' (session outputs: ${session.outputNames.join(', ')})`);
+  }
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [name, feed] of Object.entries(feeds)) {
+    const type = feed.data instanceof BigInt64Array ? 'int64' : 'float32';
+    ortFeeds[name] = new ort.Tensor(type, feed.data, feed.dims as number[]);
+  }
+  const started = process.hrtime.bigint();
+  const results = await session.run(ortFeeds, fetches as string[]);
+  const runSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const outputs: RunResult['outputs'] = {};
+  for (const name of fetches) {
+    const tensor = results[name];
+    if (!tensor) throw new Error(`session did not return output '${name}'`);
+    if (tensor.type !== 'float32') throw new Error(`output '${name}' is ${tensor.type}, expected float32`);
+    outputs[name] = { data: tensor.data as Float32Array, dims: [...tensor.dims] };
+  }
+  return { outputs, runSeconds };
+}
+
+export async function releaseSession(loaded: LoadedSession): Promise<void> {
+  await loaded.session.release();
+}

@@ -1,0 +1,173 @@
+/**
+ * Main-thread side of one model's session worker: spawns it, loads the model, runs batches by message
+ * (tensors moved in transfer lists), and restarts the worker when it crashes or a run hangs. Runs that
+ * were in flight then reject with WORKER_FAILED (503) rather than hang.
+ */
+import { Worker } from 'node:worker_threads';
+import { ServeError } from '../errors.js';
+import type { BatchBackend, BatchInput, BatchOutput } from '../batching/batcher.js';
+import type { FromWorker, LoadedReply, LoadRequest, RunRequest } from './worker-protocol.js';
+
+export interface ModelWorkerOptions {
+  load: Omit<LoadRequest, 'type'>;
+  imageOutput: string;
+  attentionOutput: string | undefined;
+  /** A run taking longer than this is treated as a hung worker: it is terminated and restarted. */
+  runTimeoutMs: number;
+  /** Called with what happened, for logs: 'crashed', 'hung', 'restarted', 'restart-failed'. */
+  onEvent?: (event: string, detail: string) => void;
+}
+
+interface PendingRun {
+  resolve: (out: BatchOutput) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+  rows: number;
+}
+
+const WORKER_URL = new URL('./session-worker.js', import.meta.url);
+
+export class ModelWorker implements BatchBackend {
+  private worker: Worker | undefined;
+  private ready: Promise<LoadedReply> | undefined;
+  private readonly pending = new Map<number, PendingRun>();
+  private nextId = 1;
+  private closed = false;
+  /** Times the worker was restarted after a crash or hang. */
+  restarts = 0;
+
+  constructor(private readonly options: ModelWorkerOptions) {}
+
+  /** Spawns the worker and loads the model; rejects with the load failure's reason. */
+  start(): Promise<LoadedReply> {
+    this.ready = this.spawn();
+    return this.ready;
+  }
+
+  private spawn(): Promise<LoadedReply> {
+    const worker = new Worker(WORKER_URL);
+    this.worker = worker;
+    return new Promise<LoadedReply>((resolve, reject) => {
+      let loaded = false;
+      worker.on('message', (message: FromWorker) => {
+        switch (message.type) {
+          case 'loaded':
+            loaded = true;
+            resolve(message);
+            break;
+          case 'load-failed':
+            reject(new Error(message.message));
+            void worker.terminate();
+            break;
+          case 'result':
+          case 'run-failed':
+            this.settleRun(message);
+            break;
+          case 'released':
+            break;
+        }
+      });
+      worker.on('error', (err) => {
+        if (!loaded) reject(err);
+        this.options.onEvent?.('crashed', err.message);
+      });
+      worker.on('exit', (code) => {
+        if (this.worker === worker) this.worker = undefined;
+        if (!loaded) {
+          reject(new Error(`worker exited with code ${code} while loading`));
+          return;
+        }
+        this.failPending(`inference worker exited (code ${code})`);
+        if (!this.closed) this.restart();
+      });
+    });
+  }
+
+  private restart(): void {
+    this.restarts++;
+    this.ready = this.spawn();
+    this.ready.then(
+      () => this.options.onEvent?.('restarted', `restart ${this.restarts}`),
+      (err: Error) => this.options.onEvent?.('restart-failed', err.message),
+    );
+  }
+
+  private failPending(reason: string): void {
+    for (const [id, run] of this.pending) {
+      clearTimeout(run.timer);
+      run.reject(new ServeError('WORKER_FAILED', reason, { retryAfterSeconds: 1 }));
+      this.pending.delete(id);
+    }
+  }
+
+  private settleRun(message: Extract<FromWorker, { type: 'result' | 'run-failed' }>): void {
+    const run = this.pending.get(message.id);
+    if (!run) return;
+    this.pending.delete(message.id);
+    clearTimeout(run.timer);
+    if (message.type === 'run-failed') {
+      run.reject(new ServeError('INFERENCE_FAILED', `inference failed: ${message.message}`));
+      return;
+    }
+    const image = message.outputs[this.options.imageOutput];
+    if (!image) {
+      run.reject(new ServeError('INFERENCE_FAILED', `worker returned no '${this.options.imageOutput}' output`));
+      return;
+    }
+    const attention = this.options.attentionOutput ? message.outputs[this.options.attentionOutput] : undefined;
+    run.resolve({
+      image: new Float32Array(image.buffer),
+      attention: attention ? new Float32Array(attention.buffer) : undefined,
+      inferenceSeconds: message.runSeconds,
+    });
+  }
+
+  async run(batch: BatchInput): Promise<BatchOutput> {
+    if (this.closed) throw new ServeError('SHUTTING_DOWN', 'model worker is closed');
+    try {
+      await this.ready;
+    } catch {
+      throw new ServeError('WORKER_FAILED', 'inference worker is not running (restart failed)', { retryAfterSeconds: 5 });
+    }
+    const worker = this.worker;
+    if (!worker) throw new ServeError('WORKER_FAILED', 'inference worker is restarting', { retryAfterSeconds: 1 });
+    const id = this.nextId++;
+    const fetches = [this.options.imageOutput];
+    if (batch.fetchAttention && this.options.attentionOutput) fetches.push(this.options.attentionOutput);
+    const z = batch.z.buffer as ArrayBuffer;
+    const classes = batch.classes.buffer as ArrayBuffer;
+    const message: RunRequest = { type: 'run', id, rows: batch.rows, z, classes, fetches };
+    return new Promise<BatchOutput>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.options.onEvent?.('hung', `run ${id} of ${batch.rows} rows exceeded ${this.options.runTimeoutMs} ms`);
+        // Terminating triggers 'exit', which fails every pending run and restarts the worker.
+        void worker.terminate();
+      }, this.options.runTimeoutMs);
+      this.pending.set(id, { resolve, reject, timer, rows: batch.rows });
+      worker.postMessage(message, [z, classes]);
+    });
+  }
+
+  /** Test and fault-injection hook: kill the worker as a crash would. */
+  async crashForTesting(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    if (!worker) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      worker.once('message', (m: FromWorker) => {
+        if (m.type === 'released') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      worker.postMessage({ type: 'release' });
+    });
+    this.failPending('model worker closed');
+    await worker.terminate();
+  }
+}

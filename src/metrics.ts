@@ -1,0 +1,96 @@
+/**
+ * Every Prometheus metric the server exports, on a Registry of its own per app (so tests and several
+ * apps in one process never share counters). README "Metrics" documents the same names, labels, buckets.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BatcherObserver, RejectReason } from './batching/batcher.js';
+
+/** Seconds; fits millisecond-scale inference and HTTP latencies up to the request timeout. */
+export const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequestDuration = new Histogram({
+    name: 'sagan_http_request_duration_seconds',
+    help: 'HTTP request duration from arrival to the last byte written, by route template, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [this.registry],
+  });
+  readonly inferenceDuration = new Histogram({
+    name: 'sagan_inference_duration_seconds',
+    help: 'Time inside ONNX Runtime session.run for one batch, measured on the worker thread.',
+    labelNames: ['model', 'provider'] as const,
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [this.registry],
+  });
+  readonly queueWait = new Histogram({
+    name: 'sagan_queue_wait_seconds',
+    help: "Time a request waited in its model's queue before its first row was batched.",
+    labelNames: ['model'] as const,
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: 'sagan_batch_size',
+    help: 'Rows (images) per batch sent to session.run.',
+    labelNames: ['model'] as const,
+    buckets: BATCH_SIZE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'sagan_queue_depth',
+    help: 'Rows (images) waiting in the model queue.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly imagesGenerated = new Counter({
+    name: 'sagan_images_generated_total',
+    help: 'Images produced by the generator (rows returned by session.run).',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly requestsRejected = new Counter({
+    name: 'sagan_requests_rejected_total',
+    help: 'Generation requests refused or failed by the batcher, by reason (queue_full, timeout, shutdown, failed).',
+    labelNames: ['model', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly modelInfo = new Gauge({
+    name: 'sagan_model_info',
+    help: 'Always 1 for each model that is ready; labels carry its version and execution provider.',
+    labelNames: ['model', 'version', 'provider'] as const,
+    registers: [this.registry],
+  });
+  readonly modelLoadDuration = new Gauge({
+    name: 'sagan_model_load_seconds',
+    help: 'Seconds to create the session and run its warm-up, per model.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly workerRestarts = new Counter({
+    name: 'sagan_worker_restarts_total',
+    help: 'Inference worker restarts after a crash or a hung run.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The batcher's hooks for one model, recording into these metrics. */
+  batcherObserver(model: string, provider: () => string): BatcherObserver {
+    return {
+      queueDepth: (rows) => this.queueDepth.set({ model }, rows),
+      queueWait: (seconds) => this.queueWait.observe({ model }, seconds),
+      batch: (rows, inferenceSeconds) => {
+        this.batchSize.observe({ model }, rows);
+        this.inferenceDuration.observe({ model, provider: provider() }, inferenceSeconds);
+        this.imagesGenerated.inc({ model }, rows);
+      },
+      rejected: (reason: RejectReason) => this.requestsRejected.inc({ model, reason }),
+    };
+  }
+}

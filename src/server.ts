@@ -1,0 +1,52 @@
+/**
+ * Wiring only: config -> logger -> metrics -> model registry -> app -> listen, plus graceful shutdown.
+ */
+import type { Server } from 'node:http';
+import { pino, type Logger } from 'pino';
+import type { ServerConfig } from './config.js';
+import { createApp, type Lifecycle } from './http/app.js';
+import { Metrics } from './metrics.js';
+import { ModelRegistry } from './models/model-registry.js';
+
+export interface RunningServer {
+  server: Server;
+  registry: ModelRegistry;
+  metrics: Metrics;
+  logger: Logger;
+  /** The port actually bound (useful with PORT=0). */
+  port: number;
+  /** Stop accepting, finish queued work within the grace period, release sessions. */
+  shutdown(reason: string): Promise<void>;
+}
+
+export async function startServer(config: Readonly<ServerConfig>): Promise<RunningServer> {
+  const logger = pino({ level: config.logLevel, base: { service: 'sagan-serve' } });
+  const metrics = new Metrics();
+  const lifecycle: Lifecycle = { draining: false };
+  const registry = await ModelRegistry.open(config, metrics, logger);
+  const app = createApp({ config, registry, metrics, logger, lifecycle });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ host: config.host, port, models: registry.list().map((m) => `${m.name}:${m.status}`) }, 'sagan-serve listening');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ reason, graceMs: config.shutdownGraceMs }, 'shutting down: refusing new connections, draining queues');
+      lifecycle.draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await registry.close(config.shutdownGraceMs);
+      // Responses still being written get a moment; then remaining keep-alive sockets are cut.
+      const timer = setTimeout(() => server.closeAllConnections(), 2000);
+      await closed;
+      clearTimeout(timer);
+      logger.info('shutdown complete');
+    })();
+    return stopping;
+  };
+  return { server, registry, metrics, logger, port, shutdown };
+}
