@@ -8,7 +8,7 @@
  * Produces models/dogs64/generator.onnx and models/dogs64/model.json with "untrained": true.
  */
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeModelDirectory } from '../src/onnx/model-directory.js';
 import { countParameters, estimateFlops, randomWeights, resolveConfig, type SaganGeneratorConfig } from '../src/onnx/sagan-graph.js';
 
@@ -56,7 +56,7 @@ const program = new Command()
   .requiredOption('--size <px>', 'image side: 32, 64, 128 (any power of 2 >= 8 with --multipliers)', integer)
   .requiredOption('--width <ch>', "base channels ('ch' / gf_dim)", integer)
   .requiredOption('--classes <names>', 'comma-separated class names', classList)
-  .option('--attention <side>', "feature-map side of the self-attention layer, or 'none'", attentionSide, null)
+  .addOption(new Option('--attention <side>', "feature-map side of the self-attention layer (e.g. 32), or 'none'").argParser(attentionSide).default(null, 'none'))
   .option('--no-pool-keys', 'do not 2x2 max-pool attention keys and values')
   .option('--z-dim <n>', 'latent size', integer, 128)
   .option('--multipliers <list>', 'channel multipliers per resolution from 4x4 up (default: the SAGAN layout for --size)', multiplierList)

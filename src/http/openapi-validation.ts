@@ -101,7 +101,8 @@ export class OpenApiValidators {
       required: params.filter((p) => p.required).map((p) => p.name),
       properties: Object.fromEntries(params.map((p) => [p.name, p.schema])),
     });
-    const validator = this.wrap(this.queryAjv.compile(schema), params.map((p) => p.name), '');
+    const defaults = this.defaults(Object.fromEntries(params.map((p) => [p.name, p.schema])));
+    const validator = this.wrap(this.queryAjv.compile(schema), params.map((p) => p.name), '', defaults);
     this.cache.set(key, validator);
     return validator;
   }
@@ -115,15 +116,26 @@ export class OpenApiValidators {
     if (body?.$ref) body = resolve(this.doc, body.$ref);
     const schema = body?.content?.['application/json']?.schema;
     if (!schema) throw new Error(`openapi.yaml: operation '${operationId}' has no JSON body`);
-    const properties = Object.keys(schemaAt(this.doc, schema).properties as Record<string, unknown>);
-    const validator = this.wrap(this.bodyAjv.compile(absoluteRefs(schema)), properties, 'body.');
+    const properties = schemaAt(this.doc, schema).properties as Record<string, Record<string, unknown>>;
+    const validator = this.wrap(this.bodyAjv.compile(absoluteRefs(schema)), Object.keys(properties), 'body.', this.defaults(properties));
     this.cache.set(key, validator);
     return validator;
   }
 
-  private wrap(validate: ValidateFunction, known: string[], prefix: string): Validator {
+  /** Top-level defaults, read through $refs (ajv's useDefaults does not look behind a $ref). */
+  private defaults(properties: Record<string, Record<string, unknown>>): Array<[string, unknown]> {
+    return Object.entries(properties)
+      .map(([name, schema]): [string, unknown] => [name, schemaAt(this.doc, schema).default])
+      .filter(([, value]) => value !== undefined);
+  }
+
+  private wrap(validate: ValidateFunction, known: string[], prefix: string, defaults: Array<[string, unknown]>): Validator {
     return (value: unknown) => {
-      if (validate(value)) return;
+      if (validate(value)) {
+        const target = value as Record<string, unknown>;
+        for (const [name, fallback] of defaults) if (target[name] === undefined) target[name] = fallback;
+        return;
+      }
       const error = this.mostSpecific(validate.errors ?? []);
       throw this.toServeError(error, known, prefix);
     };

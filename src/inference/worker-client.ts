@@ -47,6 +47,7 @@ export class ModelWorker implements BatchBackend {
   private spawn(): Promise<LoadedReply> {
     const worker = new Worker(WORKER_URL);
     this.worker = worker;
+    worker.postMessage({ type: 'load', ...this.options.load } satisfies LoadRequest);
     return new Promise<LoadedReply>((resolve, reject) => {
       let loaded = false;
       worker.on('message', (message: FromWorker) => {
