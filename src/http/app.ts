@@ -14,8 +14,10 @@ import { errorHandler } from './error-handler.js';
 import { loadOpenApiText, OpenApiValidators } from './openapi-validation.js';
 import { generateRoutes } from './routes/generate.js';
 import { healthRoutes } from './routes/health.js';
+import { interpolateRoutes } from './routes/interpolate.js';
 import { modelRoutes } from './routes/models.js';
 import { samplesRoutes } from './routes/samples.js';
+import { webRoutes } from './routes/web.js';
 
 /** Shared, mutable server state the routes read (set when SIGTERM arrives). */
 export interface Lifecycle { draining: boolean }
@@ -30,12 +32,13 @@ export interface AppDeps {
 }
 
 /** Route templates and their methods; a known path with another method answers 405. */
-const ROUTES: Array<[string, string[]]> = [
+export const ROUTES: Array<[string, string[]]> = [
   ['/generate', ['GET', 'POST']],
   ['/v1/models', ['GET']],
   ['/v1/models/:model', ['GET']],
   ['/v1/models/:model/generate', ['GET', 'POST']],
   ['/v1/models/:model/samples', ['POST']],
+  ['/v1/models/:model/interpolate', ['GET']],
   ['/healthz', ['GET']],
   ['/readyz', ['GET']],
   ['/metrics', ['GET']],
@@ -81,6 +84,8 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
   app.use(modelRoutes(deps));
   app.use(generateRoutes(deps));
   app.use(samplesRoutes(deps));
+  app.use(interpolateRoutes(deps));
+  app.use(webRoutes());
 
   for (const [path, methods] of ROUTES) {
     app.all(path, (req, res) => {

@@ -75,6 +75,21 @@ function explicitLatents(z: number[] | number[][], dim: number, n: number, nGive
   return { z: out, n: count };
 }
 
+/** The output tile side: `size` if given (checked against the model's size and MAX_IMAGE_SIZE), else the model's size. */
+export function resolveOutputSize(size: number | undefined, manifest: ModelManifest, config: Readonly<ServerConfig>): number {
+  const S = manifest.image.size;
+  const side = size ?? S;
+  if (side < S || side > config.maxImageSize) throw invalid('size', `size ${side} is outside ${S}..${config.maxImageSize}`, `${S}..${config.maxImageSize}`);
+  return side;
+}
+
+/** Refuses outputs of more than MAX_OUTPUT_PIXELS (`tiles` tiles of size^2), naming `field`. */
+export function checkOutputPixels(tiles: number, size: number, field: string, what = 'n'): void {
+  if (tiles * size * size > MAX_OUTPUT_PIXELS) {
+    throw invalid(field, `${what} x size^2 = ${tiles * size * size} pixels is more than ${MAX_OUTPUT_PIXELS}`, `${what} * size^2 <= ${MAX_OUTPUT_PIXELS}`);
+  }
+}
+
 export function buildGenerateRequest(
   params: GenerateParams,
   manifest: ModelManifest,
@@ -84,8 +99,7 @@ export function buildGenerateRequest(
   const S = manifest.image.size;
   const dim = manifest.latent.dim;
   const cls = resolveClass(manifest.classes, params.class);
-  const size = params.size ?? S;
-  if (size < S || size > config.maxImageSize) throw invalid('size', `size ${size} is outside ${S}..${config.maxImageSize}`, `${S}..${config.maxImageSize}`);
+  const size = resolveOutputSize(params.size, manifest, config);
   if (params.n > config.maxSamplesPerImage) throw invalid('n', `n ${params.n} is more than ${config.maxSamplesPerImage}`, `1..${config.maxSamplesPerImage}`);
   if (params.attention !== 'none' && !manifest.attention) {
     throw new ServeError('NO_ATTENTION', `model '${manifest.name}' has no attention output`, { field: 'attention', allowed: ['none'] });
@@ -109,9 +123,7 @@ export function buildGenerateRequest(
     for (let i = 0; i < n; i++) fillLatent(z.subarray(i * dim, (i + 1) * dim), sampleSeed(seed, i), params.truncation);
   }
   if (params.attention !== 'none' && n > 1) throw invalid('n', 'attention overlays are drawn for one sample; use n=1', [1]);
-  if (n * size * size > MAX_OUTPUT_PIXELS) {
-    throw invalid('size', `n x size^2 = ${n * size * size} pixels is more than ${MAX_OUTPUT_PIXELS}`, `n * size^2 <= ${MAX_OUTPUT_PIXELS}`);
-  }
+  checkOutputPixels(n, size, 'size');
   const queries = parseQueries(params.query, S);
   if (params.attention !== 'none' && queries.length === 0) queries.push({ x: Math.floor(S / 2), y: Math.floor(S / 2) });
   const render: RenderSpec = {

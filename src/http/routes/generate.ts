@@ -41,6 +41,20 @@ export function requireJson(req: Request): void {
   }
 }
 
+/**
+ * Sets ETag and Cache-Control for a deterministic image (immutable unless the server chose a random seed)
+ * and answers 304 when the client's If-None-Match matches; returns true when it did.
+ */
+export function answeredNotModified(req: Request, res: Response, etag: string, randomSeed: boolean): boolean {
+  res.setHeader('ETag', etag);
+  res.setHeader('Cache-Control', randomSeed ? 'no-store' : IMMUTABLE);
+  if (!randomSeed && req.headers['if-none-match']?.split(',').some((tag) => tag.trim() === etag)) {
+    res.status(304).end();
+    return true;
+  }
+  return false;
+}
+
 type ParamsReader = (req: Request) => { params: GenerateParams; nGiven: boolean };
 
 async function generate(deps: AppDeps, req: Request, res: Response, modelName: string, read: ParamsReader): Promise<void> {
@@ -53,12 +67,7 @@ async function generate(deps: AppDeps, req: Request, res: Response, modelName: s
   res.setHeader('X-Model-Version', manifest.version);
   res.setHeader('X-Class', request.cls.name);
   if (request.seed !== undefined) res.setHeader('X-Seed', String(request.seed));
-  res.setHeader('ETag', request.etag);
-  res.setHeader('Cache-Control', request.randomSeed ? 'no-store' : IMMUTABLE);
-  if (!request.randomSeed && req.headers['if-none-match']?.split(',').some((tag) => tag.trim() === request.etag)) {
-    res.status(304).end();
-    return;
-  }
+  if (answeredNotModified(req, res, request.etag, request.randomSeed)) return;
   const result = await model.batcher.submit(
     { z: request.z, classes: new Array<number>(request.n).fill(request.cls.index), wantAttention: request.render.attention !== 'none' },
     { signal: clientGone(res) },

@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { ERROR_CODES } from '../src/errors.js';
+import { OPENAPI_PATH, PACKAGE_ROOT } from '../src/paths.js';
+
+const codes = Object.keys(ERROR_CODES);
+
+test('every error code is in openapi.yaml ErrorCode, and nothing else is', () => {
+  const doc = parse(readFileSync(OPENAPI_PATH, 'utf8'));
+  assert.deepEqual([...doc.components.schemas.ErrorCode.enum].sort(), [...codes].sort());
+});
+
+test("every error code is in README's Errors table with its HTTP status", () => {
+  const readme = readFileSync(`${PACKAGE_ROOT}README.md`, 'utf8');
+  const section = readme.slice(readme.indexOf('## Errors'), readme.indexOf('\n## ', readme.indexOf('## Errors') + 5));
+  const rows = new Map([...section.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]));
+  for (const [code, { status }] of Object.entries(ERROR_CODES)) assert.equal(rows.get(code), status, `README row for ${code}`);
+  assert.equal(rows.size, codes.length, 'README lists no codes the server does not have');
+});
+
+test('every environment variable is documented in README', async () => {
+  const { ENV_VARS } = await import('../src/config.js');
+  const readme = readFileSync(`${PACKAGE_ROOT}README.md`, 'utf8');
+  for (const name of Object.keys(ENV_VARS)) assert.match(readme, new RegExp(`\\| \`${name}\` \\|`), name);
+});
+
+test('every metric is documented in README', async () => {
+  const { Metrics } = await import('../src/metrics.js');
+  const readme = readFileSync(`${PACKAGE_ROOT}README.md`, 'utf8');
+  const metrics = new Metrics({ processMetrics: false });
+  for (const metric of metrics.registry.getMetricsAsArray()) assert.match(readme, new RegExp(`\\| \`${metric.name}\` \\|`), metric.name);
+});
