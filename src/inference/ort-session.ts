@@ -52,6 +52,28 @@ function describeMetadata(meta: ReadonlyArray<ort.InferenceSession.ValueMetadata
   });
 }
 
+function describeSession(session: ort.InferenceSession, provider: ProviderName, failedAttempts: ProviderAttempt[]): LoadedSession {
+  return {
+    session, provider, failedAttempts,
+    inputs: describeMetadata(session.inputMetadata, session.inputNames),
+    outputs: describeMetadata(session.outputMetadata, session.outputNames),
+  };
+}
+
+/** Creates a session on exactly one provider; rejects with ONNX Runtime's own error. */
+export async function createSession(model: string | Uint8Array, provider: ProviderName, options: Omit<SessionOptions, 'providers'> = {}): Promise<LoadedSession> {
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: [providerConfig(provider)],
+    graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+    logSeverityLevel: 3,
+  };
+  if (options.intraOpThreads !== undefined && options.intraOpThreads > 0) sessionOptions.intraOpNumThreads = options.intraOpThreads;
+  const session = typeof model === 'string'
+    ? await ort.InferenceSession.create(model, sessionOptions)
+    : await ort.InferenceSession.create(model, sessionOptions);
+  return describeSession(session, provider, []);
+}
+
 /**
  * Create a session from a model file path or its bytes, trying each provider in order. A provider whose
  * session creation throws is recorded in `failedAttempts` and the next is tried.
@@ -61,20 +83,8 @@ export async function loadSession(model: string | Uint8Array, options: SessionOp
   const failedAttempts: ProviderAttempt[] = [];
   for (const provider of options.providers) {
     try {
-      const sessionOptions: ort.InferenceSession.SessionOptions = {
-        executionProviders: [providerConfig(provider)],
-        graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
-        logSeverityLevel: 3,
-      };
-      if (options.intraOpThreads !== undefined && options.intraOpThreads > 0) sessionOptions.intraOpNumThreads = options.intraOpThreads;
-      const session = typeof model === 'string'
-        ? await ort.InferenceSession.create(model, sessionOptions)
-        : await ort.InferenceSession.create(model, sessionOptions);
-      return {
-        session, provider, failedAttempts,
-        inputs: describeMetadata(session.inputMetadata, session.inputNames),
-        outputs: describeMetadata(session.outputMetadata, session.outputNames),
-      };
+      const loaded = await createSession(model, provider, options);
+      return { ...loaded, failedAttempts };
     } catch (err) {
       failedAttempts.push({ provider, error: err instanceof Error ? err.message : String(err) });
     }

@@ -4,7 +4,7 @@
  * after a warm-up run succeeds on it (some fail at first run, not at session creation).
  */
 import { parentPort } from 'node:worker_threads';
-import { loadSession, releaseSession, runSession, type LoadedSession, type ProviderAttempt } from './ort-session.js';
+import { createSession, releaseSession, runSession, type LoadedSession, type ProviderAttempt } from './ort-session.js';
 import type { FromWorker, LoadRequest, RunRequest, ToWorker } from './worker-protocol.js';
 
 if (!parentPort) throw new Error('session-worker.ts must run in a worker thread');
@@ -33,7 +33,7 @@ async function load(req: LoadRequest): Promise<void> {
   for (const provider of req.providers) {
     let candidate: LoadedSession | undefined;
     try {
-      candidate = await loadSession(req.modelPath, { providers: [provider], intraOpThreads: req.intraOpThreads });
+      candidate = await createSession(req.modelPath, provider, { intraOpThreads: req.intraOpThreads });
       const warmupStarted = performance.now();
       const names = candidate.session.inputNames;
       // Only feed what the graph has; a mismatch is reported by the manifest check on the main thread.
@@ -49,7 +49,7 @@ async function load(req: LoadRequest): Promise<void> {
       loaded = candidate;
       request = req;
       reply({
-        type: 'loaded', provider, failedAttempts: [...failedAttempts, ...candidate.failedAttempts],
+        type: 'loaded', provider, failedAttempts,
         inputs: candidate.inputs, outputs: candidate.outputs, warmupDims,
         loadSeconds: (performance.now() - started) / 1000, warmupSeconds: (performance.now() - warmupStarted) / 1000,
       });

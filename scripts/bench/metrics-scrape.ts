@@ -1,0 +1,121 @@
+/** Reads the server's /metrics and turns two snapshots into per-level figures. */
+
+export interface MetricsSnapshot {
+  atMs: number;
+  batchSizeSum: number;
+  batchSizeCount: number;
+  inferenceSecondsSum: number;
+  inferenceSecondsCount: number;
+  queueWaitSecondsSum: number;
+  queueWaitSecondsCount: number;
+  imagesGenerated: number;
+  rejected: Record<string, number>;
+  workerRestarts: number;
+  /** process_cpu_seconds_total: the whole server process (event loop, worker thread, libuv pool). */
+  processCpuSeconds: number;
+  /** Event-loop delay since the previous scrape (prom-client resets its histogram on each collection). */
+  eventLoopLagP99Seconds: number;
+  eventLoopLagMaxSeconds: number;
+}
+
+/** Sum of every sample of `name` (all label sets), from Prometheus text format. */
+export function sumSamples(text: string, name: string, labelFilter?: (labels: string) => boolean): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    let labels = '';
+    let valuePart: string;
+    if (rest.startsWith('{')) {
+      const close = rest.indexOf('}');
+      labels = rest.slice(1, close);
+      valuePart = rest.slice(close + 1);
+    } else if (rest.startsWith(' ')) {
+      valuePart = rest;
+    } else {
+      continue; // a longer metric name with the same prefix
+    }
+    if (labelFilter && !labelFilter(labels)) continue;
+    const value = Number(valuePart.trim().split(/\s+/)[0]);
+    if (Number.isFinite(value)) total += value;
+  }
+  return total;
+}
+
+function byLabel(text: string, name: string, label: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const re = new RegExp(`^${name}\\{([^}]*)\\}\\s+(\\S+)`, 'gm');
+  for (const m of text.matchAll(re)) {
+    const value = new RegExp(`${label}="([^"]*)"`).exec(m[1])?.[1] ?? '';
+    out[value] = (out[value] ?? 0) + Number(m[2]);
+  }
+  return out;
+}
+
+export function parseMetrics(text: string, atMs = performance.now()): MetricsSnapshot {
+  return {
+    atMs,
+    batchSizeSum: sumSamples(text, 'sagan_batch_size_sum'),
+    batchSizeCount: sumSamples(text, 'sagan_batch_size_count'),
+    inferenceSecondsSum: sumSamples(text, 'sagan_inference_duration_seconds_sum'),
+    inferenceSecondsCount: sumSamples(text, 'sagan_inference_duration_seconds_count'),
+    queueWaitSecondsSum: sumSamples(text, 'sagan_queue_wait_seconds_sum'),
+    queueWaitSecondsCount: sumSamples(text, 'sagan_queue_wait_seconds_count'),
+    imagesGenerated: sumSamples(text, 'sagan_images_generated_total'),
+    rejected: byLabel(text, 'sagan_requests_rejected_total', 'reason'),
+    workerRestarts: sumSamples(text, 'sagan_worker_restarts_total'),
+    processCpuSeconds: sumSamples(text, 'process_cpu_seconds_total'),
+    eventLoopLagP99Seconds: sumSamples(text, 'nodejs_eventloop_lag_p99_seconds'),
+    eventLoopLagMaxSeconds: sumSamples(text, 'nodejs_eventloop_lag_max_seconds'),
+  };
+}
+
+export async function scrapeMetrics(url: string): Promise<MetricsSnapshot> {
+  const res = await fetch(`${url}/metrics`);
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  return parseMetrics(await res.text());
+}
+
+export interface MetricsDelta {
+  batches: number;
+  images: number;
+  meanBatchSize: number;
+  /** Mean session.run time per batch, in ms. */
+  meanInferenceMsPerBatch: number;
+  /** Fraction of the wall time the worker spent inside session.run. */
+  inferenceBusyFraction: number;
+  meanQueueWaitMs: number;
+  rejected: Record<string, number>;
+  workerRestarts: number;
+  /** Server process CPU time over wall time: cores in use on average. */
+  serverCpuCores: number;
+  eventLoopLagP99Ms: number;
+  eventLoopLagMaxMs: number;
+}
+
+export function metricsDelta(before: MetricsSnapshot, after: MetricsSnapshot): MetricsDelta {
+  const batches = after.batchSizeCount - before.batchSizeCount;
+  const images = after.batchSizeSum - before.batchSizeSum;
+  const inferSeconds = after.inferenceSecondsSum - before.inferenceSecondsSum;
+  const inferCount = after.inferenceSecondsCount - before.inferenceSecondsCount;
+  const waitCount = after.queueWaitSecondsCount - before.queueWaitSecondsCount;
+  const wallSeconds = (after.atMs - before.atMs) / 1000;
+  const rejected: Record<string, number> = {};
+  for (const [reason, n] of Object.entries(after.rejected)) {
+    const d = n - (before.rejected[reason] ?? 0);
+    if (d > 0) rejected[reason] = d;
+  }
+  return {
+    batches,
+    images,
+    meanBatchSize: batches > 0 ? images / batches : Number.NaN,
+    meanInferenceMsPerBatch: inferCount > 0 ? (inferSeconds / inferCount) * 1000 : Number.NaN,
+    inferenceBusyFraction: wallSeconds > 0 ? inferSeconds / wallSeconds : Number.NaN,
+    meanQueueWaitMs: waitCount > 0 ? ((after.queueWaitSecondsSum - before.queueWaitSecondsSum) / waitCount) * 1000 : Number.NaN,
+    rejected,
+    workerRestarts: after.workerRestarts - before.workerRestarts,
+    serverCpuCores: wallSeconds > 0 ? (after.processCpuSeconds - before.processCpuSeconds) / wallSeconds : Number.NaN,
+    eventLoopLagP99Ms: after.eventLoopLagP99Seconds * 1000,
+    eventLoopLagMaxMs: after.eventLoopLagMaxSeconds * 1000,
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * The in-process ceilings, without HTTP: session.run at fixed batch sizes (through the project's
+ * ort-session.ts, as the server's worker does), and PNG rendering (toRgbBytes + encodeImage through
+ * sharp) of real generator output.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadSession, releaseSession, runSession, type LoadedSession, type ProviderAttempt, type ProviderName } from '../../src/inference/ort-session.js';
+import { fillLatent } from '../../src/latent/seeded-latent.js';
+import { parseManifest, type ModelManifest } from '../../src/models/manifest.js';
+import { encodeImage, toRgbBytes } from '../../src/render/image.js';
+import { summarize } from './stats.js';
+
+export interface RawBatchResult {
+  batch: number;
+  runs: number;
+  seconds: number;
+  msPerBatchMean: number;
+  msPerBatchP50: number;
+  imagesPerSecond: number;
+}
+
+export interface EncodeResult {
+  concurrency: number;
+  pngCompressionLevel: number;
+  imageSize: number;
+  images: number;
+  seconds: number;
+  imagesPerSecond: number;
+  /** Mean ms per image when encoding one at a time (what one request pays). */
+  sequentialMsPerImage: number;
+  /** toRgbBytes alone (synchronous, on the calling thread), in microseconds per image. */
+  toRgbMicrosPerImage: number;
+  meanPngBytes: number;
+}
+
+export class RawBench {
+  private constructor(
+    readonly manifest: ModelManifest,
+    private readonly loaded: LoadedSession,
+    readonly provider: ProviderName,
+    readonly failedProviders: ProviderAttempt[],
+  ) {}
+
+  static async open(modelDir: string, providers: readonly ProviderName[], intraOpThreads: number): Promise<RawBench> {
+    const manifest = parseManifest(JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')));
+    const modelPath = path.join(modelDir, manifest.file);
+    const failed: ProviderAttempt[] = [];
+    // Like the server's worker: a provider counts only once a first run works on it.
+    for (const provider of providers) {
+      let loaded: LoadedSession | undefined;
+      try {
+        loaded = await loadSession(modelPath, { providers: [provider], intraOpThreads });
+        const bench = new RawBench(manifest, loaded, provider, failed);
+        await bench.runOnce(1);
+        return bench;
+      } catch (err) {
+        failed.push({ provider, error: err instanceof Error ? err.message : String(err) });
+        if (loaded) await releaseSession(loaded).catch(() => undefined);
+      }
+    }
+    throw new Error(`no provider could run ${modelPath}: ${failed.map((f) => `${f.provider}: ${f.error}`).join('; ')}`);
+  }
+
+  private feeds(batch: number, seed: number) {
+    const dim = this.manifest.latent.dim;
+    const z = new Float32Array(batch * dim);
+    const classes = new BigInt64Array(batch);
+    for (let i = 0; i < batch; i++) {
+      fillLatent(z.subarray(i * dim, (i + 1) * dim), seed + i);
+      classes[i] = BigInt((seed + i) % this.manifest.classes.length);
+    }
+    return {
+      [this.manifest.latent.input]: { data: z, dims: [batch, dim] },
+      [this.manifest.class_input]: { data: classes, dims: [batch] },
+    };
+  }
+
+  /** One run; returns the image output [batch, 3, S, S]. */
+  async runOnce(batch: number, seed = 1): Promise<Float32Array> {
+    const result = await runSession(this.loaded, this.feeds(batch, seed), [this.manifest.image.output]);
+    return result.outputs[this.manifest.image.output].data;
+  }
+
+  /** Warm-up runs, then runs for about `seconds` (at least 3). */
+  async measureBatch(batch: number, seconds: number, warmupRuns = 3): Promise<RawBatchResult> {
+    const feeds = this.feeds(batch, 1000);
+    const fetches = [this.manifest.image.output];
+    for (let i = 0; i < warmupRuns; i++) await runSession(this.loaded, feeds, fetches);
+    const times: number[] = [];
+    const t0 = performance.now();
+    while (times.length < 3 || performance.now() - t0 < seconds * 1000) {
+      const s = performance.now();
+      await runSession(this.loaded, feeds, fetches);
+      times.push(performance.now() - s);
+    }
+    const total = (performance.now() - t0) / 1000;
+    const stats = summarize(times);
+    return {
+      batch, runs: times.length, seconds: total, msPerBatchMean: stats.meanMs, msPerBatchP50: stats.p50Ms,
+      imagesPerSecond: (batch * times.length) / total,
+    };
+  }
+
+  /**
+   * PNG rendering as the server does it for a single image (toRgbBytes on the calling thread, then
+   * sharp's encode on the libuv pool), `concurrency` at a time, for about `seconds`.
+   */
+  async measureEncode(concurrency: number, seconds: number, pngCompressionLevel: number): Promise<EncodeResult> {
+    const S = this.manifest.image.size;
+    const count = 32;
+    const images = await this.runOnce(count, 5000);
+    const length = 3 * S * S;
+    const range = this.manifest.image.range;
+    const sample = (i: number) => images.subarray((i % count) * length, ((i % count) + 1) * length);
+    const render = (i: number) => encodeImage(toRgbBytes(sample(i), S, range), S, S, { format: 'png', pngCompressionLevel });
+
+    // toRgbBytes alone.
+    let n = 0;
+    let t0 = performance.now();
+    while (performance.now() - t0 < 300) toRgbBytes(sample(n++), S, range);
+    const toRgbMicrosPerImage = ((performance.now() - t0) * 1000) / n;
+
+    // Warm-up, then one at a time.
+    for (let i = 0; i < 8; i++) await render(i);
+    n = 0;
+    t0 = performance.now();
+    while (performance.now() - t0 < Math.min(1000, seconds * 500)) await render(n++);
+    const sequentialMsPerImage = (performance.now() - t0) / n;
+
+    // Concurrent.
+    let done = 0;
+    let bytes = 0;
+    const deadline = performance.now() + seconds * 1000;
+    t0 = performance.now();
+    const lane = async (k: number) => {
+      for (let i = k; performance.now() < deadline; i += concurrency) {
+        bytes += (await render(i)).length;
+        done++;
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, (_, k) => lane(k)));
+    const total = (performance.now() - t0) / 1000;
+    return {
+      concurrency, pngCompressionLevel, imageSize: S, images: done, seconds: total, imagesPerSecond: done / total,
+      sequentialMsPerImage, toRgbMicrosPerImage, meanPngBytes: bytes / done,
+    };
+  }
+
+  async close(): Promise<void> {
+    await releaseSession(this.loaded);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Serves a model exported by scripts/pytorch/export_sagan.py and compares the server's images with
+ * PyTorch's own (reference.json): explicit z through POST /generate, PNG decoded, max abs difference in
+ * 8-bit levels. Exits 1 unless every sample is within --tolerance levels (default 2, i.e. 2/255).
+ *
+ *   npm run check:pytorch -- models/torch64 [--providers webgpu,cpu] [--tolerance 2]
+ */
+import { readFile, mkdtemp, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { pino } from 'pino';
+import sharp from 'sharp';
+import { loadConfig } from '../src/config.js';
+import { createApp } from '../src/http/app.js';
+import { Metrics } from '../src/metrics.js';
+import { ModelRegistry } from '../src/models/model-registry.js';
+
+interface Reference { size: number; samples: Array<{ seed: number; class: number; z: number[]; rgb_base64: string }> }
+
+const program = new Command('check-pytorch-parity')
+  .argument('<model-dir>', 'directory written by scripts/pytorch/export_sagan.py')
+  .option('--providers <list>', 'execution providers', 'cpu')
+  .option('--tolerance <levels>', 'largest allowed difference in 8-bit levels', '2')
+  .parse();
+const modelDir = path.resolve(program.args[0]);
+const { providers, tolerance } = program.opts<{ providers: string; tolerance: string }>();
+
+const reference = JSON.parse(await readFile(path.join(modelDir, 'reference.json'), 'utf8')) as Reference;
+const modelsDir = await mkdtemp(path.join(tmpdir(), 'pytorch-parity-'));
+await symlink(modelDir, path.join(modelsDir, path.basename(modelDir)));
+const config = loadConfig({ modelsDir, executionProviders: providers, logLevel: 'warn' });
+const logger = pino({ level: 'warn' });
+const metrics = new Metrics({ processMetrics: false });
+const registry = await ModelRegistry.open(config, metrics, logger);
+const [entry] = registry.list();
+if (!entry || entry.status !== 'ready') {
+  console.error(`model not ready: ${entry?.reason ?? 'not found'}`);
+  process.exit(1);
+}
+const app = createApp({ config, registry, metrics, logger, lifecycle: { draining: false } });
+const server = app.listen(0, '127.0.0.1');
+await new Promise((resolve) => server.once('listening', resolve));
+const port = (server.address() as { port: number }).port;
+
+let worst = 0;
+for (const sample of reference.samples) {
+  const res = await fetch(`http://127.0.0.1:${port}/v1/models/${entry.name}/generate`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ class: sample.class, z: sample.z }),
+  });
+  if (!res.ok) throw new Error(`seed ${sample.seed}: HTTP ${res.status} ${await res.text()}`);
+  const served = await sharp(Buffer.from(await res.arrayBuffer())).raw().toBuffer();
+  const expected = Buffer.from(sample.rgb_base64, 'base64');
+  let maxDiff = 0;
+  for (let i = 0; i < expected.length; i++) maxDiff = Math.max(maxDiff, Math.abs(served[i] - expected[i]));
+  worst = Math.max(worst, maxDiff);
+  console.log(`seed ${sample.seed} class ${sample.class}: max difference ${maxDiff}/255`);
+}
+console.log(`provider ${entry.provider}; worst ${worst}/255; tolerance ${tolerance}/255`);
+server.close();
+await registry.close(1000);
+process.exit(worst <= Number(tolerance) ? 0 : 1);

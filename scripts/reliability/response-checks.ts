@@ -1,0 +1,66 @@
+/**
+ * What every error response must look like (openapi.yaml `Error`): JSON with a code from the one
+ * table in src/errors.ts whose status matches, a string message, and nothing that leaks the server's
+ * insides (stack frames, file paths, module names).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { ERROR_CODES } from '../../src/errors.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+
+/** Things that must never appear in a response body. `extra` adds server-specific paths (e.g. a temp models dir). */
+export function leakPatterns(extra: string[] = []): RegExp[] {
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const root = PACKAGE_ROOT.replace(/\/$/, '');
+  return [
+    /\n\s+at \S/, // a V8 stack frame
+    /\bat (?:async )?\S+ \((?:file:\/\/|\/|node:)/, // "at fn (/path/x.js:1:2)"
+    /node_modules/,
+    /\/(?:dist|src)\/[\w/.-]+\.(?:js|ts)\b/,
+    /\b[\w-]+\.(?:js|ts|cc|cpp|h):\d+/, // file.js:12
+    /file:\/\//,
+    new RegExp(escape(root)),
+    ...extra.filter(Boolean).map((p) => new RegExp(escape(p))),
+  ];
+}
+
+/** Problems with one response, as readable strings (empty = fine). */
+export function checkResponse(
+  status: number,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+  options: { method?: string; leaks?: RegExp[] } = {},
+): string[] {
+  const problems: string[] = [];
+  if (status >= 500) problems.push(`5xx status ${status}`);
+  const type = String(headers['content-type'] ?? '');
+  const isText = type === '' || /json|text|yaml|ndjson/.test(type);
+  if (isText && body.length > 0) {
+    const text = body.toString('utf8');
+    for (const pattern of options.leaks ?? leakPatterns()) {
+      if (pattern.test(text)) problems.push(`body matches ${pattern}: ${text.slice(0, 300)}`);
+    }
+  }
+  if (status >= 400) {
+    if (options.method === 'HEAD' && body.length === 0) return problems;
+    if (!type.startsWith('application/json')) {
+      problems.push(`${status} with content-type '${type}' (expected a JSON error body)`);
+      return problems;
+    }
+    let parsed: { error?: { code?: unknown; message?: unknown } } | undefined;
+    try {
+      parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
+    } catch {
+      problems.push(`${status} body is not JSON: ${body.toString('utf8').slice(0, 200)}`);
+      return problems;
+    }
+    const code = parsed?.error?.code;
+    if (typeof code !== 'string' || !(code in ERROR_CODES)) {
+      problems.push(`${status} error.code ${JSON.stringify(code)} is not in ERROR_CODES`);
+    } else if (ERROR_CODES[code as keyof typeof ERROR_CODES].status !== status) {
+      problems.push(`${code} answered with ${status}, table says ${ERROR_CODES[code as keyof typeof ERROR_CODES].status}`);
+    }
+    if (typeof parsed?.error?.message !== 'string') problems.push(`${status} error.message is not a string`);
+    if (status === 503 && headers['retry-after'] === undefined) problems.push('503 without Retry-After');
+  }
+  return problems;
+}
