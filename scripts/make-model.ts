@@ -6,6 +6,8 @@
  *     --name dogs64 --version 0-untrained
  *
  * Produces models/dogs64/generator.onnx and models/dogs64/model.json with "untrained": true.
+ * `--num-classes N` instead of `--classes` names the classes class_0 .. class_<N-1> (e.g. the paper's
+ * 1000 ImageNet classes: --size 128 --width 64 --num-classes 1000 --attention 32).
  */
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -37,7 +39,8 @@ interface Options {
   out: string;
   size: number;
   width: number;
-  classes: string[];
+  classes?: string[];
+  numClasses?: number;
   attention: number | null;
   poolKeys: boolean;
   zDim: number;
@@ -55,7 +58,8 @@ const program = new Command()
   .requiredOption('--out <dir>', 'model directory to write')
   .requiredOption('--size <px>', 'image side: 32, 64, 128 (any power of 2 >= 8 with --multipliers)', integer)
   .requiredOption('--width <ch>', "base channels ('ch' / gf_dim)", integer)
-  .requiredOption('--classes <names>', 'comma-separated class names', classList)
+  .option('--classes <names>', 'comma-separated class names', classList)
+  .option('--num-classes <n>', 'instead of --classes: n classes named class_0 .. class_<n-1>', integer)
   .addOption(new Option('--attention <side>', "feature-map side of the self-attention layer (e.g. 32), or 'none'").argParser(attentionSide).default(null, 'none'))
   .option('--no-pool-keys', 'do not 2x2 max-pool attention keys and values')
   .option('--z-dim <n>', 'latent size', integer, 128)
@@ -69,12 +73,15 @@ const program = new Command()
 async function main(): Promise<void> {
   program.parse();
   const o = program.opts<Options>();
+  if ((o.classes === undefined) === (o.numClasses === undefined)) throw new Error('give exactly one of --classes or --num-classes');
+  if (o.numClasses !== undefined && o.numClasses < 1) throw new Error(`--num-classes must be at least 1, got ${o.numClasses}`);
+  const classes = o.classes ?? Array.from({ length: o.numClasses ?? 0 }, (_, i) => `class_${i}`);
   if (o.weightType !== 'float32' && o.weightType !== 'float16') throw new Error(`--weight-type must be float32 or float16, got '${o.weightType}'`);
   const config: SaganGeneratorConfig = {
     imageSize: o.size,
     zDim: o.zDim,
     width: o.width,
-    numClasses: o.classes.length,
+    numClasses: classes.length,
     attentionResolution: o.attention,
     poolKeys: o.poolKeys,
     ...(o.multipliers ? { channelMultipliers: o.multipliers } : {}),
@@ -85,7 +92,7 @@ async function main(): Promise<void> {
   const written = await writeModelDirectory(o.out, config, weights, {
     name,
     version: o.version,
-    classes: o.classes,
+    classes,
     untrained: true,
     provenance: {
       weights: 'random',

@@ -19,6 +19,14 @@ export interface RunningServer {
   shutdown(reason: string): Promise<void>;
 }
 
+/**
+ * Pending-connection queue for listen() (the kernel caps it at net.core.somaxconn). Node's default of 511
+ * overflowed when scripts/overload.ts opened ~850 new connections/s (RELIABILITY.md): dropped SYNs are
+ * retried by clients only after 1, 3, 7, 15 s..., so they waited past REQUEST_TIMEOUT_MS or got
+ * ECONNRESET, for a 503 that the server answers in under a millisecond once it reads the request.
+ */
+const LISTEN_BACKLOG = 4096;
+
 export async function startServer(config: Readonly<ServerConfig>): Promise<RunningServer> {
   const logger = pino({ level: config.logLevel, base: { service: 'sagan-serve' } });
   const metrics = new Metrics();
@@ -26,7 +34,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   const registry = await ModelRegistry.open(config, metrics, logger);
   const app = createApp({ config, registry, metrics, logger, lifecycle });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = app.listen(config.port, config.host, LISTEN_BACKLOG, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

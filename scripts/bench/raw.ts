@@ -118,7 +118,7 @@ export class RawBench {
     // toRgbBytes alone.
     let n = 0;
     let t0 = performance.now();
-    while (performance.now() - t0 < 300) toRgbBytes(sample(n++), S, range);
+    while (performance.now() - t0 < Math.min(300, seconds * 250)) toRgbBytes(sample(n++), S, range);
     const toRgbMicrosPerImage = ((performance.now() - t0) * 1000) / n;
 
     // Warm-up, then one at a time.

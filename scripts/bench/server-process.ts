@@ -32,6 +32,7 @@ export interface ServerExit {
 
 export interface ServerProcess {
   url: string;
+  pid: number | undefined;
   port: number;
   /** The model's name (manifest.name). */
   model: string;
@@ -147,7 +148,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const startSeconds = (performance.now() - started) / 1000;
 
   return {
-    url, port, model: manifest.name, classes: manifest.classes, imageSize: manifest.image.size, startSeconds,
+    url, pid: child.pid, port, model: manifest.name, classes: manifest.classes, imageSize: manifest.image.size, startSeconds,
     warnings: () => [...warnings],
     logTail,
     async stop(timeoutMs = 30_000): Promise<ServerExit> {

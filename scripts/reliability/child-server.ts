@@ -1,11 +1,13 @@
 /**
- * Starts the real CLI (dist/src/cli.js) as a child process on a free port of 127.0.0.1 and waits for
- * its "listening" log line, so scripts and tests exercise exactly what `sagan-serve` runs in production:
- * signals, process exit codes, process metrics.
+ * Starts the real CLI (dist/src/cli.js) as a child process on 127.0.0.1 and waits until it answers
+ * /healthz, so scripts and tests exercise exactly what `sagan-serve` runs in production: signals, exit
+ * codes, process metrics. The port is picked here (a free one) so any LOG_LEVEL works.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { send, sleep } from './http-client.js';
 
 export const CLI_PATH = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
@@ -13,7 +15,7 @@ export interface ChildServer {
   proc: ChildProcess;
   port: number;
   base: string;
-  /** Every JSON log line the server printed so far. */
+  /** Every JSON log line the server printed so far (at most the last 10,000). */
   logs: Array<Record<string, unknown>>;
   /** Resolves with the exit code (or the signal name) when the process ends. */
   exited: Promise<number | string>;
@@ -24,46 +26,72 @@ export interface ChildServer {
 export interface ChildServerOptions {
   /** Environment variables for the server (PORT, HOST and LOG_LEVEL are filled in unless given). */
   env?: Record<string, string>;
-  /** Longest wait for the listening line, ms. */
+  /** Longest wait for /healthz to answer, ms. */
   startTimeoutMs?: number;
-  /** Print the server's stderr here (default: inherit nothing). */
+  /** Called with each stderr line. */
   onStderr?: (line: string) => void;
+  /** Called with each JSON log line. */
+  onLog?: (entry: Record<string, unknown>) => void;
+  /** Parse and keep stdout log lines (default true); load scripts send them to /dev/null instead. */
+  captureLogs?: boolean;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 export async function startChildServer(options: ChildServerOptions = {}): Promise<ChildServer> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...options.env,
-  };
-  const proc = spawn(process.execPath, [CLI_PATH], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const port = options.env?.PORT ? Number(options.env.PORT) : await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...options.env, PORT: String(port) };
+  // Without capture, stdout goes to /dev/null: a pipe that the (busy) load generator drains late would
+  // block the server's synchronous log writes and measure the harness instead of the server.
+  const capture = options.captureLogs !== false;
+  const proc = spawn(process.execPath, [CLI_PATH], { env, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
+  let exitedWith: number | string | undefined;
   const exited = new Promise<number | string>((resolve) => {
-    proc.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+    proc.once('exit', (code, signal) => {
+      exitedWith = code ?? signal ?? 'unknown';
+      resolve(exitedWith);
+    });
   });
   const stderr: string[] = [];
   createInterface({ input: proc.stderr! }).on('line', (line) => {
     stderr.push(line);
+    if (stderr.length > 200) stderr.shift();
     options.onStderr?.(line);
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${options.startTimeoutMs ?? 60_000} ms; stderr: ${stderr.join('\n').slice(-2000)}`)), options.startTimeoutMs ?? 60_000);
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      let entry: Record<string, unknown>;
-      try {
-        entry = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      logs.push(entry);
-      if (entry.msg === 'sagan-serve listening' && typeof entry.port === 'number') {
-        clearTimeout(timer);
-        resolve(entry.port);
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before listening; stderr: ${stderr.join('\n').slice(-2000)}`));
-    });
+  if (capture) createInterface({ input: proc.stdout! }).on('line', (line) => {
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    logs.push(entry);
+    if (logs.length > 10_000) logs.shift();
+    options.onLog?.(entry);
   });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = performance.now() + (options.startTimeoutMs ?? 60_000);
+  for (;;) {
+    if (exitedWith !== undefined) throw new Error(`server exited (${exitedWith}) before answering; stderr: ${stderr.join('\n').slice(-2000)}`);
+    const ok = await send(base, { method: 'GET', path: '/healthz', timeoutMs: 1000 }).then((r) => r.status === 200, () => false);
+    if (ok) break;
+    if (performance.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`server did not answer /healthz within ${options.startTimeoutMs ?? 60_000} ms; stderr: ${stderr.join('\n').slice(-2000)}`);
+    }
+    await sleep(50);
+  }
   const stop = async (killAfterMs = 20_000): Promise<number | string> => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
     const timer = setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
@@ -71,5 +99,5 @@ export async function startChildServer(options: ChildServerOptions = {}): Promis
     clearTimeout(timer);
     return code;
   };
-  return { proc, port, base: `http://127.0.0.1:${port}`, logs, exited, stop };
+  return { proc, port, base, logs, exited, stop };
 }

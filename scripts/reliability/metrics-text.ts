@@ -25,3 +25,22 @@ export function metricValue(text: string | Sample[], name: string, labels: Recor
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);
 }
+
+/** Cumulative bucket counts of histogram `name` (summed over label sets matching `labels`), by upper bound. */
+export function histogramBuckets(text: string | Sample[], name: string, labels: Record<string, string> = {}): Array<{ le: number; count: number }> {
+  const samples = typeof text === 'string' ? parseMetrics(text) : text;
+  const byLe = new Map<number, number>();
+  for (const s of samples) {
+    if (s.name !== `${name}_bucket` || !Object.entries(labels).every(([k, v]) => s.labels[k] === v)) continue;
+    const le = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
+    byLe.set(le, (byLe.get(le) ?? 0) + s.value);
+  }
+  return [...byLe].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
+}
+
+/** The smallest bucket bound holding at least fraction q of the observations (an upper bound on the quantile). */
+export function histogramQuantileBound(buckets: Array<{ le: number; count: number }>, q: number): number {
+  const total = buckets.at(-1)?.count ?? 0;
+  if (total === 0) return NaN;
+  return buckets.find((b) => b.count >= q * total)?.le ?? Infinity;
+}

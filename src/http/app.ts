@@ -3,7 +3,8 @@
  * and the tests build exactly the same server.
  */
 import { randomUUID } from 'node:crypto';
-import express, { type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
@@ -47,6 +48,47 @@ export const ROUTES: Array<[string, string[]]> = [
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
+/**
+ * Security headers: helmet's defaults, with the same Content-Security-Policy as the web pages
+ * (routes/web.ts sets it again on HTML): scripts, styles, images and fetches from this origin only
+ * (images also from data: and blob: URLs; inline styles for Swagger UI), no plugins, no framing. No
+ * upgrade-insecure-requests, since the server usually runs on plain HTTP inside a network. CORP is
+ * cross-origin so that pages elsewhere may embed generated images with <img>.
+ */
+const SECURITY_HEADERS = helmet({
+  contentSecurityPolicy: {
+    useDefaults: true,
+    directives: {
+      'default-src': ["'self'"],
+      'img-src': ["'self'", 'data:', 'blob:'],
+      'style-src': ["'self'", "'unsafe-inline'"],
+      'script-src': ["'self'"],
+      'connect-src': ["'self'"],
+      'object-src': ["'none'"],
+      'base-uri': ["'none'"],
+      'frame-ancestors': ["'none'"],
+      'upgrade-insecure-requests': null,
+    },
+  },
+  crossOriginResourcePolicy: { policy: 'cross-origin' },
+  xFrameOptions: { action: 'deny' },
+});
+
+/**
+ * Errors raised by Express's own layers (router, body-parser, zlib) carry an HTTP status but no code;
+ * give them their code here so they are answered as coded 4xx instead of INTERNAL 500: a path with
+ * broken percent-escapes, a body whose Content-Encoding does not match its bytes.
+ */
+const codeHttpErrors: ErrorRequestHandler = (err, _req, _res, next) => {
+  const e = err as { status?: unknown; type?: unknown } | null;
+  if (err instanceof ServeError || typeof e?.type === 'string' || typeof e?.status !== 'number') return next(err);
+  if (err instanceof URIError) return next(new ServeError('INVALID_ARGUMENT', 'the request path has malformed percent-encoding', { field: 'path' }));
+  if (e.status === 413) return next(new ServeError('PAYLOAD_TOO_LARGE', 'request body is too large', { field: 'body' }));
+  if (e.status === 415) return next(new ServeError('UNSUPPORTED_MEDIA_TYPE', 'unsupported request body encoding', { field: 'body', allowed: ['application/json'] }));
+  if (e.status >= 400 && e.status < 500) return next(new ServeError('INVALID_ARGUMENT', 'the request body could not be read (does Content-Encoding match the bytes?)', { field: 'body' }));
+  return next(err);
+};
+
 export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: OpenApiValidators }): Express {
   const openApiText = loadOpenApiText();
   const deps: AppDeps = { ...input, validators: input.validators ?? new OpenApiValidators(openApiText) };
@@ -54,6 +96,7 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.use(SECURITY_HEADERS);
 
   app.use(pinoHttp({
     logger: deps.logger,
@@ -78,6 +121,14 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
     next();
   });
 
+  // A declared Content-Length over the limit is refused before any byte is read: body-parser would
+  // first read (and discard) the whole declared body, so a client claiming 10 GB got no answer at all.
+  app.use((req, _res, next) => {
+    if (Number(req.headers['content-length']) > deps.config.bodyLimitBytes) {
+      throw new ServeError('PAYLOAD_TOO_LARGE', 'request body is too large', { field: 'body', allowed: `at most ${deps.config.bodyLimitBytes} bytes` });
+    }
+    next();
+  });
   app.use(express.json({ limit: deps.config.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
 
   app.use(healthRoutes(deps, openApiText));
@@ -96,6 +147,7 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
   app.use((req) => {
     throw new ServeError('NOT_FOUND', `no route for ${req.method} ${req.path.slice(0, 200)}`, { allowed: ROUTES.map(([p]) => p) });
   });
+  app.use(codeHttpErrors);
   app.use(errorHandler);
   return app;
 }

@@ -26,6 +26,7 @@ interface PendingRun {
 }
 
 const WORKER_URL = new URL('./session-worker.js', import.meta.url);
+const MAX_RETRY_DELAY_MS = 30_000;
 
 export class ModelWorker implements BatchBackend {
   private worker: Worker | undefined;
@@ -33,8 +34,10 @@ export class ModelWorker implements BatchBackend {
   private readonly pending = new Map<number, PendingRun>();
   private nextId = 1;
   private closed = false;
-  /** Times the worker was restarted after a crash or hang. */
+  /** Times the worker was restarted after a crash or hang (attempts, including failed ones). */
   restarts = 0;
+  private retryDelayMs = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ModelWorkerOptions) {}
 
@@ -88,9 +91,29 @@ export class ModelWorker implements BatchBackend {
     this.restarts++;
     this.ready = this.spawn();
     this.ready.then(
-      () => this.options.onEvent?.('restarted', `restart ${this.restarts}`),
-      (err: Error) => this.options.onEvent?.('restart-failed', err.message),
+      () => {
+        this.retryDelayMs = 0;
+        this.options.onEvent?.('restarted', `restart ${this.restarts}`);
+      },
+      (err: Error) => {
+        this.options.onEvent?.('restart-failed', err.message);
+        this.scheduleRetry();
+      },
     );
+  }
+
+  /**
+   * A restart that fails (e.g. the model file is briefly missing) is tried again with backoff (1 s,
+   * 2 s, ... 30 s) until it works or the worker is closed; without this one failed restart was permanent.
+   */
+  private scheduleRetry(): void {
+    if (this.closed) return;
+    this.retryDelayMs = Math.min(MAX_RETRY_DELAY_MS, this.retryDelayMs === 0 ? 1000 : this.retryDelayMs * 2);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.closed) this.restart();
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
   }
 
   private failPending(reason: string): void {
@@ -154,8 +177,17 @@ export class ModelWorker implements BatchBackend {
     await this.worker?.terminate();
   }
 
+  /**
+   * TEST-ONLY fault injection: blocks the worker thread for `ms` as a stuck session.run would; runs sent
+   * meanwhile wait behind it, and past runTimeoutMs the worker is declared hung and restarted.
+   */
+  hangForTesting(ms: number): void {
+    this.worker?.postMessage({ type: 'hang-for-testing', ms });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.retryTimer);
     const worker = this.worker;
     if (!worker) return;
     await new Promise<void>((resolve) => {

@@ -98,7 +98,10 @@ export class ModelRegistry {
 
   private markUnavailable(entry: ModelEntry, reason: string): void {
     entry.status = 'unavailable';
-    entry.reason = reason;
+    // The reason is served by GET /v1/models; ONNX Runtime's messages name the absolute model path, so
+    // server paths are shown relative to MODELS_DIR there (the log keeps the full text).
+    const root = path.dirname(entry.dir);
+    entry.reason = reason.replaceAll(`${root}${path.sep}`, '').replaceAll(root, '.');
     this.logger.error({ model: entry.name, reason }, 'model unavailable');
   }
 
@@ -146,6 +149,13 @@ export class ModelRegistry {
       onEvent: (event, detail) => {
         if (event === 'restarted') this.metrics.workerRestarts.inc({ model: entry.name });
         this.logger.warn({ model: entry.name, event, detail }, 'inference worker event');
+        // A worker that cannot be restarted makes the model unavailable (readiness, 503 with the reason)
+        // until a later retry succeeds, instead of a ready model whose every request fails.
+        if (event === 'restart-failed' && entry.status === 'ready') this.markUnavailable(entry, `inference worker restart failed: ${detail}`);
+        if (event === 'restarted' && entry.status === 'unavailable' && entry.batcher) {
+          entry.status = 'ready';
+          delete entry.reason;
+        }
       },
     });
     try {

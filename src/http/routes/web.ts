@@ -1,12 +1,13 @@
 /**
  * The web pages: the gallery at `/` (plain files in public/, no build step) and the API docs at `/docs`
  * (public/docs/index.html driving the swagger-ui-dist bundle, served from its installed folder, on /openapi.yaml).
- * Nothing is fetched from a CDN.
+ * `/js/palette.js` is generated from QUERY_PALETTE. Nothing is fetched from a CDN.
  */
 import path from 'node:path';
 import express, { Router, type Response } from 'express';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { PACKAGE_ROOT } from '../../paths.js';
+import { QUERY_PALETTE } from '../../render/attention.js';
 
 export const PUBLIC_DIR = path.join(PACKAGE_ROOT, 'public');
 
@@ -34,6 +35,12 @@ function securityHeaders(res: Response, file: string): void {
 
 export function webRoutes(): Router {
   const router = Router();
+  // The gallery's attention dots use the server's own query colours, so page and panel always match.
+  const palette = `export const QUERY_PALETTE = Object.freeze(${JSON.stringify(QUERY_PALETTE)});\n`;
+  router.get('/js/palette.js', (_req, res) => {
+    res.type('text/javascript').setHeader('Cache-Control', 'no-cache');
+    res.send(palette);
+  });
   // public/ first, so public/docs/index.html wins over swagger-ui-dist's own (Petstore) index.html.
   router.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0, setHeaders: securityHeaders }));
   router.use('/docs', express.static(getAbsoluteFSPath(), { index: false, maxAge: '1h', setHeaders: securityHeaders }));

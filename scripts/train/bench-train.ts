@@ -1,0 +1,128 @@
+/**
+ * Training-step benchmark on whatever backend runs: iterations per second, ms per iteration, ms per
+ * phase, and the number of GPU kernels dispatched per iteration (the number that decides WebGPU
+ * speed: each dispatch costs ~0.2 ms of overhead there). Defaults are a tiny configuration that
+ * finishes in well under a minute on the CPU backend; on a GPU:
+ *
+ *   npm run bench:train -- --backend webgpu --size 64 --width 32 --batch 64 --steps 30
+ */
+import { writeFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import * as tf from '@tensorflow/tfjs';
+import { setupBackend, syncBackend, type BackendChoice } from './lib/backend.js';
+import { backendChoice, positiveInt, runMain, side } from './lib/cli-common.js';
+import { parsePolicies } from './lib/diffaugment.js';
+import { makeModelConfig } from './lib/model-config.js';
+import { SyntheticSource } from './lib/synthetic.js';
+import { DEFAULT_HYPER, Trainer } from './lib/trainer.js';
+
+interface Options {
+  backend: BackendChoice;
+  size: number;
+  width: number;
+  batch: number;
+  classes: number;
+  zDim: number;
+  gAttention?: number | null;
+  dAttention?: number | null;
+  nDis: number;
+  diffaugment: string;
+  steps: number;
+  warmup: number;
+  readEvery: number;
+  profile: boolean;
+  json?: string;
+}
+
+const program = new Command()
+  .name('bench-train')
+  .description('Benchmark SAGAN training iterations (synthetic data) on a tfjs backend')
+  .addOption(new Option('--backend <name>', 'auto, webgpu, tensorflow, cpu').argParser(backendChoice).default('auto'))
+  .option('--size <px>', 'image side', positiveInt, 16)
+  .option('--width <ch>', 'G and D base channels', positiveInt, 4)
+  .option('--batch <n>', 'batch size', positiveInt, 4)
+  .option('--classes <n>', 'classes', positiveInt, 4)
+  .option('--z-dim <n>', 'latent size', positiveInt, 128)
+  .addOption(new Option('--g-attention <side>', "G attention side or 'none'").argParser(side))
+  .addOption(new Option('--d-attention <side>', "D attention side or 'none'").argParser(side))
+  .option('--n-dis <n>', 'D steps per G step', positiveInt, 1)
+  .option('--diffaugment <list>', 'DiffAugment policies or none', 'none')
+  .option('--steps <n>', 'timed iterations', positiveInt, 10)
+  .option('--warmup <n>', 'untimed iterations first (shader compilation, allocation)', positiveInt, 3)
+  .option('--read-every <n>', 'read the losses back every n iterations (as train --log-every)', positiveInt, 50)
+  .option('--no-profile', 'skip the kernel count (tf.profile of one iteration)')
+  .option('--json <file>', 'write the results as JSON');
+
+const FREE_KERNELS = new Set(['Reshape', 'Identity', 'Cast']);
+
+async function main(): Promise<void> {
+  program.parse();
+  const o = program.opts<Options>();
+  const backend = await setupBackend(o.backend);
+  const model = makeModelConfig({ imageSize: o.size, numClasses: o.classes, gWidth: o.width, zDim: o.zDim, gAttention: o.gAttention, dAttention: o.dAttention });
+  const hyper = { ...DEFAULT_HYPER, batch: o.batch, nDis: o.nDis, augment: parsePolicies(o.diffaugment), emaStart: 1 };
+  const trainer = new Trainer(model, hyper, new SyntheticSource(o.size, o.classes));
+  console.log(`backend: ${backend.description}`);
+  for (const why of backend.skipped) console.log(`  (skipped: ${why})`);
+  console.log(`config: ${o.size}px, width ${o.width}, batch ${o.batch}, ${o.classes} classes, n_dis ${o.nDis}, DiffAugment ${hyper.augment.join('+') || 'off'}; `
+    + `G ${(trainer.gLayout.count / 1e6).toFixed(3)} M, D ${(trainer.dLayout.count / 1e6).toFixed(3)} M parameters; `
+    + `SN groups G ${trainer.snG.buckets.length}, D ${trainer.snD.buckets.length}`);
+
+  const t0 = performance.now();
+  for (let i = 0; i < o.warmup; i++) await trainer.trainStep(i === o.warmup - 1);
+  console.log(`warm-up: ${o.warmup} iterations in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+
+  const results: Record<string, unknown> = { backend: backend.name, description: backend.description, options: o };
+  if (o.profile) {
+    try {
+      const prof = await tf.profile(async () => {
+        const t = await trainer.trainStepTensors(true);
+        await t?.data();
+        t?.dispose();
+      });
+      const counts = new Map<string, number>();
+      for (const k of prof.kernels) {
+        if (!tf.getKernel(k.name, backend.name) || FREE_KERNELS.has(k.name)) continue;
+        counts.set(k.name, (counts.get(k.name) ?? 0) + 1);
+      }
+      const total = [...counts.values()].reduce((a, b) => a + b, 0);
+      const top = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+      console.log(`kernels per iteration: ${total} tfjs kernels (${prof.kernels.length} ops recorded incl. reshapes/identities; `
+        + `on WebGPU some kernels dispatch several programs, e.g. SplitV one per piece); top: ${top.slice(0, 12).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+      results.kernels = { tfjsKernels: total, recorded: prof.kernels.length, byName: Object.fromEntries(top) };
+    } catch (err) {
+      console.log(`kernel count unavailable on this backend (tf.profile failed: ${(err as Error).message}); use --no-profile`);
+    }
+  }
+
+  // throughput as in training: no reads except every readEvery iterations
+  await syncBackend();
+  const t1 = performance.now();
+  for (let i = 0; i < o.steps; i++) await trainer.trainStep((i + 1) % o.readEvery === 0 || i === o.steps - 1);
+  await syncBackend();
+  const ms = (performance.now() - t1) / o.steps;
+  console.log(`throughput: ${(1000 / ms).toFixed(3)} it/s, ${ms.toFixed(1)} ms per iteration (${o.steps} iterations, losses read every ${o.readEvery})`);
+  results.msPerIteration = ms;
+  results.itPerSecond = 1000 / ms;
+
+  // phases, with a sync after each (the syncs add a little)
+  const phases: Record<string, number> = {};
+  const steps = Math.max(1, Math.min(o.steps, 5));
+  for (let i = 0; i < steps; i++) {
+    let last = performance.now();
+    await trainer.trainStepTensors(false, async (name) => {
+      await syncBackend();
+      const now = performance.now();
+      phases[name] = (phases[name] ?? 0) + (now - last);
+      last = now;
+    });
+  }
+  for (const k of Object.keys(phases)) phases[k] /= steps;
+  console.log(`phases (ms per iteration, synced): ${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+  results.phasesMs = phases;
+  console.log(`tensors alive: ${tf.memory().numTensors}, bytes: ${(tf.memory().numBytes / 1024 / 1024).toFixed(1)} MiB`);
+  if (o.json) await writeFile(o.json, `${JSON.stringify(results, null, 2)}\n`);
+  trainer.dispose();
+}
+
+runMain(main);

@@ -1,0 +1,213 @@
+/**
+ * Layers of the trainer's SAGAN, NHWC, written for few kernels per layer (each tfjs op is a GPU
+ * dispatch on WebGPU, about 0.2 ms of overhead each) and with hand-written gradients where tfjs's
+ * own would be slow or cannot be trusted:
+ *
+ * - upsample2x: nearest 2x (out[i, j] = in[floor(i/2), floor(j/2)], as ONNX Resize nearest /
+ *   asymmetric / floor). Its gradient is the sum over each 2x2 block, computed as 4 * avgPool; the
+ *   tfjs CPU gradient of resizeNearestNeighbor was seen to be wrong.
+ * - condBatchNorm: training-mode batch norm with per-class gain and bias (gathered through a one-hot
+ *   matmul), optionally fused with the following ReLU; per-channel statistics and the backward's
+ *   reductions are matmuls with constant ones (no transposes), the backward is the closed form.
+ * - selfAttention: theta/phi/g 1x1 convs as matmuls, 2x2 max-pooled keys, softmax over keys,
+ *   1x1 out conv, y = x + gamma * o (tfjs's gradients of these standard ops).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+// ---------------------------------------------------------------------------------------------
+// custom-gradient helper
+
+export type GradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+
+/** tf.customGrad with typed inputs: f(inputs, save) -> { value, gradFunc } (one gradient per input). */
+export function customOp(f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: GradFunc }): (...inputs: tf.Tensor[]) => tf.Tensor {
+  const op = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    return f(args.slice(0, -1) as tf.Tensor[], save);
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (...inputs: tf.Tensor[]) => op(...inputs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// constants (kept for the process; small)
+
+const constants = new Map<string, tf.Tensor>();
+
+/** A kept constant tensor filled with `value`, shared per (shape, value). */
+export function filled(shape: number[], value: number): tf.Tensor {
+  const key = `${shape.join('x')}:${value}`;
+  let t = constants.get(key);
+  if (!t || t.isDisposed) {
+    t = tf.keep(tf.fill(shape, value));
+    constants.set(key, t);
+  }
+  return t;
+}
+
+/** Disposes the constant cache (tests that count tensors call it before they start). */
+export function clearConstants(): void {
+  for (const t of constants.values()) t.dispose();
+  constants.clear();
+}
+
+/**
+ * One-hot float matrix [b, K] of class indices, built on the host (no int32 -> float32 cast on the
+ * device: the WebGPU backend implements that cast as a reinterpretation).
+ */
+export function oneHot(labels: Int32Array | number[], numClasses: number): tf.Tensor2D {
+  const out = new Float32Array(labels.length * numClasses);
+  for (let i = 0; i < labels.length; i++) {
+    const k = labels[i];
+    if (!(k >= 0 && k < numClasses)) throw new Error(`class index ${k} out of range 0..${numClasses - 1}`);
+    out[i * numClasses + k] = 1;
+  }
+  return tf.tensor2d(out, [labels.length, numClasses]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// upsampling
+
+const upsampleOp = customOp(([x]) => {
+  const x4 = x as tf.Tensor4D;
+  const [, h, w] = x4.shape;
+  return {
+    value: tf.image.resizeNearestNeighbor(x4, [2 * h, 2 * w], false, false),
+    gradFunc: (dy: tf.Tensor) => tf.mul(tf.avgPool(dy as tf.Tensor4D, 2, 2, 'valid'), filled([], 4)),
+  };
+});
+
+/** Nearest-neighbour 2x upsampling of NHWC x; gradient = sum over each 2x2 block. */
+export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
+  return upsampleOp(x) as tf.Tensor4D;
+}
+
+// ---------------------------------------------------------------------------------------------
+// convolution helpers
+
+/** Conv with 'same' padding, stride 1, optional bias and fused ReLU. */
+export function conv(x: tf.Tensor4D, filter: tf.Tensor, bias?: tf.Tensor, activation: 'linear' | 'relu' = 'linear'): tf.Tensor4D {
+  return tf.fused.conv2d({ x, filter: filter as tf.Tensor4D, strides: 1, pad: 'same', bias, activation });
+}
+
+/** 1x1 conv (no bias) as a matmul over [b*h*w, Cin]. */
+export function conv1x1(x: tf.Tensor4D, filter: tf.Tensor, bias?: tf.Tensor): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  const cout = filter.shape[3]!;
+  const y = tf.fused.matMul({ a: tf.reshape(x, [b * h * w, c]), b: tf.reshape(filter, [c, cout]), bias });
+  return tf.reshape(y, [b, h, w, cout]);
+}
+
+/** Sum over the spatial axes of NHWC x -> [b, C] (a batched matmul with ones; no transpose). */
+export function spatialSum(x: tf.Tensor4D): tf.Tensor2D {
+  const [b, h, w, c] = x.shape;
+  return tf.reshape(tf.matMul(filled([1, 1, h * w], 1) as tf.Tensor3D, tf.reshape(x, [b, h * w, c]) as tf.Tensor3D), [b, c]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// conditional batch norm
+
+export interface BatchStats {
+  /** [C] batch mean and biased variance (kept; the caller disposes). */
+  mean: tf.Tensor1D;
+  variance: tf.Tensor1D;
+}
+
+/**
+ * Training-mode conditional batch norm of NHWC x: y = (x - mean) / sqrt(var + eps) * gain[y] +
+ * bias[y], statistics over batch and space per channel; gain/bias tables [K, C] selected by
+ * onehot [b, K] (K = 1 with a ones column for plain BN); then ReLU when `relu`.
+ * When `stats` is given, the batch mean and variance are pushed to it (kept tensors).
+ */
+export function condBatchNorm(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, eps: number, relu: boolean, stats?: BatchStats[]): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  const n = b * h * w;
+  const hw = h * w;
+  const op = customOp(([xIn, gIn, bIn], save) => {
+    const meanRow = filled([1, n], 1 / n) as tf.Tensor2D;
+    const x2 = tf.reshape(xIn, [n, c]) as tf.Tensor2D;
+    const mean = tf.matMul(meanRow, x2); // [1, C]
+    const xc = tf.sub(x2, mean); // [N, C]
+    const variance = tf.matMul(meanRow, tf.square(xc)); // [1, C]
+    const rstd = tf.rsqrt(tf.add(variance, filled([], eps))); // [1, C]
+    const gy = tf.matMul(onehot, gIn as tf.Tensor2D); // [b, C]
+    const by = tf.matMul(onehot, bIn as tf.Tensor2D); // [b, C]
+    const scale = tf.mul(gy, rstd); // [b, C]
+    let out = tf.add(tf.mul(tf.reshape(xc, [b, hw, c]), tf.reshape(scale, [b, 1, c])), tf.reshape(by, [b, 1, c])) as tf.Tensor3D;
+    if (relu) out = tf.relu(out);
+    if (stats) stats.push({ mean: tf.keep(tf.reshape(mean, [c])), variance: tf.keep(tf.reshape(variance, [c])) });
+    save(relu ? [xc, rstd, gy, out] : [xc, rstd, gy]);
+    return {
+      value: tf.reshape(out, [b, h, w, c]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sxc, srstd, sgy, sout] = saved;
+        let g = tf.reshape(dy, [b, hw, c]) as tf.Tensor3D;
+        if (relu) g = tf.mul(g, tf.step(sout));
+        const xhat = tf.mul(tf.reshape(sxc, [b, hw, c]), srstd) as tf.Tensor3D; // [b, hw, C]
+        const onesHw = filled([1, 1, hw], 1) as tf.Tensor3D;
+        const sg = tf.reshape(tf.matMul(onesHw, g), [b, c]) as tf.Tensor2D; // sum_hw g
+        const sgx = tf.reshape(tf.matMul(onesHw, tf.mul(g, xhat) as tf.Tensor3D), [b, c]) as tf.Tensor2D; // sum_hw g*xhat
+        const dBias = tf.matMul(onehot, sg, true, false); // [K, C]
+        const dGain = tf.matMul(onehot, sgx, true, false); // [K, C]
+        const meanB = filled([1, b], 1 / n) as tf.Tensor2D;
+        const m1 = tf.matMul(meanB, tf.mul(sgy, sg) as tf.Tensor2D); // mean over N of g*gain
+        const m2 = tf.matMul(meanB, tf.mul(sgy, sgx) as tf.Tensor2D); // mean over N of g*gain*xhat
+        const gs = tf.mul(g, tf.reshape(sgy, [b, 1, c]));
+        const dx = tf.mul(tf.sub(tf.sub(gs, m1), tf.mul(xhat, m2)), srstd);
+        return [tf.reshape(dx, [b, h, w, c]), tf.reshape(dGain, gIn.shape), tf.reshape(dBias, bIn.shape)];
+      },
+    };
+  });
+  const k = onehot.shape[1];
+  return op(x, tf.reshape(gain, [k, c]), tf.reshape(bias, [k, c])) as tf.Tensor4D;
+}
+
+/**
+ * Inference-mode conditional batch norm with running statistics (what the ONNX graph computes):
+ * y = x * gain[y] / sqrt(var + eps) + (bias[y] - mean * gain[y] / sqrt(var + eps)); then ReLU.
+ */
+export function condBatchNormInference(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, eps: number, relu: boolean): tf.Tensor4D {
+  const [b, , , c] = x.shape;
+  const k = onehot.shape[1];
+  const rstd = tf.rsqrt(tf.add(tf.reshape(variance, [1, c]), eps));
+  const scaleTable = tf.mul(tf.reshape(gain, [k, c]), rstd);
+  const shiftTable = tf.sub(tf.reshape(bias, [k, c]), tf.mul(tf.reshape(mean, [1, c]), scaleTable));
+  const scale = tf.reshape(tf.matMul(onehot, scaleTable), [b, 1, 1, c]);
+  const shift = tf.reshape(tf.matMul(onehot, shiftTable), [b, 1, 1, c]);
+  const y = tf.add(tf.mul(x, scale), shift) as tf.Tensor4D;
+  return relu ? tf.relu(y) : y;
+}
+
+// ---------------------------------------------------------------------------------------------
+// self-attention
+
+export interface AttentionWeights {
+  theta: tf.Tensor; // [1, 1, C, C/8]
+  phi: tf.Tensor; // [1, 1, C, C/8]
+  g: tf.Tensor; // [1, 1, C, C/2]
+  o: tf.Tensor; // [1, 1, C/2, C]
+  gamma: tf.Tensor; // [1]
+}
+
+/**
+ * SAGAN self-attention on NHWC x [b, h, w, C]: N = h*w queries, M keys (h/2 * w/2 when pooled).
+ * Returns the output and the attention map [b, N, M] (softmax over keys).
+ */
+export function selfAttention(x: tf.Tensor4D, wt: AttentionWeights, poolKeys: boolean): { out: tf.Tensor4D; attention: tf.Tensor3D } {
+  const [b, h, w, c] = x.shape;
+  const c8 = c / 8;
+  const c2 = c / 2;
+  const n = h * w;
+  const x2 = tf.reshape(x, [b * n, c]);
+  const theta = tf.reshape(tf.matMul(x2, tf.reshape(wt.theta, [c, c8])), [b, n, c8]) as tf.Tensor3D;
+  const keys = (kernel: tf.Tensor, ch: number): tf.Tensor3D => {
+    let k = tf.reshape(tf.matMul(x2, tf.reshape(kernel, [c, ch])), [b, h, w, ch]) as tf.Tensor4D;
+    if (poolKeys) k = tf.maxPool(k, 2, 2, 'valid');
+    return tf.reshape(k, [b, -1, ch]) as tf.Tensor3D;
+  };
+  const phi = keys(wt.phi, c8);
+  const value = keys(wt.g, c2);
+  const attention = tf.softmax(tf.matMul(theta, phi, false, true)) as tf.Tensor3D; // [b, N, M]
+  const o = tf.matMul(tf.reshape(tf.matMul(attention, value), [b * n, c2]), tf.reshape(wt.o, [c2, c]));
+  const out = tf.add(x, tf.mul(tf.reshape(o, [b, h, w, c]), wt.gamma)) as tf.Tensor4D;
+  return { out, attention };
+}

@@ -1,0 +1,96 @@
+/**
+ * Smoke test of the benchmark harness: both scripts run end to end against the real server on the
+ * placeholder model with tiny durations, and write the JSON they promise. Plus the pure helpers.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { metricsDelta, parseMetrics, sumSamples } from '../../scripts/bench/metrics-scrape.js';
+import { interpolate, quantileSorted, summarize } from '../../scripts/bench/stats.js';
+
+const run = promisify(execFile);
+
+describe('bench helpers', () => {
+  it('computes exact percentiles by interpolation between ranks', () => {
+    assert.equal(quantileSorted([1, 2, 3, 4, 5], 0.5), 3);
+    assert.equal(quantileSorted([0, 10], 0.99), 9.9);
+    const s = summarize([5, 1, 4, 2, 3]);
+    assert.deepEqual([s.count, s.meanMs, s.p50Ms, s.maxMs], [5, 3, 3, 5]);
+  });
+
+  it('interpolates and extrapolates piecewise-linearly', () => {
+    const pts = [{ x: 1, y: 2 }, { x: 4, y: 5 }, { x: 8, y: 13 }];
+    assert.equal(interpolate(pts, 2), 3);
+    assert.equal(interpolate(pts, 6), 9);
+    assert.equal(interpolate(pts, 10), 17);
+    assert.equal(interpolate(pts, 0), 1);
+  });
+
+  it('reads histogram sums from Prometheus text and differences two scrapes', () => {
+    const text = (sum: number, count: number, images: number) => [
+      '# HELP sagan_batch_size Rows per batch.',
+      `sagan_batch_size_bucket{le="16",model="m"} ${count}`,
+      `sagan_batch_size_sum{model="m"} ${sum}`,
+      `sagan_batch_size_count{model="m"} ${count}`,
+      `sagan_images_generated_total{model="m"} ${images}`,
+      `sagan_requests_rejected_total{model="m",reason="queue_full"} 2`,
+      'process_cpu_seconds_total 3.5',
+    ].join('\n');
+    assert.equal(sumSamples(text(10, 2, 10), 'sagan_batch_size_sum'), 10);
+    const d = metricsDelta(parseMetrics(text(10, 2, 10), 0), parseMetrics(text(74, 6, 74), 2000));
+    assert.equal(d.meanBatchSize, 16);
+    assert.equal(d.images, 64);
+    assert.deepEqual(d.rejected, {});
+  });
+});
+
+describe('bench scripts (real server, placeholder model)', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'sagan-bench-test-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('npm run bench runs every phase and writes its JSON', { timeout: 60_000 }, async () => {
+    const out = path.join(dir, 'bench.json');
+    const { stdout } = await run(process.execPath, [
+      path.join(PACKAGE_ROOT, 'dist/scripts/bench.js'), '--model-dir', path.join(PACKAGE_ROOT, 'models/dogs64'),
+      '--batch-sizes', '1,2', '--raw-seconds', '0.1', '--concurrency', '1,4', '--duration', '0.5', '--warmup', '0',
+      '--quiet-wait', '0', '--out', out,
+    ], { cwd: PACKAGE_ROOT });
+    assert.match(stdout, /Raw ceiling/);
+    assert.match(stdout, /Ratios:/);
+    const json = JSON.parse(await readFile(out, 'utf8'));
+    assert.equal(json.server.exit.code, 0);
+    assert.equal(json.server.levels.length, 2);
+    for (const level of json.server.levels) {
+      assert.ok(level.load.ok > 0, 'some images were generated');
+      assert.equal(level.load.non2xx, 0);
+      assert.ok(level.healthz.count > 0);
+      assert.ok(level.server.meanBatchSize >= 1);
+    }
+    assert.ok(json.raw.batches.length >= 2);
+    assert.ok(json.raw.encode.imagesPerSecond > 0);
+    assert.ok(json.ratios.serverOverRaw > 0);
+  });
+
+  it('npm run bench:healthz probes /healthz under load and writes its JSON', { timeout: 60_000 }, async () => {
+    const out = path.join(dir, 'healthz.json');
+    await run(process.execPath, [
+      path.join(PACKAGE_ROOT, 'dist/scripts/bench-healthz.js'), '--model-dir', path.join(PACKAGE_ROOT, 'models/dogs64'),
+      '--connections', '8', '--duration', '0.5', '--warmup', '0', '--min-probes', '5', '--quiet-wait', '0', '--out', out,
+    ], { cwd: PACKAGE_ROOT });
+    const json = JSON.parse(await readFile(out, 'utf8'));
+    assert.ok(json.healthz.count >= 5);
+    assert.equal(json.healthz.failures, 0);
+    assert.equal(json.exit.code, 0);
+    assert.ok(json.generate.ok > 0);
+  });
+});
