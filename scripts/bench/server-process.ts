@@ -125,18 +125,15 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
       await cleanup();
       throw new Error(`server exited (code ${exited.code}, signal ${exited.signal}) before it was ready:\n${logTail()}`);
     }
-    try {
-      const res = await fetch(`${url}/readyz`);
-      const body = (await res.json()) as { models?: Record<string, string> };
-      if (res.status === 200) break;
-      if (body.models && Object.values(body.models).includes('unavailable')) {
-        child.kill('SIGKILL');
-        await cleanup();
-        throw new Error(`model unavailable: ${JSON.stringify(body)}\n${logTail()}`);
-      }
-    } catch (err) {
-      if (err instanceof Error && err.message.startsWith('model unavailable')) throw err;
-      // not listening yet
+    const ready = await fetch(`${url}/readyz`).then(
+      async (res) => ({ status: res.status, body: (await res.json()) as { models?: Record<string, string> } }),
+      () => undefined, // not listening yet
+    );
+    if (ready?.status === 200) break;
+    if (ready?.body.models && Object.values(ready.body.models).includes('unavailable')) {
+      child.kill('SIGKILL');
+      await cleanup();
+      throw new Error(`model unavailable: ${JSON.stringify(ready.body)}\n${logTail()}`);
     }
     if (performance.now() > deadline) {
       child.kill('SIGKILL');

@@ -18,6 +18,7 @@ import { DEFAULT_HYPER, Trainer } from './lib/trainer.js';
 
 interface Options {
   backend: BackendChoice;
+  submitBatch: number;
   size: number;
   width: number;
   batch: number;
@@ -38,6 +39,7 @@ const program = new Command()
   .name('bench-train')
   .description('Benchmark SAGAN training iterations (synthetic data) on a tfjs backend')
   .addOption(new Option('--backend <name>', 'auto, webgpu, tensorflow, cpu').argParser(backendChoice).default('auto'))
+  .option('--submit-batch <n>', 'WebGPU: WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (kernels recorded per queue submit)', positiveInt, 200)
   .option('--size <px>', 'image side', positiveInt, 16)
   .option('--width <ch>', 'G and D base channels', positiveInt, 4)
   .option('--batch <n>', 'batch size', positiveInt, 4)
@@ -58,10 +60,10 @@ const FREE_KERNELS = new Set(['Reshape', 'Identity', 'Cast']);
 async function main(): Promise<void> {
   program.parse();
   const o = program.opts<Options>();
-  const backend = await setupBackend(o.backend);
+  const backend = await setupBackend(o.backend, { deferredSubmitBatchSize: o.submitBatch });
   const model = makeModelConfig({ imageSize: o.size, numClasses: o.classes, gWidth: o.width, zDim: o.zDim, gAttention: o.gAttention, dAttention: o.dAttention });
   const hyper = { ...DEFAULT_HYPER, batch: o.batch, nDis: o.nDis, augment: parsePolicies(o.diffaugment), emaStart: 1 };
-  const trainer = new Trainer(model, hyper, new SyntheticSource(o.size, o.classes));
+  const trainer = await Trainer.create(model, hyper, new SyntheticSource(o.size, o.classes));
   console.log(`backend: ${backend.description}`);
   for (const why of backend.skipped) console.log(`  (skipped: ${why})`);
   console.log(`config: ${o.size}px, width ${o.width}, batch ${o.batch}, ${o.classes} classes, n_dis ${o.nDis}, DiffAugment ${hyper.augment.join('+') || 'off'}; `
@@ -93,6 +95,30 @@ async function main(): Promise<void> {
     } catch (err) {
       console.log(`kernel count unavailable on this backend (tf.profile failed: ${(err as Error).message}); use --no-profile`);
     }
+  }
+
+  // WebGPU: count the programs actually dispatched in one iteration (some tfjs kernels run several)
+  const be = tf.backend() as unknown as { runWebGPUProgram?: (...args: unknown[]) => unknown };
+  if (typeof be.runWebGPUProgram === 'function') {
+    const original = be.runWebGPUProgram;
+    let dispatches = 0;
+    const byProgram = new Map<string, number>();
+    be.runWebGPUProgram = function (this: unknown, ...args: unknown[]) {
+      dispatches += 1;
+      const name = (args[0] as { constructor?: { name?: string } } | undefined)?.constructor?.name ?? '?';
+      byProgram.set(name, (byProgram.get(name) ?? 0) + 1);
+      return original.apply(this, args);
+    };
+    try {
+      const t = await trainer.trainStepTensors(true);
+      await t?.data();
+      t?.dispose();
+    } finally {
+      be.runWebGPUProgram = original;
+    }
+    const top = [...byProgram.entries()].sort((a, b) => b[1] - a[1]);
+    console.log(`WebGPU programs dispatched per iteration: ${dispatches}; top: ${top.slice(0, 14).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    results.webgpuDispatches = { total: dispatches, byProgram: Object.fromEntries(top) };
   }
 
   // throughput as in training: no reads except every readEvery iterations

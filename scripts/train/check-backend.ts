@@ -71,7 +71,7 @@ async function main(): Promise<void> {
 
   await tf.setBackend(target.name);
   clearConstants();
-  const t = new Trainer(model, hyper, new SyntheticSource(o.size, o.classes, 2));
+  const t = new Trainer(model, hyper, new SyntheticSource(o.size, o.classes, 2), 'none');
   t.loadState(state, tensors);
   const got = await t.probeGradients(inputs);
   const dLossErr = Math.abs(got.dLoss - want.dLoss) / Math.max(1, Math.abs(want.dLoss));

@@ -22,6 +22,8 @@ interface Options {
   source: 'ema' | 'g';
   snIterations: number;
   tolerance: number;
+  standingStats: number;
+  standingBatch?: number;
   backend: BackendChoice;
 }
 
@@ -36,6 +38,8 @@ const program = new Command()
   .addOption(new Option('--source <which>', 'weights to export: ema (default) or g (the raw generator)').choices(['ema', 'g']).default('ema'))
   .option('--sn-iterations <n>', 'power iterations for the exported spectral norms', positiveInt, 30)
   .option('--tolerance <t>', 'max |ORT - tfjs| allowed on the parity probe', float, 1e-4)
+  .option('--standing-stats <batches>', 'recompute BN statistics for the exported weights from this many batches of random z (0: use the EMA running statistics)', (v: string) => Number(v), 0)
+  .option('--standing-batch <n>', 'batch size for --standing-stats (default: the training batch)', positiveInt)
   .addOption(new Option('--backend <name>', 'tfjs backend for the reference forward').argParser(backendChoice).default('cpu'));
 
 /** Export never samples data. */
@@ -56,10 +60,13 @@ async function main(): Promise<void> {
   const backend = await setupBackend(o.backend);
   const ckpt = await loadCheckpoint(o.checkpoint);
   const { meta } = ckpt;
-  const trainer = new Trainer(meta.model, meta.hyper, new NoData(meta.model.g.imageSize, meta.model.g.numClasses));
+  const trainer = new Trainer(meta.model, meta.hyper, new NoData(meta.model.g.imageSize, meta.model.g.numClasses), 'none');
   trainer.loadState({ ...meta.state, source: null }, ckpt.tensors);
   if (trainer.gLayout.signature() !== meta.layouts.g) throw new Error('checkpoint generator layout differs from this trainer version');
-  const { weights, stats } = await trainer.inferenceWeights({ source: o.source, iterations: o.snIterations });
+  const inference = await trainer.inferenceWeights({ source: o.source, iterations: o.snIterations });
+  const { weights } = inference;
+  if (!(Number.isInteger(o.standingStats) && o.standingStats >= 0)) throw new Error(`--standing-stats must be a non-negative integer, got ${o.standingStats}`);
+  const stats = o.standingStats > 0 ? await trainer.standingStats(weights, o.standingStats, o.standingBatch ?? meta.hyper.batch, meta.hyper.seed) : inference.stats;
   const name = o.name ?? path.basename(path.resolve(o.out));
   const wordnet = (meta.data.folders ?? []).some((f) => /^n\d{8}[-_]/.test(f));
   const h = meta.hyper;
@@ -82,6 +89,7 @@ async function main(): Promise<void> {
     seed: h.seed,
     loss: 'hinge',
     spectral_norm: { training_power_iterations_per_step: 1, export_power_iterations: o.snIterations },
+    batch_norm_statistics: o.standingStats > 0 ? { standing: { batches: o.standingStats, batch: o.standingBatch ?? meta.hyper.batch } } : (o.source === 'ema' ? 'EMA of running averages' : 'running averages'),
     config: meta.model.g,
     discriminator: meta.model.d,
     trained_on_backend: meta.backend ?? 'unknown',

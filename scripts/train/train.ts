@@ -27,6 +27,7 @@ interface Options {
   size: number;
   out: string;
   backend: BackendChoice;
+  submitBatch: number;
   steps: number;
   batch: number;
   width: number;
@@ -68,6 +69,7 @@ const program = new Command()
   .option('--annotations <dir>', 'Pascal-VOC annotations: <dir>/<class folder>/<image id>; crops to the largest box')
   .option('--size <px>', 'image side: 32, 64 or 128 (others with --g-multipliers/--d-multipliers)', positiveInt, 64)
   .addOption(new Option('--backend <name>', 'tfjs backend: auto (webgpu, else tensorflow, else cpu), webgpu, tensorflow (needs @tensorflow/tfjs-node), cpu').argParser(backendChoice).default('auto'))
+  .option('--submit-batch <n>', 'WebGPU: WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (kernels recorded per queue submit)', positiveInt, 200)
   .option('--steps <n>', 'train until this many iterations (one iteration = n-dis D steps + 1 G step)', positiveInt, 10000)
   .option('--batch <n>', 'batch size (D and G steps)', positiveInt, DEFAULT_HYPER.batch)
   .option('--width <ch>', "G base channels ('ch' / gf_dim)", positiveInt, 32)
@@ -126,7 +128,7 @@ async function main(): Promise<void> {
   const annotations = o.annotations ?? resumed?.meta.data.annotations;
   const size = resumed?.meta.model.g.imageSize ?? o.size;
 
-  const backend = await setupBackend(o.backend);
+  const backend = await setupBackend(o.backend, { deferredSubmitBatchSize: o.submitBatch });
   console.log(`backend: ${backend.description}`);
   for (const why of backend.skipped) console.log(`  (skipped: ${why})`);
 
@@ -151,8 +153,10 @@ async function main(): Promise<void> {
   });
   const hyper = resumed?.meta.hyper ?? hyperFrom(o);
   const source = new DatasetSource(data, hyper.seed);
-  const trainer = new Trainer(model, hyper, source);
+  const tInit = Date.now();
+  const trainer = await Trainer.create(model, hyper, source, { restoring: Boolean(resumed) });
   if (resumed) trainer.loadState(resumed.meta.state, resumed.tensors);
+  else console.log(`initialised (${hyper.init}) in ${((Date.now() - tInit) / 1000).toFixed(1)} s`);
   const dataInfo: DataDescription = { dataset: dataDir, classes: data.classes, folders: data.folders, images: data.count, skipped: data.skipped, ...(annotations ? { annotations } : {}) };
   console.log(`model: G ${(trainer.gLayout.count / 1e6).toFixed(2)} M params (${model.g.imageSize}px, width ${model.g.width}, attention ${model.g.attentionResolution ?? 'none'}), `
     + `D ${(trainer.dLayout.count / 1e6).toFixed(2)} M params (width ${model.d.width}, attention ${model.d.attentionResolution ?? 'none'}); `
@@ -200,8 +204,9 @@ async function main(): Promise<void> {
   const useBar = o.progress;
   let bar: cliProgress.SingleBar | undefined;
   const payload = { rate: '-', lossD: '-', lossG: '-' };
+  let loopDone = false;
   function barStart(): void {
-    if (!useBar || trainer.step >= o.steps) return;
+    if (!useBar || loopDone || trainer.step >= o.steps) return;
     bar = new cliProgress.SingleBar({
       format: 'train |{bar}| {value}/{total} | {rate} it/s | ETA {eta_formatted} | D {lossD} G {lossG}',
       hideCursor: true, noTTYOutput: true, notTTYSchedule: 30000, etaBuffer: 200, etaAsynchronousUpdate: true,
@@ -258,6 +263,7 @@ async function main(): Promise<void> {
     if (trainer.step % o.checkpointEvery === 0 && trainer.step < o.steps) await checkpoint('periodic');
     await new Promise((r) => setImmediate(r)); // let signal handlers run
   }
+  loopDone = true;
   bar?.stop();
   bar = undefined;
   if (stopReason !== 'non-finite loss') {

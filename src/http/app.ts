@@ -108,7 +108,8 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
     },
     // Health checks and scrapes would drown the log.
     autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' || req.url === '/readyz' },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    // Refusals under load (503, 504) are expected behaviour, not server faults: warn, not error.
+    customLogLevel: (_req, res, err) => (res.statusCode === 503 || res.statusCode === 504 ? 'warn' : err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
   }));
 
   app.use((req, res, next) => {

@@ -41,6 +41,11 @@ export function errorBody(error: ServeError, requestId: string | undefined): Err
 }
 
 export function sendError(res: Response, err: unknown): void {
+  if (res.req.socket.destroyed) {
+    // The client left (an aborted request); there is no one to answer and nothing went wrong here.
+    res.log?.debug({ reason: err instanceof Error ? err.message : String(err) }, 'client closed the connection');
+    return;
+  }
   const error = toServeError(err);
   if (error.code === 'INTERNAL' || error.code === 'INFERENCE_FAILED' || error.code === 'WORKER_FAILED') {
     res.log?.error({ err }, 'request failed');

@@ -67,6 +67,9 @@ export async function createSession(model: string | Uint8Array, provider: Provid
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     logSeverityLevel: 3,
   };
+  // ORT's CPU thread pool spins between runs by default; in a server that shares its cores with the
+  // event loop and sharp, spinning cost 20-25% throughput and a core at idle (BENCHMARKS.md).
+  if (provider === 'cpu') sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
   if (options.intraOpThreads !== undefined && options.intraOpThreads > 0) sessionOptions.intraOpNumThreads = options.intraOpThreads;
   const session = typeof model === 'string'
     ? await ort.InferenceSession.create(model, sessionOptions)

@@ -18,6 +18,7 @@ import type { Server } from 'node:http';
 import type { Agent } from 'node:http';
 import net from 'node:net';
 import fc from 'fast-check';
+import { ROUTES } from '../../src/http/app.js';
 import { checkResponse, leakPatterns } from '../../scripts/reliability/response-checks.js';
 import { json, keepAliveAgent, send, type RawRequest } from '../../scripts/reliability/http-client.js';
 import { makeModelsDir, startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -89,7 +90,12 @@ const modelSegment = fc.oneof(
   { weight: 2, arbitrary: anyText.map(pct) },
 );
 
+/** Every route the app declares (so a new route is fuzzed without touching this file), any model segment. */
+const declaredRoute = fc.tuple(fc.constantFrom(...ROUTES.map(([template]) => template)), modelSegment)
+  .map(([template, model]) => template.replace(':model', model));
+
 const endpoint = fc.oneof(
+  { weight: 4, arbitrary: declaredRoute },
   { weight: 6, arbitrary: fc.constant('/generate') },
   { weight: 8, arbitrary: modelSegment.map((m) => `/v1/models/${m}/generate`) },
   { weight: 4, arbitrary: modelSegment.map((m) => `/v1/models/${m}/samples`) },
@@ -109,7 +115,7 @@ const endpoint = fc.oneof(
 );
 
 const queryKey = fc.oneof(
-  { weight: 8, arbitrary: fc.constantFrom('class', 'seed', 'truncation', 'format', 'size', 'n', 'attention', 'query', 'resample') },
+  { weight: 8, arbitrary: fc.constantFrom('class', 'seed', 'truncation', 'format', 'size', 'n', 'attention', 'query', 'resample', 'from', 'to', 'steps', 'mode') },
   { weight: 1, arbitrary: fc.constantFrom('z', 'model', '__proto__', 'constructor', 'class[]', 'class[0]', 'seed[]', 'Class', 'CLASS', '', ' class') },
   { weight: 1, arbitrary: anyText },
 );
@@ -125,6 +131,10 @@ const goodValue: Record<string, fc.Arbitrary<string>> = {
   attention: fc.constantFrom('none', 'overlay', 'panel', 'both'),
   query: fc.constantFrom('0,0', '15,15', '8,4', '16,0', '99999,1', '1,', ',1', '1,1,1', '-1,2', '1.5,2'),
   resample: fc.constantFrom('nearest', 'lanczos3', 'cubic'),
+  from: fc.oneof(fc.nat(100).map(String), fc.constantFrom('-1', '4294967296')),
+  to: fc.oneof(fc.nat(100).map(String), fc.constantFrom('1.5', '')),
+  steps: fc.constantFrom('2', '8', '16', '1', '17', '0'),
+  mode: fc.constantFrom('lerp', 'slerp', 'cubic'),
 };
 
 const queryPair = queryKey.chain((key) => fc.tuple(
@@ -172,6 +182,18 @@ const validGenerateQuery = (classes: string[], attention: boolean) => fc.record(
   });
   return `?${parts.join('&')}`;
 });
+
+/** A valid interpolation strip query (class 0 and 1 exist in both models). */
+const validInterpolateQuery = fc.record({
+  class: fc.constantFrom('0', '1'),
+  from: fc.nat(1000),
+  to: fc.nat(1000),
+  steps: fc.option(fc.integer({ min: 2, max: 16 }), { nil: undefined }),
+  mode: fc.option(fc.constantFrom('lerp', 'slerp'), { nil: undefined }),
+  truncation: fc.option(fc.constantFrom(0.5, 1), { nil: undefined }),
+  format: fc.option(fc.constantFrom('png', 'jpeg', 'webp'), { nil: undefined }),
+  size: fc.option(fc.constantFrom(16, 32), { nil: undefined }),
+}).map((q) => `?${Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${String(v)}`).join('&')}`);
 
 const latentValue = fc.oneof(
   { weight: 8, arbitrary: fc.double({ min: -3, max: 3, noNaN: true }) },
@@ -284,8 +306,9 @@ const fuzzRequest: fc.Arbitrary<RawRequest> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.oneof(
-      fc.tuple(fc.constantFrom('/generate', '/v1/models/tiny/generate'), validGenerateQuery(CLASSES, true)),
-      fc.tuple(fc.constant('/v1/models/plain/generate'), validGenerateQuery(['a', 'b'], false)),
+      { weight: 4, arbitrary: fc.tuple(fc.constantFrom('/generate', '/v1/models/tiny/generate'), validGenerateQuery(CLASSES, true)) },
+      { weight: 2, arbitrary: fc.tuple(fc.constant('/v1/models/plain/generate'), validGenerateQuery(['a', 'b'], false)) },
+      { weight: 1, arbitrary: fc.tuple(fc.constantFrom('/v1/models/tiny/interpolate', '/v1/models/plain/interpolate'), validInterpolateQuery) },
     ).map(([path, query]) => ({ method: 'GET', path: `${path}${query}` })),
   },
   // POST JSON to the generation endpoints.

@@ -56,6 +56,7 @@ describe('overload: burst against a small queue (real CLI)', () => {
     console.log(`# overload burst: ${ok.length} x 200, ${full.length} x 503; server-side 503s <= 100 ms: ${server503Under100ms}/${server503}; client-side 503 median ${clientMedian.toFixed(0)} ms, max ${clientMs[clientMs.length - 1].toFixed(0)} ms`);
     assert.equal(server503, full.length);
     assert.equal(server503Under250ms, server503, 'every 503 left the server within 250 ms of arriving');
+    assert.ok(server503Under100ms >= 0.9 * server503, `nearly all within 100 ms (${server503Under100ms}/${server503})`);
     // Client-side times include connection setup and whatever else the (shared, 2-core) machine runs; the
     // server-side bound above is the one that matters, this only says nobody waited for the queue.
     assert.ok(clientMedian < 500, `503s come at once (client-side median ${clientMedian.toFixed(0)} ms)`);
@@ -95,7 +96,7 @@ describe('overload: deadlines', () => {
     const queued = await send(base, { method: 'GET', path: '/generate?class=0&seed=2&n=4' });
     assert.equal(queued.status, 504);
     assert.equal(json<{ error: { code: string } }>(queued).error.code, 'TIMEOUT');
-    assert.ok(queued.ms >= 180 && queued.ms < 600, `answered at its 200 ms deadline, not when the worker freed up (${queued.ms.toFixed(0)} ms)`);
+    assert.ok(queued.ms >= 180 && queued.ms < 780, `answered at its 200 ms deadline, not when the worker freed up at 800 ms (${queued.ms.toFixed(0)} ms)`);
     assert.equal((await running).status, 200, 'the running batch still completes');
     await waitFor('idle', () => !tiny.batcher!.busy, 2000, 5);
     assert.equal(await images(), before + 4, 'the timed-out rows never ran');

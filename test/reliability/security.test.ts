@@ -121,6 +121,7 @@ describe('security', () => {
     ];
     const routes = (m: string) => [
       ['GET', `/v1/models/${m}`], ['GET', `/v1/models/${m}/generate?class=0`], ['POST', `/v1/models/${m}/generate`], ['POST', `/v1/models/${m}/samples`],
+      ['GET', `/v1/models/${m}/interpolate?class=0&from=1&to=2`],
     ];
     for (const name of names) {
       for (const [method, path] of routes(name)) {

@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint, saveCheckpoint } from '../../scripts/train/lib/checkpoint.js';
+import { clearConstants } from '../../scripts/train/lib/layers.js';
 import { SyntheticSource } from '../../scripts/train/lib/synthetic.js';
+import { orthogonal, orthogonalBlocked } from '../../scripts/train/lib/params.js';
+import { Rng } from '../../scripts/train/lib/rng.js';
 import { Trainer } from '../../scripts/train/lib/trainer.js';
 import { cpu, tinyHyper, tinyModel } from './helpers.js';
 
@@ -22,6 +25,8 @@ function makeTrainer(augment = true): Trainer {
 }
 
 test('training steps give finite losses and leak no tensors', async () => {
+  clearConstants();
+  const atStart = tf.memory().numTensors;
   const t = makeTrainer();
   const first = await t.trainStep(true);
   assert.ok(first && [first.lossD, first.lossG, first.dReal, first.dFake].every(Number.isFinite), JSON.stringify(first));
@@ -32,8 +37,17 @@ test('training steps give finite losses and leak no tensors', async () => {
   const w = await t.inferenceWeights();
   assert.equal(tf.memory().numTensors, before, 'inferenceWeights leaks nothing');
   assert.ok(w.weights.every(Number.isFinite));
+  const standing = await t.standingStats(w.weights, 2, 4);
+  assert.equal(tf.memory().numTensors, before, 'standingStats leaks nothing');
+  const views = t.sLayout.view(standing);
+  for (const spec of t.sLayout.specs) {
+    assert.ok(views[spec.name].every(Number.isFinite), spec.name);
+    if (spec.name.endsWith('.var')) assert.ok(views[spec.name].every((v) => v > 0), `${spec.name} positive`);
+  }
   assert.equal(t.step, 5);
   t.dispose();
+  clearConstants();
+  assert.equal(tf.memory().numTensors, atStart, 'dispose() releases everything the trainer made');
 });
 
 async function snapshot(t: Trainer): Promise<Record<string, Float32Array>> {
@@ -60,7 +74,7 @@ for (const momentsDtype of ['float32', 'float16'] as const) {
 
       const loaded = await loadCheckpoint(dir);
       assert.equal(loaded.meta.step, 2);
-      const b = new Trainer(loaded.meta.model, loaded.meta.hyper, new SyntheticSource(16, 3, 9));
+      const b = new Trainer(loaded.meta.model, loaded.meta.hyper, new SyntheticSource(16, 3, 9), 'none');
       b.loadState(loaded.meta.state, loaded.tensors);
       await b.trainStep();
       const got = await snapshot(b);
@@ -87,6 +101,26 @@ for (const momentsDtype of ['float32', 'float16'] as const) {
   });
 }
 
+test('float16 moments keep tiny second moments (sqrt + scale, no underflow to 0)', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'sagan-ckpt-'));
+  try {
+    const t = makeTrainer(false);
+    const tensors = await t.stateTensors();
+    const v = tensors['g.adam.v'];
+    for (let i = 0; i < v.length - 1; i++) v[i] = 10 ** (-14 + (12 * i) / v.length); // 1e-14 .. 1e-2
+    await saveCheckpoint(dir, {
+      step: 0, state: t.state(), model: t.model, hyper: t.hyper, data,
+      layouts: { g: t.gLayout.signature(), d: t.dLayout.signature(), stats: t.sLayout.signature() },
+    }, tensors, { momentsDtype: 'float16' });
+    const back = (await loadCheckpoint(dir)).tensors['g.adam.v'];
+    for (let i = 0; i < v.length - 1; i++) assert.ok(Math.abs(back[i] - v[i]) <= 2e-3 * v[i], `v[${i}] = ${v[i]} came back as ${back[i]}`);
+    assert.equal(back[v.length - 1], 0);
+    t.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a second checkpoint replaces the first atomically', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'sagan-ckpt-'));
   try {
@@ -104,4 +138,36 @@ test('a second checkpoint replaces the first atomically', async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('orthogonal init: JavaScript and blocked (tfjs) Gram-Schmidt give the same orthonormal matrix', async () => {
+  for (const [rows, cols] of [[300, 70], [40, 150]]) {
+    const m = Math.max(rows, cols);
+    const n = Math.min(rows, cols);
+    const a = orthogonal(rows, cols, new Rng(4));
+    const b = await orthogonalBlocked(rows, cols, new Rng(4).normal(m * n), 16);
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+    assert.ok(maxDiff < 1e-4, `[${rows}, ${cols}]: max diff ${maxDiff}`);
+    // orthonormal along the short side
+    for (let i = 0; i < n; i++) {
+      for (let j = i; j < n; j++) {
+        let dot = 0;
+        for (let k = 0; k < m; k++) dot += rows >= cols ? b[k * cols + i] * b[k * cols + j] : b[i * cols + k] * b[j * cols + k];
+        assert.ok(Math.abs(dot - (i === j ? 1 : 0)) < 1e-5, `[${rows}, ${cols}] q${i}.q${j} = ${dot}`);
+      }
+    }
+  }
+});
+
+test('Trainer.create (backend init) and new Trainer (JavaScript init) start from the same weights', async () => {
+  const a = new Trainer(tinyModel(), tinyHyper(), new SyntheticSource(16, 3));
+  const b = await Trainer.create(tinyModel(), tinyHyper(), new SyntheticSource(16, 3));
+  const wa = await a.thetaG.data();
+  const wb = await b.thetaG.data();
+  let maxDiff = 0;
+  for (let i = 0; i < wa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(wa[i] - wb[i]));
+  assert.ok(maxDiff < 1e-5);
+  a.dispose();
+  b.dispose();
 });

@@ -7,6 +7,7 @@
  *   theta -= lr_t * m / (sqrt(v) + eps)
  */
 import * as tf from '@tensorflow/tfjs';
+import { flatVariable } from './params.js';
 
 export interface AdamOptions {
   lr: number;
@@ -22,8 +23,8 @@ export class FlatAdam {
   v: tf.Variable;
 
   constructor(readonly size: number, readonly opts: AdamOptions) {
-    this.v = tf.variable(tf.zeros([size]), false);
-    if (opts.beta1 !== 0) this.m = tf.variable(tf.zeros([size]), false);
+    this.v = flatVariable(size);
+    if (opts.beta1 !== 0) this.m = flatVariable(size);
   }
 
   /** theta <- Adam step with gradient g (disposes nothing it was given). */

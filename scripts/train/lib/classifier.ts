@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlatAdam } from './adam.js';
 import { conv, filled, oneHot, spatialSum } from './layers.js';
-import { ParamLayout, type ParamSpec } from './params.js';
+import { flatVariable, ParamLayout, type ParamSpec } from './params.js';
 import { Rng, mixSeed, epochPermutation } from './rng.js';
 import { applyAugment, drawAugment } from './diffaugment.js';
 
@@ -56,7 +56,7 @@ export class Classifier {
     this.layout = new ParamLayout(classifierSpecs(config));
     const init = weights ?? this.layout.initialValues('xavier', new Rng(mixSeed(seed, 0xc1a5)));
     if (init.length !== this.layout.total) throw new Error(`classifier weights have ${init.length} values, expected ${this.layout.total}`);
-    this.theta = tf.variable(tf.tensor1d(init), false);
+    this.theta = flatVariable(init);
   }
 
   /** x [b, S, S, 3] in [-1, 1] -> features [b, F] and logits [b, K]. */

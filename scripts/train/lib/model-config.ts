@@ -77,8 +77,9 @@ export function makeModelConfig(o: ModelOptions): ModelConfig {
     attentionResolution: o.dAttention === undefined ? defaultAttention(o.imageSize) : o.dAttention,
     poolKeys,
   };
-  const resolved = { g: resolveConfig(g), d: resolveDiscriminator(d) };
-  void resolved;
+  resolveConfig(g); // validates (throws with the offending field)
+  resolveDiscriminator(d);
+  if (g.imageSize !== d.imageSize || g.numClasses !== d.numClasses) throw new Error('G and D disagree on image size or classes');
   return { g, d };
 }
 

@@ -279,16 +279,6 @@ export class SpectralNorm {
     this.us = next;
   }
 
-  /** A copy of the current u (e.g. to run export-time iterations without touching training state). */
-  cloneU(): tf.Tensor3D[] {
-    return this.us.map((u) => tf.keep(tf.clone(u)));
-  }
-
-  restoreU(us: tf.Tensor3D[]): void {
-    tf.dispose(this.us);
-    this.us = us;
-  }
-
   dispose(): void {
     tf.dispose([...this.us, this.elemWeight, this.elemToPad, ...this.buckets.map((b) => b.padIdx)]);
   }

@@ -20,7 +20,7 @@ import { discriminatorForward, discriminatorParamSpecs } from './discriminator.j
 import { generatorForward, generatorParamSpecs, statsLayout, type GeneratorOutput } from './generator.js';
 import { filled, oneHot, type BatchStats } from './layers.js';
 import type { ModelConfig } from './model-config.js';
-import { ParamLayout, type InitScheme } from './params.js';
+import { flatVariable, ParamLayout, type InitScheme } from './params.js';
 import { Rng, mixSeed, type RngState } from './rng.js';
 import { disposeScale, SpectralNorm, type SnScale } from './spectral-norm.js';
 
@@ -96,21 +96,25 @@ export class Trainer {
   step = 0;
   rng: Rng;
 
-  constructor(readonly model: ModelConfig, readonly hyper: TrainHyper, readonly source: BatchSource) {
+  /**
+   * `initial`: flat initial values of G and D (Trainer.create computes them on the backend; a trainer
+   * that is about to load a checkpoint passes 'none'); default: computed here in JavaScript.
+   */
+  constructor(readonly model: ModelConfig, readonly hyper: TrainHyper, readonly source: BatchSource, initial?: { g: Float32Array; d: Float32Array } | 'none') {
     if (source.imageSize !== model.g.imageSize) throw new Error(`data is ${source.imageSize}px, model is ${model.g.imageSize}px`);
     if (source.numClasses !== model.g.numClasses) throw new Error(`data has ${source.numClasses} classes, model has ${model.g.numClasses}`);
     this.gLayout = new ParamLayout(generatorParamSpecs(model.g));
     this.dLayout = new ParamLayout(discriminatorParamSpecs(model.d));
     this.sLayout = statsLayout(model.g);
     const initRng = new Rng(mixSeed(hyper.seed, 0x1a17));
-    const g0 = this.gLayout.initialValues(hyper.init, initRng);
-    const d0 = this.dLayout.initialValues(hyper.init, initRng);
-    this.thetaG = tf.variable(tf.tensor1d(g0), false);
-    this.thetaD = tf.variable(tf.tensor1d(d0), false);
-    this.emaG = tf.variable(tf.tensor1d(g0), false);
+    const g0 = initial === 'none' ? new Float32Array(this.gLayout.total) : initial?.g ?? this.gLayout.initialValues(hyper.init, initRng);
+    const d0 = initial === 'none' ? new Float32Array(this.dLayout.total) : initial?.d ?? this.dLayout.initialValues(hyper.init, initRng);
+    this.thetaG = flatVariable(g0);
+    this.thetaD = flatVariable(d0);
+    this.emaG = flatVariable(g0);
     const s0 = this.sLayout.initialValues('xavier', initRng); // means 0, variances 1 (bn_gain kind)
-    this.statsG = tf.variable(tf.tensor1d(s0), false);
-    this.statsEma = tf.variable(tf.tensor1d(s0), false);
+    this.statsG = flatVariable(s0);
+    this.statsEma = flatVariable(s0);
     const adam = (lr: number) => ({ lr, beta1: hyper.beta1, beta2: hyper.beta2, eps: hyper.adamEps });
     this.optG = new FlatAdam(this.gLayout.total, adam(hyper.lrG));
     this.optD = new FlatAdam(this.dLayout.total, adam(hyper.lrD));
@@ -119,6 +123,20 @@ export class Trainer {
     this.snD = new SpectralNorm(this.dLayout, snRng);
     this.scaleG = this.snG.normalize(this.thetaG as tf.Tensor1D, { update: true });
     this.rng = new Rng(mixSeed(hyper.seed, 0x7a11));
+  }
+
+  /**
+   * A trainer whose large orthogonal initial matrices are made on the active backend (fast on a GPU);
+   * with `restoring`, initialisation is skipped (a checkpoint is loaded next).
+   */
+  static async create(model: ModelConfig, hyper: TrainHyper, source: BatchSource, opts: { restoring?: boolean } = {}): Promise<Trainer> {
+    if (opts.restoring) return new Trainer(model, hyper, source, 'none');
+    const gLayout = new ParamLayout(generatorParamSpecs(model.g));
+    const dLayout = new ParamLayout(discriminatorParamSpecs(model.d));
+    const initRng = new Rng(mixSeed(hyper.seed, 0x1a17));
+    const g = await gLayout.initialValuesAsync(hyper.init, initRng);
+    const d = await dLayout.initialValuesAsync(hyper.init, initRng);
+    return new Trainer(model, hyper, source, { g, d });
   }
 
   get imageSize(): number {
@@ -319,6 +337,57 @@ export class Trainer {
     } finally {
       disposeScale(scale);
     }
+  }
+
+  /**
+   * "Standing statistics" (BigGAN): BN statistics recomputed for given normalised G weights by running
+   * G in training mode on `batches` batches of random z and classes and pooling the batch moments
+   * (mean of means; mean of (var + mean^2) - mean^2). Returns a flat statistics buffer (sLayout).
+   */
+  async standingStats(weights: Float32Array, batches: number, batchSize: number, seed = 0): Promise<Float32Array> {
+    const rng = new Rng(mixSeed(seed, 0x57a7));
+    const first = new Float64Array(this.sLayout.total);
+    const second = new Float64Array(this.sLayout.total);
+    const w = tf.tensor1d(weights);
+    try {
+      for (let i = 0; i < batches; i++) {
+        const z = rng.normal(batchSize * this.model.g.zDim);
+        const y = Int32Array.from({ length: batchSize }, () => rng.int(this.model.g.numClasses));
+        const stats: BatchStats[] = [];
+        try {
+          tf.tidy(() => { this.generate(w, tf.tensor2d(z, [batchSize, this.model.g.zDim]), oneHot(y, this.model.g.numClasses), stats); });
+          let at = 0;
+          for (const s of stats) {
+            const m = await s.mean.data();
+            const v = await s.variance.data();
+            for (let c = 0; c < m.length; c++) {
+              first[at + c] += m[c];
+              second[at + c] += v[c] + m[c] * m[c];
+            }
+            at += 2 * m.length;
+          }
+          if (at !== this.sLayout.count) throw new Error(`internal: ${at} statistics, layout has ${this.sLayout.count}`);
+        } finally {
+          for (const s of stats) tf.dispose([s.mean, s.variance]);
+        }
+      }
+    } finally {
+      w.dispose();
+    }
+    const out = new Float32Array(this.sLayout.total);
+    let at = 0;
+    for (const spec of this.sLayout.specs) {
+      if (spec.name.endsWith('.mean')) {
+        const c = spec.shape[0];
+        for (let k = 0; k < c; k++) {
+          const mean = first[at + k] / batches;
+          out[at + k] = mean;
+          out[at + c + k] = Math.max(0, second[at + k] / batches - mean * mean);
+        }
+        at += 2 * c;
+      }
+    }
+    return out;
   }
 
   // -------------------------------------------------------------------------------------------

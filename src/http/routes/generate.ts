@@ -4,6 +4,7 @@ import { ServeError } from '../../errors.js';
 import { isReady, type ReadyModel } from '../../models/model-registry.js';
 import { contentTypeFor } from '../../render/image.js';
 import { renderRequest } from '../../render/render-request.js';
+import { onOwnTurn } from '../../render/render-turns.js';
 import type { AppDeps } from '../app.js';
 import { buildGenerateRequest, type GenerateParams } from '../generate-request.js';
 import { findModel } from './models.js';
@@ -72,7 +73,7 @@ async function generate(deps: AppDeps, req: Request, res: Response, modelName: s
     { z: request.z, classes: new Array<number>(request.n).fill(request.cls.index), wantAttention: request.render.attention !== 'none' },
     { signal: clientGone(res) },
   );
-  const bytes = await renderRequest(manifest, result, request.n, request.render);
+  const bytes = await onOwnTurn(() => renderRequest(manifest, result, request.n, request.render));
   res.type(contentTypeFor(request.render.format)).send(bytes);
 }
 

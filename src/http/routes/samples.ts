@@ -9,6 +9,7 @@ import { resolveClass, type ResolvedClass } from '../../models/class-names.js';
 import { fillLatent, sampleSeed } from '../../latent/seeded-latent.js';
 import type { ImageFormat } from '../../render/image.js';
 import { renderSample } from '../../render/render-request.js';
+import { onOwnTurn } from '../../render/render-turns.js';
 import type { JobResult } from '../../batching/inference-job.js';
 import type { ReadyModel } from '../../models/model-registry.js';
 import type { AppDeps } from '../app.js';
@@ -110,7 +111,7 @@ export function samplesRoutes(deps: AppDeps): Router {
         for (let r = 0; r < rows && !signal.aborted; r++) {
           const i = first + r;
           const cls = classes[i % classes.length];
-          const data = await renderSample(manifest, result, r, body.format, deps.config.pngCompressionLevel);
+          const data = await onOwnTurn(() => renderSample(manifest, result, r, body.format, deps.config.pngCompressionLevel));
           const line = { index: i, seed: seedAt(Math.floor(i / classes.length)), class: cls.name, class_index: cls.index, format: body.format, data: data.toString('base64') };
           await write(res, `${JSON.stringify(line)}\n`);
         }

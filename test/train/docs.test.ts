@@ -1,0 +1,17 @@
+/** docs/TRAINING.md documents every command-line option of the trainer's scripts. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+
+const scripts = ['train', 'export', 'eval', 'bench-train', 'check-backend'];
+
+test('every option of the trainer scripts is in docs/TRAINING.md', () => {
+  const doc = readFileSync(`${PACKAGE_ROOT}docs/TRAINING.md`, 'utf8');
+  for (const name of scripts) {
+    const source = readFileSync(`${PACKAGE_ROOT}scripts/train/${name}.ts`, 'utf8');
+    const options = [...source.matchAll(/(?:\.option|\.requiredOption|new Option)\('(--[a-z0-9-]+)/g)].map((m) => m[1]);
+    assert.ok(options.length > 3, `${name}: options found`);
+    for (const opt of options) assert.ok(doc.includes(`\`${opt}\``), `${name} ${opt} is not documented`);
+  }
+});
