@@ -49,8 +49,8 @@ export const ROUTES: Array<[string, string[]]> = [
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /**
- * Security headers: helmet's defaults, with the same Content-Security-Policy as the web pages
- * (routes/web.ts sets it again on HTML): scripts, styles, images and fetches from this origin only
+ * Security headers for every response, the web pages in routes/web.ts included: helmet's defaults with
+ * a Content-Security-Policy allowing scripts, styles, images and fetches from this origin only
  * (images also from data: and blob: URLs; inline styles for Swagger UI), no plugins, no framing. No
  * upgrade-insecure-requests, since the server usually runs on plain HTTP inside a network. CORP is
  * cross-origin so that pages elsewhere may embed generated images with <img>.

@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Response as SupertestResponse } from 'supertest';
 import { pino } from 'pino';
 import { loadConfig, type ServerConfig } from '../../src/config.js';
 import { createApp, type Lifecycle } from '../../src/http/app.js';
@@ -82,4 +83,11 @@ export async function histogramTotals(metrics: Metrics, name: string): Promise<{
     if (v.metricName === `${name}_count`) count += v.value;
   }
   return { sum, count };
+}
+
+/** A supertest parser that buffers any body (images) into a Buffer: `.buffer(true).parse(binary)`. */
+export function binary(res: SupertestResponse, done: (err: Error | null, body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('end', () => done(null, Buffer.concat(chunks)));
 }

@@ -4,14 +4,7 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import sharp from 'sharp';
 import { latentForSeed } from '../../src/latent/seeded-latent.js';
-import { histogramTotals, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
-
-/** supertest buffers image bodies when told to parse them as binary. */
-function binary(res: request.Response, done: (err: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (c: Buffer) => chunks.push(c));
-  res.on('end', () => done(null, Buffer.concat(chunks)));
-}
+import { histogramTotals, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer, binary } from '../helpers/test-server.js';
 
 describe('generate', () => {
   let ts: TestServer;

@@ -5,13 +5,7 @@ import request from 'supertest';
 import sharp from 'sharp';
 import { latentForSeed } from '../../src/latent/seeded-latent.js';
 import { interpolateLatent, interpolationPath, interpolationWeights } from '../../src/latent/interpolate.js';
-import { makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
-
-function binary(res: request.Response, done: (err: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (c: Buffer) => chunks.push(c));
-  res.on('end', () => done(null, Buffer.concat(chunks)));
-}
+import { makeModelsDir, startTestServer, TINY_CLASSES, type TestServer, binary } from '../helpers/test-server.js';
 
 const S = 16;
 const GAP = 2;

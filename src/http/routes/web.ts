@@ -4,34 +4,14 @@
  * `/js/palette.js` is generated from QUERY_PALETTE. Nothing is fetched from a CDN.
  */
 import path from 'node:path';
-import express, { Router, type Response } from 'express';
+import express, { Router } from 'express';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { QUERY_PALETTE } from '../../render/attention.js';
 
 export const PUBLIC_DIR = path.join(PACKAGE_ROOT, 'public');
 
-/**
- * Same-origin only. Swagger UI sets inline styles and uses data: URIs for its icons, hence those two
- * allowances; no page needs inline or eval'd script.
- */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "img-src 'self' data: blob:",
-  "style-src 'self' 'unsafe-inline'",
-  "script-src 'self'",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
-
-function securityHeaders(res: Response, file: string): void {
-  if (file.endsWith('.html')) {
-    res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    res.setHeader('Referrer-Policy', 'no-referrer');
-  }
-}
+// Security headers (CSP included) come from helmet in app.ts, for these pages as for the API.
 
 export function webRoutes(): Router {
   const router = Router();
@@ -42,7 +22,7 @@ export function webRoutes(): Router {
     res.send(palette);
   });
   // public/ first, so public/docs/index.html wins over swagger-ui-dist's own (Petstore) index.html.
-  router.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0, setHeaders: securityHeaders }));
-  router.use('/docs', express.static(getAbsoluteFSPath(), { index: false, maxAge: '1h', setHeaders: securityHeaders }));
+  router.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0}));
+  router.use('/docs', express.static(getAbsoluteFSPath(), { index: false, maxAge: '1h'}));
   return router;
 }
