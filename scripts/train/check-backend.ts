@@ -17,6 +17,7 @@ import { checkParity, toGraphWeights } from './lib/export-model.js';
 import { clearConstants } from './lib/layers.js';
 import { makeModelConfig } from './lib/model-config.js';
 import { Rng } from './lib/rng.js';
+import { maxRelativeDifference } from './lib/compare.js';
 import { SyntheticSource } from './lib/synthetic.js';
 import { DEFAULT_HYPER, Trainer } from './lib/trainer.js';
 
@@ -33,16 +34,6 @@ const program = new Command()
   .option('--diffaugment <list>', 'DiffAugment policies or none', 'color,translation,cutout')
   .option('--steps <n>', 'training iterations on CPU before the comparison (non-trivial state)', positiveInt, 2)
   .option('--tolerance <t>', 'max relative gradient difference', float, 2e-3);
-
-function relDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return m / Math.max(s, 1e-12);
-}
 
 async function main(): Promise<void> {
   program.parse();
@@ -76,8 +67,8 @@ async function main(): Promise<void> {
   const got = await t.probeGradients(inputs);
   const dLossErr = Math.abs(got.dLoss - want.dLoss) / Math.max(1, Math.abs(want.dLoss));
   const gLossErr = Math.abs(got.gLoss - want.gLoss) / Math.max(1, Math.abs(want.gLoss));
-  const dErr = relDiff(got.dGrad, want.dGrad);
-  const gErr = relDiff(got.gGrad, want.gGrad);
+  const dErr = maxRelativeDifference(got.dGrad, want.dGrad);
+  const gErr = maxRelativeDifference(got.gGrad, want.gGrad);
   console.log(`D loss ${got.dLoss.toFixed(6)} vs cpu ${want.dLoss.toFixed(6)} (rel ${dLossErr.toExponential(2)}); D gradient max rel diff ${dErr.toExponential(2)}`);
   console.log(`G loss ${got.gLoss.toFixed(6)} vs cpu ${want.gLoss.toFixed(6)} (rel ${gLossErr.toExponential(2)}); G gradient max rel diff ${gErr.toExponential(2)}`);
   const { weights, stats } = await t.inferenceWeights();

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../../scripts/train/lib/backend.js';
+import { maxRelativeDifference } from '../../scripts/train/lib/compare.js';
 import { makeModelConfig, type ModelConfig } from '../../scripts/train/lib/model-config.js';
 import { Rng } from '../../scripts/train/lib/rng.js';
 import { DEFAULT_HYPER, type TrainHyper } from '../../scripts/train/lib/trainer.js';
@@ -74,13 +75,7 @@ export async function relMaxDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
   const av = await a.data();
   const bv = await b.data();
   assert.equal(av.length, bv.length);
-  let m = 0;
-  let s = 0;
-  for (let i = 0; i < av.length; i++) {
-    m = Math.max(m, Math.abs(av[i] - bv[i]));
-    s = Math.max(s, Math.abs(bv[i]));
-  }
-  return m / Math.max(s, 1e-12);
+  return maxRelativeDifference(av, bv);
 }
 
 /** A tiny model: 16x16, G width 4 (attention at 8x8 with 8 channels), D width 4, 3 classes, z 16. */

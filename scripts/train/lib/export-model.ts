@@ -17,6 +17,7 @@ import { loadSession, releaseSession, runSession } from '../../../src/inference/
 import { latentForSeed } from '../../../src/latent/seeded-latent.js';
 import { MANIFEST_FILE, MODEL_FILE, writeModelDirectory, type WrittenModel } from '../../../src/onnx/model-directory.js';
 import { validateWeights, type SaganGeneratorWeights } from '../../../src/onnx/sagan-graph.js';
+import { maxAbsDifference } from './compare.js';
 import { generatorForward } from './generator.js';
 import { oneHot } from './layers.js';
 import type { ModelConfig } from './model-config.js';
@@ -106,16 +107,6 @@ export async function runOnnxGenerator(modelPath: string | Uint8Array, model: Mo
   }
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
-  }
-  return m;
-}
-
 export interface ParityResult {
   maxAbsImage: number;
   maxAbsAttention: number | null;
@@ -136,8 +127,8 @@ export async function checkParity(modelPath: string | Uint8Array, model: ModelCo
   const ref = await runTfjsGenerator(model, gLayout, sLayout, weights, stats, inputs);
   const ort = await runOnnxGenerator(modelPath, model, inputs);
   const result: ParityResult = {
-    maxAbsImage: maxAbsDiff(ref.image, ort.image),
-    maxAbsAttention: ref.attention && ort.attention ? maxAbsDiff(ref.attention, ort.attention) : null,
+    maxAbsImage: maxAbsDifference(ref.image, ort.image),
+    maxAbsAttention: ref.attention && ort.attention ? maxAbsDifference(ref.attention, ort.attention) : null,
     tolerance, batch: inputs.batch,
   };
   const worst = Math.max(result.maxAbsImage, result.maxAbsAttention ?? 0);
