@@ -3,7 +3,7 @@
  * and the tests build exactly the same server.
  */
 import { randomUUID } from 'node:crypto';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
@@ -74,21 +74,6 @@ const SECURITY_HEADERS = helmet({
   xFrameOptions: { action: 'deny' },
 });
 
-/**
- * Errors raised by Express's own layers (router, body-parser, zlib) carry an HTTP status but no code;
- * give them their code here so they are answered as coded 4xx instead of INTERNAL 500: a path with
- * broken percent-escapes, a body whose Content-Encoding does not match its bytes.
- */
-const codeHttpErrors: ErrorRequestHandler = (err, _req, _res, next) => {
-  const e = err as { status?: unknown; type?: unknown } | null;
-  if (err instanceof ServeError || typeof e?.type === 'string' || typeof e?.status !== 'number') return next(err);
-  if (err instanceof URIError) return next(new ServeError('INVALID_ARGUMENT', 'the request path has malformed percent-encoding', { field: 'path' }));
-  if (e.status === 413) return next(new ServeError('PAYLOAD_TOO_LARGE', 'request body is too large', { field: 'body' }));
-  if (e.status === 415) return next(new ServeError('UNSUPPORTED_MEDIA_TYPE', 'unsupported request body encoding', { field: 'body', allowed: ['application/json'] }));
-  if (e.status >= 400 && e.status < 500) return next(new ServeError('INVALID_ARGUMENT', 'the request body could not be read (does Content-Encoding match the bytes?)', { field: 'body' }));
-  return next(err);
-};
-
 export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: OpenApiValidators }): Express {
   const openApiText = loadOpenApiText();
   const deps: AppDeps = { ...input, validators: input.validators ?? new OpenApiValidators(openApiText) };
@@ -148,7 +133,6 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
   app.use((req) => {
     throw new ServeError('NOT_FOUND', `no route for ${req.method} ${req.path.slice(0, 200)}`, { allowed: ROUTES.map(([p]) => p) });
   });
-  app.use(codeHttpErrors);
   app.use(errorHandler);
   return app;
 }

@@ -23,11 +23,20 @@ const BODY_PARSER_ERRORS: Record<string, ServeError['code']> = {
 
 export function toServeError(err: unknown): ServeError {
   if (isServeError(err)) return err;
-  const type = (err as { type?: unknown } | null)?.type;
-  if (typeof type === 'string' && type in BODY_PARSER_ERRORS) {
+  const { type, status } = (err ?? {}) as { type?: unknown; status?: unknown };
+  if (typeof type === 'string') {
+    if (!(type in BODY_PARSER_ERRORS)) return new ServeError('INTERNAL', 'internal server error');
     const code = BODY_PARSER_ERRORS[type];
     const message = code === 'MALFORMED_JSON' ? 'request body is not valid JSON' : code === 'PAYLOAD_TOO_LARGE' ? 'request body is too large' : (err as Error).message;
     return new ServeError(code, message, { field: 'body' });
+  }
+  // Errors from Express's own layers (router, zlib) carry an HTTP status but no code: a path with broken
+  // percent-escapes, a body whose Content-Encoding does not match its bytes.
+  if (typeof status === 'number') {
+    if (err instanceof URIError) return new ServeError('INVALID_ARGUMENT', 'the request path has malformed percent-encoding', { field: 'path' });
+    if (status === 413) return new ServeError('PAYLOAD_TOO_LARGE', 'request body is too large', { field: 'body' });
+    if (status === 415) return new ServeError('UNSUPPORTED_MEDIA_TYPE', 'unsupported request body encoding', { field: 'body', allowed: ['application/json'] });
+    if (status >= 400 && status < 500) return new ServeError('INVALID_ARGUMENT', 'the request body could not be read (does Content-Encoding match the bytes?)', { field: 'body' });
   }
   return new ServeError('INTERNAL', 'internal server error');
 }

@@ -90,6 +90,11 @@ export function checkOutputPixels(tiles: number, size: number, field: string, wh
   }
 }
 
+/** A strong ETag over everything that determines a response's bytes (JSON-serialisable values). */
+export function strongEtag(identity: readonly unknown[]): string {
+  return `"${createHash('sha256').update(JSON.stringify(identity)).digest('base64url').slice(0, 32)}"`;
+}
+
 export function buildGenerateRequest(
   params: GenerateParams,
   manifest: ModelManifest,
@@ -130,11 +135,10 @@ export function buildGenerateRequest(
     format: params.format, size, resample: params.resample, attention: params.attention, queries,
     pngCompressionLevel: config.pngCompressionLevel,
   };
-  const identity = JSON.stringify([
+  const etag = strongEtag([
     manifest.name, manifest.version, cls.index, seed ?? null, params.truncation ?? null, n,
     seed === undefined ? createHash('sha256').update(z).digest('hex') : null,
     render.format, render.size, render.resample, render.attention, queries.map((q) => [q.x, q.y]), render.pngCompressionLevel,
   ]);
-  const etag = `"${createHash('sha256').update(identity).digest('base64url').slice(0, 32)}"`;
   return { cls, n, seed, randomSeed: isRandom, truncation: params.truncation, z, render, etag };
 }

@@ -17,6 +17,8 @@ export interface RenderSpec {
   /** Attention query points in model image pixels. */
   queries: Query[];
   pngCompressionLevel: number;
+  /** Grid columns for n > 1; default ceil(sqrt(n)) (openapi.yaml documents the layout). */
+  columns?: number;
 }
 
 export interface GeneratedRows {
@@ -47,7 +49,7 @@ export async function renderRequest(manifest: ModelManifest, rows: GeneratedRows
   } else if (n === 1) {
     composed = { rgb: tiles[0], width: S, height: S };
   } else {
-    composed = composeGrid(tiles, S);
+    composed = composeGrid(tiles, S, { columns: spec.columns });
   }
   const outputSize = Math.round((composed.width * spec.size) / S);
   return encodeImage(composed.rgb, composed.width, composed.height, {

@@ -4,14 +4,15 @@
  * z = interp(z_from, z_to, i / (steps - 1)) (src/latent/interpolate.ts), so the first and last tiles
  * are exactly the single images of seeds `from` and `to`.
  */
-import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import { resolveClass } from '../../models/class-names.js';
 import { latentForSeed } from '../../latent/seeded-latent.js';
 import { interpolationPath, type InterpolationMode } from '../../latent/interpolate.js';
-import { composeGrid, contentTypeFor, encodeImage, toRgbBytes, type ImageFormat, type ResizeKernel } from '../../render/image.js';
+import { contentTypeFor, type ImageFormat, type ResizeKernel } from '../../render/image.js';
+import { renderRequest } from '../../render/render-request.js';
+import { onOwnTurn } from '../../render/render-turns.js';
 import type { AppDeps } from '../app.js';
-import { checkOutputPixels, resolveOutputSize } from '../generate-request.js';
+import { checkOutputPixels, resolveOutputSize, strongEtag } from '../generate-request.js';
 import { answeredNotModified, clientGone, requireReady } from './generate.js';
 
 /** The query after schema validation (defaults filled in). */
@@ -36,7 +37,6 @@ export function interpolateRoutes(deps: AppDeps): Router {
     const query = { ...(req.query as Record<string, unknown>) };
     validateQuery(query);
     const params = query as unknown as InterpolateParams;
-    const S = manifest.image.size;
     const dim = manifest.latent.dim;
     const cls = resolveClass(manifest.classes, params.class);
     const size = resolveOutputSize(params.size, manifest, deps.config);
@@ -45,11 +45,10 @@ export function interpolateRoutes(deps: AppDeps): Router {
     res.setHeader('X-Model', manifest.name);
     res.setHeader('X-Model-Version', manifest.version);
     res.setHeader('X-Class', cls.name);
-    const identity = JSON.stringify([
+    const etag = strongEtag([
       'interpolate', manifest.name, manifest.version, cls.index, params.from, params.to, params.steps, params.mode,
       params.truncation ?? null, params.format, size, params.resample, deps.config.pngCompressionLevel,
     ]);
-    const etag = `"${createHash('sha256').update(identity).digest('base64url').slice(0, 32)}"`;
     if (answeredNotModified(req, res, etag, false)) return;
 
     const z = interpolationPath(latentForSeed(params.from, dim, params.truncation), latentForSeed(params.to, dim, params.truncation), params.steps, params.mode);
@@ -57,14 +56,10 @@ export function interpolateRoutes(deps: AppDeps): Router {
       { z, classes: new Array<number>(params.steps).fill(cls.index), wantAttention: false },
       { signal: clientGone(res) },
     );
-    const length = 3 * S * S;
-    const tiles: Buffer[] = [];
-    for (let i = 0; i < params.steps; i++) tiles.push(toRgbBytes(result.image.subarray(i * length, (i + 1) * length), S, manifest.image.range));
-    const strip = composeGrid(tiles, S, { columns: params.steps });
-    const bytes = await encodeImage(strip.rgb, strip.width, strip.height, {
-      format: params.format, outputSize: Math.round((strip.width * size) / S), kernel: params.resample,
-      pngCompressionLevel: deps.config.pngCompressionLevel,
-    });
+    const bytes = await onOwnTurn(() => renderRequest(manifest, result, params.steps, {
+      format: params.format, size, resample: params.resample, attention: 'none', queries: [],
+      pngCompressionLevel: deps.config.pngCompressionLevel, columns: params.steps,
+    }));
     res.type(contentTypeFor(params.format)).send(bytes);
   });
   return router;
