@@ -15,6 +15,7 @@ import { loadConfig } from '../src/config.js';
 import { createApp } from '../src/http/app.js';
 import { Metrics } from '../src/metrics.js';
 import { ModelRegistry } from '../src/models/model-registry.js';
+import { RenderPool } from '../src/render/render-pool.js';
 
 interface Reference { size: number; samples: Array<{ seed: number; class: number; z: number[]; rgb_base64: string }> }
 
@@ -38,7 +39,8 @@ if (!entry || entry.status !== 'ready') {
   console.error(`model not ready: ${entry?.reason ?? 'not found'}`);
   process.exit(1);
 }
-const app = createApp({ config, registry, metrics, logger, lifecycle: { draining: false } });
+const renderer = new RenderPool({ threads: 1 });
+const app = createApp({ config, registry, metrics, logger, lifecycle: { draining: false }, renderer });
 const server = app.listen(0, '127.0.0.1');
 await new Promise((resolve) => server.once('listening', resolve));
 const port = (server.address() as { port: number }).port;
@@ -59,4 +61,5 @@ for (const sample of reference.samples) {
 console.log(`provider ${entry.provider}; worst ${worst}/255; tolerance ${tolerance}/255`);
 server.close();
 await registry.close(1000);
+await renderer.close();
 process.exit(worst <= Number(tolerance) ? 0 : 1);

@@ -36,6 +36,10 @@ export interface ServerConfig extends BatchingConfig {
   pngCompressionLevel: number;
   /** ORT intra-op threads per session (CPU provider); 0 = ORT's default. */
   intraOpThreads: number;
+  /** Threads that convert and encode images (src/render/render-pool.ts); 0 = one per two cores, 1 to 4. */
+  renderThreads: number;
+  /** Nice increment (0-19) for inference and render threads, so the HTTP thread runs first (Linux). */
+  workerNice: number;
   /** Largest JSON body accepted, in bytes. */
   bodyLimitBytes: number;
 }
@@ -48,7 +52,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   executionProviders: ['cuda', 'webgpu', 'cpu'],
   logLevel: 'info',
   maxBatchSize: 16,
-  maxQueueDelayMs: 5,
+  maxQueueDelayMs: 0,
   maxQueueSize: 512,
   requestTimeoutMs: 30_000,
   shutdownGraceMs: 10_000,
@@ -57,6 +61,8 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   maxStreamSamples: 10_000,
   pngCompressionLevel: 6,
   intraOpThreads: 0,
+  renderThreads: 0,
+  workerNice: 10,
   bodyLimitBytes: 1_048_576,
 } satisfies ServerConfig);
 
@@ -78,6 +84,8 @@ export const ENV_VARS: Readonly<Record<string, keyof ServerConfig>> = Object.fre
   MAX_STREAM_SAMPLES: 'maxStreamSamples',
   PNG_COMPRESSION_LEVEL: 'pngCompressionLevel',
   INTRA_OP_THREADS: 'intraOpThreads',
+  RENDER_THREADS: 'renderThreads',
+  WORKER_NICE: 'workerNice',
   BODY_LIMIT_BYTES: 'bodyLimitBytes',
 });
 
@@ -107,6 +115,8 @@ const CONFIG_SCHEMA = {
     maxStreamSamples: int(1),
     pngCompressionLevel: int(0, 9),
     intraOpThreads: int(0, 1024),
+    renderThreads: int(0, 64),
+    workerNice: int(0, 19),
     bodyLimitBytes: int(1024),
   },
 };

@@ -7,6 +7,7 @@ import type { ServerConfig } from './config.js';
 import { createApp, type Lifecycle } from './http/app.js';
 import { Metrics } from './metrics.js';
 import { ModelRegistry } from './models/model-registry.js';
+import { RenderPool } from './render/render-pool.js';
 
 export interface RunningServer {
   server: Server;
@@ -32,13 +33,14 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   const metrics = new Metrics();
   const lifecycle: Lifecycle = { draining: false };
   const registry = await ModelRegistry.open(config, metrics, logger);
-  const app = createApp({ config, registry, metrics, logger, lifecycle });
+  const renderer = new RenderPool({ threads: config.renderThreads, threadNice: config.workerNice });
+  const app = createApp({ config, registry, metrics, logger, lifecycle, renderer });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, LISTEN_BACKLOG, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ host: config.host, port, models: registry.list().map((m) => `${m.name}:${m.status}`) }, 'sagan-serve listening');
+  logger.info({ host: config.host, port, renderThreads: renderer.threads, models: registry.list().map((m) => `${m.name}:${m.status}`) }, 'sagan-serve listening');
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
@@ -48,6 +50,8 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await registry.close(config.shutdownGraceMs);
+      // Batches finished above are still being encoded for their clients; those renders complete first.
+      await renderer.close();
       // Responses still being written get a moment; then remaining keep-alive sockets are cut.
       const timer = setTimeout(() => server.closeAllConnections(), 2000);
       await closed;

@@ -48,13 +48,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Extra node flags for a server the scripts start, from BENCH_NODE_FLAGS (space-separated), e.g.
+ * `BENCH_NODE_FLAGS=--cpu-prof npm run overload` to profile the server under the script's load.
+ */
+export function nodeFlagsForServer(): string[] {
+  return (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+}
+
 export async function startChildServer(options: ChildServerOptions = {}): Promise<ChildServer> {
   const port = options.env?.PORT ? Number(options.env.PORT) : await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...options.env, PORT: String(port) };
   // Without capture, stdout goes to /dev/null: a pipe that the (busy) load generator drains late would
   // block the server's synchronous log writes and measure the harness instead of the server.
   const capture = options.captureLogs !== false;
-  const proc = spawn(process.execPath, [CLI_PATH], { env, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeFlagsForServer(), CLI_PATH], { env, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   let exitedWith: number | string | undefined;
   const exited = new Promise<number | string>((resolve) => {

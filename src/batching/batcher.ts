@@ -106,6 +106,21 @@ export class Batcher {
   }
 
   /**
+   * Load shedding before any per-request work: throws QUEUE_FULL (counted like a refused submit) when
+   * not even `rows` more rows would be admitted now. Callers check this before validating and building
+   * a request, so that under overload a refusal costs little more than parsing the HTTP request; the
+   * exact admission decision is still submit's.
+   */
+  refuseIfFull(rows = 1): void {
+    try {
+      this.queue.checkRoom(rows, this.retryAfterSeconds());
+    } catch (err) {
+      this.observer.rejected?.('queue_full');
+      throw err;
+    }
+  }
+
+  /**
    * Queue a job. Resolves with its rows; rejects with ServeError QUEUE_FULL (at once), TIMEOUT,
    * SHUTTING_DOWN, INFERENCE_FAILED or WORKER_FAILED.
    */

@@ -27,11 +27,16 @@ export class RequestQueue {
     return this.jobs[0]?.enqueuedAtMs;
   }
 
-  /** Adds the job or throws QUEUE_FULL (with the caller's retry hint) if its rows do not fit. */
-  admit(job: InferenceJob, retryAfterSeconds: number): void {
-    if (this.rowsQueued + job.rows > this.maxQueueRows) {
+  /** Throws QUEUE_FULL (with the caller's retry hint) unless `rows` more rows fit. */
+  checkRoom(rows: number, retryAfterSeconds: number): void {
+    if (this.rowsQueued + rows > this.maxQueueRows) {
       throw new ServeError('QUEUE_FULL', `queue is full (${this.rowsQueued} of ${this.maxQueueRows} rows waiting)`, { retryAfterSeconds });
     }
+  }
+
+  /** Adds the job or throws QUEUE_FULL (see checkRoom) if its rows do not fit. */
+  admit(job: InferenceJob, retryAfterSeconds: number): void {
+    this.checkRoom(job.rows, retryAfterSeconds);
     this.jobs.push(job);
     this.rowsQueued += job.rows;
   }

@@ -3,14 +3,15 @@
  * and the tests build exactly the same server.
  */
 import { randomUUID } from 'node:crypto';
-import express, { type Express } from 'express';
+import express, { type Express, type Response } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
-import { ServeError } from '../errors.js';
+import { ServeError, type ErrorCode } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelRegistry } from '../models/model-registry.js';
+import type { RenderPool } from '../render/render-pool.js';
 import { errorHandler } from './error-handler.js';
 import { loadOpenApiText, OpenApiValidators } from './openapi-validation.js';
 import { generateRoutes } from './routes/generate.js';
@@ -30,6 +31,8 @@ export interface AppDeps {
   logger: Logger;
   lifecycle: Lifecycle;
   validators: OpenApiValidators;
+  /** Encodes response images off the HTTP thread; owned (and closed) by whoever calls createApp. */
+  renderer: RenderPool;
 }
 
 /** Route templates and their methods; a known path with another method answers 405. */
@@ -47,6 +50,9 @@ export const ROUTES: Array<[string, string[]]> = [
 ];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Error codes logged at debug (see customLogLevel below). */
+const SHED_CODES: ReadonlySet<unknown> = new Set<ErrorCode>(['QUEUE_FULL', 'SHUTTING_DOWN']);
 
 /**
  * Security headers for every response, the web pages in routes/web.ts included: helmet's defaults with
@@ -93,8 +99,14 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
     },
     // Health checks and scrapes would drown the log.
     autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' || req.url === '/readyz' },
-    // Refusals under load (503, 504) are expected behaviour, not server faults: warn, not error.
-    customLogLevel: (_req, res, err) => (res.statusCode === 503 || res.statusCode === 504 ? 'warn' : err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    customLogLevel: (_req, res, err) => {
+      // Load shedding answers one request in several under overload; a log line each would add work
+      // exactly when there is none to spare. sagan_requests_rejected_total counts them instead.
+      if (SHED_CODES.has((res as unknown as Response).locals?.errorCode)) return 'debug';
+      // Other refusals (503, 504) are expected behaviour, not server faults: warn, not error.
+      if (res.statusCode === 503 || res.statusCode === 504) return 'warn';
+      return err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+    },
   }));
 
   app.use((req, res, next) => {

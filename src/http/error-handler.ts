@@ -56,6 +56,8 @@ export function sendError(res: Response, err: unknown): void {
     return;
   }
   const error = toServeError(err);
+  // For the access log's level (app.ts); the response body carries the code too.
+  res.locals.errorCode = error.code;
   if (error.code === 'INTERNAL' || error.code === 'INFERENCE_FAILED' || error.code === 'WORKER_FAILED') {
     res.log?.error({ err }, 'request failed');
   }

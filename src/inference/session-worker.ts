@@ -4,6 +4,7 @@
  * after a warm-up run succeeds on it (some fail at first run, not at session creation).
  */
 import { parentPort } from 'node:worker_threads';
+import { lowerThisThreadPriority } from '../thread-priority.js';
 import { createSession, releaseSession, runSession, type LoadedSession, type ProviderAttempt } from './ort-session.js';
 import type { FromWorker, LoadRequest, RunRequest, ToWorker } from './worker-protocol.js';
 
@@ -29,6 +30,8 @@ function feedsFor(req: LoadRequest, z: Float32Array, classes: BigInt64Array, row
 
 async function load(req: LoadRequest): Promise<void> {
   const started = performance.now();
+  // Before the session exists, so ORT's intra-op threads inherit the lower priority.
+  lowerThisThreadPriority(req.threadNice);
   const failedAttempts: ProviderAttempt[] = [];
   for (const provider of req.providers) {
     let candidate: LoadedSession | undefined;

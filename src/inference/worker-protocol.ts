@@ -9,6 +9,8 @@ export interface LoadRequest {
   modelPath: string;
   providers: ProviderName[];
   intraOpThreads: number;
+  /** Nice increment for the worker thread and the ORT threads it creates (src/thread-priority.ts). */
+  threadNice: number;
   latentInput: string;
   latentDim: number;
   classInput: string;

@@ -13,28 +13,75 @@
  * shows the same "pose" in every class.
  */
 
-const MASK64 = (1n << 64n) - 1n;
-const GOLDEN_GAMMA = 0x9e3779b97f4a7c15n;
 export const MAX_SEED = 2 ** 32 - 1;
 /** Truncated values are redrawn past this magnitude (before scaling by psi). */
 export const TRUNCATION_BOUND = 2;
 
+/**
+ * SplitMix64 in two unsigned 32-bit halves (hi, lo). Same numbers as the BigInt formulation in the
+ * header; BigInt allocated about a thousand heap objects per latent, which showed up as GC pauses on a
+ * busy server. Products mod 2^64 are formed from 16-bit limbs so every partial product is exact in a double.
+ */
 class SplitMix64 {
-  private state: bigint;
+  private hi = 0;
+  private lo: number;
   constructor(seed: number) {
-    this.state = BigInt(seed) & MASK64;
+    this.lo = seed >>> 0;
   }
-  nextUint64(): bigint {
-    this.state = (this.state + GOLDEN_GAMMA) & MASK64;
-    let z = this.state;
-    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
-    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
-    return z ^ (z >> 31n);
+
+  /** The next output as a double in [0, 2^53): its top 53 bits. */
+  nextTop53(): number {
+    // state += 0x9e3779b97f4a7c15
+    const lo = (this.lo + 0x7f4a7c15) >>> 0;
+    this.hi = (this.hi + 0x9e3779b9 + (lo < this.lo ? 1 : 0)) >>> 0;
+    this.lo = lo;
+    let hi = this.hi;
+    let lo2 = lo;
+    // z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+    [hi, lo2] = mul64(hi, (lo2 ^ ((lo2 >>> 30) | (hi << 2))) >>> 0, 0xbf58476d, 0x1ce4e5b9, hi >>> 30);
+    // z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+    [hi, lo2] = mul64(hi, (lo2 ^ ((lo2 >>> 27) | (hi << 5))) >>> 0, 0x94d049bb, 0x133111eb, hi >>> 27);
+    // z ^= z >> 31, then keep the top 53 bits: z >> 11
+    const zLo = (lo2 ^ ((lo2 >>> 31) | (hi << 1))) >>> 0;
+    const zHi = (hi ^ (hi >>> 31)) >>> 0;
+    return zHi * 2 ** 21 + (zLo >>> 11);
   }
+
   /** A double in [0, 1) from the top 53 bits. */
   nextUniform(): number {
-    return Number(this.nextUint64() >> 11n) * 2 ** -53;
+    return this.nextTop53() * 2 ** -53;
   }
+}
+
+/**
+ * ((aHi ^ aHiXor) : aLo) * (bHi : bLo) mod 2^64 as [hi, lo]; aHiXor folds in the high half of the
+ * preceding xor-shift so callers need no temporary.
+ */
+function mul64(aHiIn: number, aLo: number, bHi: number, bLo: number, aHiXor: number): [number, number] {
+  const aHi = (aHiIn ^ aHiXor) >>> 0;
+  const a48 = aHi >>> 16, a32 = aHi & 0xffff, a16 = aLo >>> 16, a00 = aLo & 0xffff;
+  const b48 = bHi >>> 16, b32 = bHi & 0xffff, b16 = bLo >>> 16, b00 = bLo & 0xffff;
+  let c00 = a00 * b00;
+  let c16 = c00 >>> 16;
+  c00 &= 0xffff;
+  c16 += a16 * b00;
+  let c32 = c16 >>> 16;
+  c16 &= 0xffff;
+  c16 += a00 * b16;
+  c32 += c16 >>> 16;
+  c16 &= 0xffff;
+  c32 += a32 * b00;
+  let c48 = c32 >>> 16;
+  c32 &= 0xffff;
+  c32 += a16 * b16;
+  c48 += c32 >>> 16;
+  c32 &= 0xffff;
+  c32 += a00 * b32;
+  c48 += c32 >>> 16;
+  c32 &= 0xffff;
+  c48 += a48 * b00 + a32 * b16 + a16 * b32 + a00 * b48;
+  c48 &= 0xffff;
+  return [((c48 << 16) | c32) >>> 0, ((c16 << 16) | c00) >>> 0];
 }
 
 class NormalStream {

@@ -139,7 +139,7 @@ export class ModelRegistry {
     };
     const worker = new ModelWorker({
       load: {
-        modelPath, providers: [...this.config.executionProviders], intraOpThreads: this.config.intraOpThreads,
+        modelPath, providers: [...this.config.executionProviders], intraOpThreads: this.config.intraOpThreads, threadNice: this.config.workerNice,
         latentInput: manifest.latent.input, latentDim: manifest.latent.dim, classInput: manifest.class_input,
         outputs: [manifest.image.output, ...(manifest.attention ? [manifest.attention.output] : [])],
       },

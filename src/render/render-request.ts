@@ -1,6 +1,7 @@
 /**
  * Turns one request's generator rows into the encoded image it asked for: a single image, an n-image
  * grid, or an attention overlay/panel, upscaled and encoded. Layouts are documented in openapi.yaml.
+ * Runs inside the render threads (render-worker.ts); the HTTP thread reaches it through RenderPool.
  */
 import type { ModelManifest } from '../models/manifest.js';
 import { overlay, panel, type Query } from './attention.js';
@@ -21,6 +22,13 @@ export interface RenderSpec {
   columns?: number;
 }
 
+/** The part of a manifest rendering needs (small, so it is cheap to send to a render thread). */
+export type RenderModel = Pick<ModelManifest, 'image' | 'attention'>;
+
+export function renderModelOf(manifest: ModelManifest): RenderModel {
+  return { image: manifest.image, attention: manifest.attention };
+}
+
 export interface GeneratedRows {
   /** [n, 3, S, S]. */
   image: Float32Array;
@@ -28,22 +36,14 @@ export interface GeneratedRows {
   attention: Float32Array | undefined;
 }
 
-/** Encoded bytes of sample i alone (no grid), for streams. */
-export async function renderSample(manifest: ModelManifest, rows: GeneratedRows, index: number, format: ImageFormat, pngCompressionLevel: number): Promise<Buffer> {
-  const S = manifest.image.size;
-  const length = 3 * S * S;
-  const rgb = toRgbBytes(rows.image.subarray(index * length, (index + 1) * length), S, manifest.image.range);
-  return encodeImage(rgb, S, S, { format, pngCompressionLevel });
-}
-
-export async function renderRequest(manifest: ModelManifest, rows: GeneratedRows, n: number, spec: RenderSpec): Promise<Buffer> {
-  const S = manifest.image.size;
+export async function renderRequest(model: RenderModel, rows: GeneratedRows, n: number, spec: RenderSpec): Promise<Buffer> {
+  const S = model.image.size;
   const length = 3 * S * S;
   const tiles: Buffer[] = [];
-  for (let i = 0; i < n; i++) tiles.push(toRgbBytes(rows.image.subarray(i * length, (i + 1) * length), S, manifest.image.range));
+  for (let i = 0; i < n; i++) tiles.push(toRgbBytes(rows.image.subarray(i * length, (i + 1) * length), S, model.image.range));
   let composed: { rgb: Buffer; width: number; height: number };
-  if (spec.attention !== 'none' && manifest.attention && rows.attention) {
-    const { grid, key_grid: keyGrid } = manifest.attention;
+  if (spec.attention !== 'none' && model.attention && rows.attention) {
+    const { grid, key_grid: keyGrid } = model.attention;
     const render = spec.attention === 'overlay' ? overlay : panel;
     composed = render(tiles[0], S, rows.attention.subarray(0, grid[0] * grid[1] * keyGrid[0] * keyGrid[1]), grid, keyGrid, spec.queries);
   } else if (n === 1) {

@@ -141,6 +141,18 @@ test('a full queue rejects with QUEUE_FULL and a Retry-After hint', async () => 
   assert.deepEqual(events.rejected, ['queue_full']);
 });
 
+test('refuseIfFull sheds load before a job is built: QUEUE_FULL once not one more row fits, counted', () => {
+  const { backend, batcher, events } = setup({ maxQueueSize: 3, maxBatchSize: 2, maxQueueDelayMs: 0 });
+  void batcher.submit(job(1, 2)); // leaves at once (idle backend, no delay): the queue is empty again
+  assert.equal(backend.batches.length, 1);
+  batcher.refuseIfFull(3);
+  void batcher.submit(job(3, 3)); // waits: the backend is busy
+  assert.equal(batcher.queuedRows, 3);
+  assert.throws(() => batcher.refuseIfFull(), (err: unknown) => err instanceof ServeError && err.code === 'QUEUE_FULL' && err.details.retryAfterSeconds! >= 1);
+  assert.deepEqual(events.rejected, ['queue_full']);
+  assert.equal(backend.batches.length, 1, 'nothing was run for the refused check');
+});
+
 test('a request whose deadline passes in the queue gets TIMEOUT and never runs', async () => {
   const { fake, backend, batcher, events } = setup({ requestTimeoutMs: 50, maxQueueDelayMs: 0 });
   const running = batcher.submit(job(1));

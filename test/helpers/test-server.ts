@@ -11,6 +11,7 @@ import { loadConfig, type ServerConfig } from '../../src/config.js';
 import { createApp, type Lifecycle } from '../../src/http/app.js';
 import { Metrics } from '../../src/metrics.js';
 import { ModelRegistry } from '../../src/models/model-registry.js';
+import { RenderPool } from '../../src/render/render-pool.js';
 import { writeModelDirectory } from '../../src/onnx/model-directory.js';
 import { randomWeights, type SaganGeneratorConfig } from '../../src/onnx/sagan-graph.js';
 
@@ -63,11 +64,13 @@ export async function startTestServer(modelsDir: string, overrides: Partial<Serv
   const metrics = new Metrics({ processMetrics: false });
   const lifecycle: Lifecycle = { draining: false };
   const registry = await ModelRegistry.open(config, metrics, logger);
-  const app = createApp({ config, registry, metrics, logger, lifecycle });
+  const renderer = new RenderPool({ threads: 1 });
+  const app = createApp({ config, registry, metrics, logger, lifecycle, renderer });
   return {
     app, registry, metrics, config, modelsDir,
     close: async () => {
       await registry.close(1000);
+      await renderer.close();
       await rm(modelsDir, { recursive: true, force: true });
     },
   };

@@ -45,3 +45,54 @@ test('seeds out of range or non-integers are refused; sample seeds wrap at 2^32'
   assert.equal(sampleSeed(MAX_SEED, 1), 0);
   assert.equal(sampleSeed(10, 3), 13);
 });
+
+/** The README's SplitMix64 / Box-Muller / truncation steps written directly with BigInt: the oracle. */
+function bigintLatent(seed: number, dim: number, truncation?: number): Float32Array {
+  const mask = (1n << 64n) - 1n;
+  let state = BigInt(seed);
+  const uniform = (): number => {
+    state = (state + 0x9e3779b97f4a7c15n) & mask;
+    let z = state;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & mask;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & mask;
+    z ^= z >> 31n;
+    return Number(z >> 11n) * 2 ** -53;
+  };
+  let spare: number | undefined;
+  const normal = (): number => {
+    if (spare !== undefined) {
+      const v = spare;
+      spare = undefined;
+      return v;
+    }
+    const u1 = uniform();
+    const u2 = uniform();
+    const r = Math.sqrt(-2 * Math.log(1 - u1));
+    spare = r * Math.sin(2 * Math.PI * u2);
+    return r * Math.cos(2 * Math.PI * u2);
+  };
+  const out = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) {
+    let v = normal();
+    if (truncation !== undefined) {
+      while (Math.abs(v) > TRUNCATION_BOUND) v = normal();
+      v *= truncation;
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+test('the 32-bit SplitMix64 gives bit-identical latents to 64-bit BigInt arithmetic', () => {
+  const seeds = [0, 1, 2, 0x7fffffff, 0x80000000, 0xdeadbeef, MAX_SEED - 1, MAX_SEED];
+  let x = 12345;
+  for (let i = 0; i < 3000; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    seeds.push(x);
+  }
+  for (const seed of seeds) {
+    for (const truncation of [undefined, 0.5]) {
+      assert.deepEqual(latentForSeed(seed, 64, truncation), bigintLatent(seed, 64, truncation), `seed ${seed}, truncation ${truncation}`);
+    }
+  }
+});

@@ -309,7 +309,7 @@ describe('faults: worker crash and hang, client disconnects', () => {
     const events: string[] = [];
     const worker = new ModelWorker({
       load: {
-        modelPath: path.join(tiny.dir, manifest.file), providers: ['cpu'], intraOpThreads: 1,
+        modelPath: path.join(tiny.dir, manifest.file), providers: ['cpu'], intraOpThreads: 1, threadNice: 0,
         latentInput: manifest.latent.input, latentDim: manifest.latent.dim, classInput: manifest.class_input, outputs: [manifest.image.output],
       },
       imageOutput: manifest.image.output,
@@ -349,7 +349,7 @@ describe('faults: worker crash and hang, client disconnects', () => {
     const manifest = tiny.manifest!;
     const worker = new ModelWorker({
       load: {
-        modelPath: path.join(tiny.dir, manifest.file), providers: ['cpu'], intraOpThreads: 1,
+        modelPath: path.join(tiny.dir, manifest.file), providers: ['cpu'], intraOpThreads: 1, threadNice: 0,
         latentInput: manifest.latent.input, latentDim: manifest.latent.dim, classInput: manifest.class_input, outputs: [manifest.image.output],
       },
       imageOutput: manifest.image.output, attentionOutput: undefined, runTimeoutMs: 200,

@@ -3,19 +3,24 @@ import { Router, type Request, type Response } from 'express';
 import { ServeError } from '../../errors.js';
 import { isReady, type ReadyModel } from '../../models/model-registry.js';
 import { contentTypeFor } from '../../render/image.js';
-import { renderRequest } from '../../render/render-request.js';
-import { onOwnTurn } from '../../render/render-turns.js';
+import { renderModelOf } from '../../render/render-request.js';
 import type { AppDeps } from '../app.js';
 import { buildGenerateRequest, type GenerateParams } from '../generate-request.js';
 import { findModel } from './models.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
+/**
+ * The model a generation request names, if it can take work now: unknown -> UNKNOWN_MODEL, not ready ->
+ * MODEL_UNAVAILABLE, queue full -> QUEUE_FULL. Called first, before the request is validated and built,
+ * so that shedding load is cheap.
+ */
 export function requireReady(deps: AppDeps, name: string): ReadyModel {
   const entry = findModel(deps.registry, name);
   if (!isReady(entry)) {
     throw new ServeError('MODEL_UNAVAILABLE', `model '${entry.name}' is ${entry.status}${entry.reason ? `: ${entry.reason}` : ''}`, { retryAfterSeconds: entry.status === 'loading' ? 5 : 60 });
   }
+  entry.batcher.refuseIfFull();
   return entry;
 }
 
@@ -73,7 +78,7 @@ async function generate(deps: AppDeps, req: Request, res: Response, modelName: s
     { z: request.z, classes: new Array<number>(request.n).fill(request.cls.index), wantAttention: request.render.attention !== 'none' },
     { signal: clientGone(res) },
   );
-  const bytes = await onOwnTurn(() => renderRequest(manifest, result, request.n, request.render));
+  const bytes = await deps.renderer.render(renderModelOf(manifest), result, request.n, request.render);
   res.type(contentTypeFor(request.render.format)).send(bytes);
 }
 

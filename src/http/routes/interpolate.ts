@@ -9,8 +9,7 @@ import { resolveClass } from '../../models/class-names.js';
 import { latentForSeed } from '../../latent/seeded-latent.js';
 import { interpolationPath, type InterpolationMode } from '../../latent/interpolate.js';
 import { contentTypeFor, type ImageFormat, type ResizeKernel } from '../../render/image.js';
-import { renderRequest } from '../../render/render-request.js';
-import { onOwnTurn } from '../../render/render-turns.js';
+import { renderModelOf } from '../../render/render-request.js';
 import type { AppDeps } from '../app.js';
 import { checkOutputPixels, resolveOutputSize, strongEtag } from '../generate-request.js';
 import { answeredNotModified, clientGone, requireReady } from './generate.js';
@@ -56,10 +55,10 @@ export function interpolateRoutes(deps: AppDeps): Router {
       { z, classes: new Array<number>(params.steps).fill(cls.index), wantAttention: false },
       { signal: clientGone(res) },
     );
-    const bytes = await onOwnTurn(() => renderRequest(manifest, result, params.steps, {
+    const bytes = await deps.renderer.render(renderModelOf(manifest), result, params.steps, {
       format: params.format, size, resample: params.resample, attention: 'none', queries: [],
       pngCompressionLevel: deps.config.pngCompressionLevel, columns: params.steps,
-    }));
+    });
     res.type(contentTypeFor(params.format)).send(bytes);
   });
   return router;

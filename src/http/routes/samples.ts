@@ -8,8 +8,7 @@ import { ServeError, isServeError } from '../../errors.js';
 import { resolveClass, type ResolvedClass } from '../../models/class-names.js';
 import { fillLatent, sampleSeed } from '../../latent/seeded-latent.js';
 import type { ImageFormat } from '../../render/image.js';
-import { renderSample } from '../../render/render-request.js';
-import { onOwnTurn } from '../../render/render-turns.js';
+import { renderModelOf, type RenderSpec } from '../../render/render-request.js';
 import type { JobResult } from '../../batching/inference-job.js';
 import type { ReadyModel } from '../../models/model-registry.js';
 import type { AppDeps } from '../app.js';
@@ -81,6 +80,12 @@ export function samplesRoutes(deps: AppDeps): Router {
     const dim = manifest.latent.dim;
     const chunkRows = batching.maxBatchSize;
     const signal = clientGone(res);
+    const renderModel = renderModelOf(manifest);
+    const imageLength = 3 * manifest.image.size * manifest.image.size;
+    const sampleSpec: RenderSpec = {
+      format: body.format, size: manifest.image.size, resample: 'nearest', attention: 'none', queries: [],
+      pngCompressionLevel: deps.config.pngCompressionLevel,
+    };
 
     const submitChunk = (first: number): Promise<JobResult> => {
       const rows = Math.min(chunkRows, total - first);
@@ -108,10 +113,15 @@ export function samplesRoutes(deps: AppDeps): Router {
         if (first + rows < total) {
           next = submitChunk(first + rows);
         }
+        // The chunk's images encode in parallel on the render threads and are written in order.
+        const encoded = Array.from({ length: rows }, (_, r) => deps.renderer.render(
+          renderModel, { image: result.image.slice(r * imageLength, (r + 1) * imageLength), attention: undefined }, 1, sampleSpec,
+        ));
+        for (const pendingImage of encoded) pendingImage.catch(() => undefined);
         for (let r = 0; r < rows && !signal.aborted; r++) {
           const i = first + r;
           const cls = classes[i % classes.length];
-          const data = await onOwnTurn(() => renderSample(manifest, result, r, body.format, deps.config.pngCompressionLevel));
+          const data = await encoded[r];
           const line = { index: i, seed: seedAt(Math.floor(i / classes.length)), class: cls.name, class_index: cls.index, format: body.format, data: data.toString('base64') };
           await write(res, `${JSON.stringify(line)}\n`);
         }

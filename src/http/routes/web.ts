@@ -5,7 +5,9 @@
  */
 import path from 'node:path';
 import express, { Router } from 'express';
-import { getAbsoluteFSPath } from 'swagger-ui-dist';
+// absolute-path.js only: the package's main also evaluates the 1.5 MB browser bundle (several MB of heap
+// kept for the life of the process, which every full GC then marks).
+import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path.js';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { QUERY_PALETTE } from '../../render/attention.js';
 
