@@ -5,6 +5,7 @@
  */
 import type { ErrorRequestHandler, Response } from 'express';
 import { ERROR_CODES, ServeError, isServeError } from '../errors.js';
+import { requestLogger } from './access-log.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; field?: string; allowed?: unknown };
@@ -52,14 +53,14 @@ export function errorBody(error: ServeError, requestId: string | undefined): Err
 export function sendError(res: Response, err: unknown): void {
   if (res.req.socket.destroyed) {
     // The client left (an aborted request); there is no one to answer and nothing went wrong here.
-    res.log?.debug({ reason: err instanceof Error ? err.message : String(err) }, 'client closed the connection');
+    requestLogger(res)?.debug({ reqId: res.req.id, reason: err instanceof Error ? err.message : String(err) }, 'client closed the connection');
     return;
   }
   const error = toServeError(err);
   // For the access log's level (app.ts); the response body carries the code too.
   res.locals.errorCode = error.code;
   if (error.code === 'INTERNAL' || error.code === 'INFERENCE_FAILED' || error.code === 'WORKER_FAILED') {
-    res.log?.error({ err }, 'request failed');
+    requestLogger(res)?.error({ reqId: res.req.id, err }, 'request failed');
   }
   if (res.headersSent) {
     res.destroy();

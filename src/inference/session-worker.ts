@@ -39,10 +39,14 @@ async function load(req: LoadRequest): Promise<void> {
       candidate = await createSession(req.modelPath, provider, { intraOpThreads: req.intraOpThreads });
       const warmupStarted = performance.now();
       const names = candidate.session.inputNames;
-      // Only feed what the graph has; a mismatch is reported by the manifest check on the main thread.
-      const feeds = names.includes(req.latentInput) && names.includes(req.classInput)
-        ? feedsFor(req, new Float32Array(req.latentDim), new BigInt64Array(1), 1)
-        : undefined;
+      const latentShape = candidate.inputs.find((i) => i.name === req.latentInput)?.shape;
+      const latentWidth = latentShape?.[latentShape.length - 1];
+      // Only feed what the graph accepts: a missing input or a latent width other than the manifest's is
+      // reported by the manifest check on the main thread, naming the field, rather than as this provider
+      // failing its warm-up run.
+      const feedable = names.includes(req.latentInput) && names.includes(req.classInput)
+        && (typeof latentWidth !== 'number' || latentWidth < 0 || latentWidth === req.latentDim);
+      const feeds = feedable ? feedsFor(req, new Float32Array(req.latentDim), new BigInt64Array(1), 1) : undefined;
       const warmupDims: Record<string, number[]> = {};
       if (feeds) {
         const fetches = req.outputs.filter((o) => candidate!.session.outputNames.includes(o));

@@ -18,47 +18,39 @@ export const MAX_SEED = 2 ** 32 - 1;
 export const TRUNCATION_BOUND = 2;
 
 /**
- * SplitMix64 in two unsigned 32-bit halves (hi, lo). Same numbers as the BigInt formulation in the
- * header; BigInt allocated about a thousand heap objects per latent, which showed up as GC pauses on a
- * busy server. Products mod 2^64 are formed from 16-bit limbs so every partial product is exact in a double.
+ * SplitMix64 in two unsigned 32-bit halves: words[0] is the high half of the state, words[1] the low;
+ * words[2..3] hold the last product. Same numbers as the BigInt formulation in the header (a test checks
+ * them bit for bit), without its heap garbage: BigInt allocated about a thousand objects per latent, and
+ * so do doubles kept in object fields or returned from calls that are not inlined, which is why the
+ * state lives in a Uint32Array and the result goes into `uniform[0]`. Products mod 2^64 are formed from
+ * 16-bit limbs so every partial product is exact in a double.
  */
-class SplitMix64 {
-  private hi = 0;
-  private lo: number;
-  constructor(seed: number) {
-    this.lo = seed >>> 0;
-  }
-
-  /** The next output as a double in [0, 2^53): its top 53 bits. */
-  nextTop53(): number {
-    // state += 0x9e3779b97f4a7c15
-    const lo = (this.lo + 0x7f4a7c15) >>> 0;
-    this.hi = (this.hi + 0x9e3779b9 + (lo < this.lo ? 1 : 0)) >>> 0;
-    this.lo = lo;
-    let hi = this.hi;
-    let lo2 = lo;
-    // z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-    [hi, lo2] = mul64(hi, (lo2 ^ ((lo2 >>> 30) | (hi << 2))) >>> 0, 0xbf58476d, 0x1ce4e5b9, hi >>> 30);
-    // z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-    [hi, lo2] = mul64(hi, (lo2 ^ ((lo2 >>> 27) | (hi << 5))) >>> 0, 0x94d049bb, 0x133111eb, hi >>> 27);
-    // z ^= z >> 31, then keep the top 53 bits: z >> 11
-    const zLo = (lo2 ^ ((lo2 >>> 31) | (hi << 1))) >>> 0;
-    const zHi = (hi ^ (hi >>> 31)) >>> 0;
-    return zHi * 2 ** 21 + (zLo >>> 11);
-  }
-
-  /** A double in [0, 1) from the top 53 bits. */
-  nextUniform(): number {
-    return this.nextTop53() * 2 ** -53;
-  }
+function nextUniform(words: Uint32Array, uniform: Float64Array): void {
+  // state += 0x9e3779b97f4a7c15
+  const previousLo = words[1];
+  const lo = (previousLo + 0x7f4a7c15) >>> 0;
+  const hi = (words[0] + 0x9e3779b9 + (lo < previousLo ? 1 : 0)) >>> 0;
+  words[0] = hi;
+  words[1] = lo;
+  // z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+  mul64(words, hi ^ (hi >>> 30), lo ^ ((lo >>> 30) | (hi << 2)), 0xbf58476d | 0, 0x1ce4e5b9);
+  let zHi = words[2];
+  let zLo = words[3];
+  // z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+  mul64(words, zHi ^ (zHi >>> 27), zLo ^ ((zLo >>> 27) | (zHi << 5)), 0x94d049bb | 0, 0x133111eb);
+  zHi = words[2];
+  zLo = words[3];
+  // z ^= z >> 31; u = (z >> 11) * 2^-53
+  const outLo = (zLo ^ ((zLo >>> 31) | (zHi << 1))) >>> 0;
+  const outHi = (zHi ^ (zHi >>> 31)) >>> 0;
+  uniform[0] = (outHi * 2 ** 21 + (outLo >>> 11)) * 2 ** -53;
 }
 
 /**
- * ((aHi ^ aHiXor) : aLo) * (bHi : bLo) mod 2^64 as [hi, lo]; aHiXor folds in the high half of the
- * preceding xor-shift so callers need no temporary.
+ * (aHi:aLo) * (bHi:bLo) mod 2^64 into out[2] (high word), out[3] (low), from 16-bit limbs. The words are
+ * passed as int32 (the same 32 bits): values of 2^31 and above would be passed as boxed doubles.
  */
-function mul64(aHiIn: number, aLo: number, bHi: number, bLo: number, aHiXor: number): [number, number] {
-  const aHi = (aHiIn ^ aHiXor) >>> 0;
+function mul64(out: Uint32Array, aHi: number, aLo: number, bHi: number, bLo: number): void {
   const a48 = aHi >>> 16, a32 = aHi & 0xffff, a16 = aLo >>> 16, a00 = aLo & 0xffff;
   const b48 = bHi >>> 16, b32 = bHi & 0xffff, b16 = bLo >>> 16, b00 = bLo & 0xffff;
   let c00 = a00 * b00;
@@ -81,27 +73,8 @@ function mul64(aHiIn: number, aLo: number, bHi: number, bLo: number, aHiXor: num
   c32 &= 0xffff;
   c48 += a48 * b00 + a32 * b16 + a16 * b32 + a00 * b48;
   c48 &= 0xffff;
-  return [((c48 << 16) | c32) >>> 0, ((c16 << 16) | c00) >>> 0];
-}
-
-class NormalStream {
-  private readonly rng: SplitMix64;
-  private spare: number | undefined;
-  constructor(seed: number) {
-    this.rng = new SplitMix64(seed);
-  }
-  next(): number {
-    if (this.spare !== undefined) {
-      const v = this.spare;
-      this.spare = undefined;
-      return v;
-    }
-    const u1 = this.rng.nextUniform();
-    const u2 = this.rng.nextUniform();
-    const r = Math.sqrt(-2 * Math.log(1 - u1));
-    this.spare = r * Math.sin(2 * Math.PI * u2);
-    return r * Math.cos(2 * Math.PI * u2);
-  }
+  out[2] = (c48 << 16) | c32;
+  out[3] = (c16 << 16) | c00;
 }
 
 export function isValidSeed(seed: number): boolean {
@@ -115,14 +88,34 @@ export function isValidSeed(seed: number): boolean {
 export function fillLatent(out: Float32Array, seed: number, truncation?: number): Float32Array {
   if (!isValidSeed(seed)) throw new RangeError(`seed must be an integer in 0..${MAX_SEED}, got ${seed}`);
   if (truncation !== undefined && !(truncation > 0 && truncation <= 1)) throw new RangeError(`truncation must be in (0, 1], got ${truncation}`);
-  const normals = new NormalStream(seed);
-  for (let i = 0; i < out.length; i++) {
-    let v = normals.next();
+  const words = new Uint32Array(4);
+  words[1] = seed;
+  const uniform = new Float64Array(1);
+  // Box-Muller gives normals in pairs; the second (sine) one is used next.
+  let spare = 0;
+  let hasSpare = false;
+  let i = 0;
+  while (i < out.length) {
+    let v: number;
+    if (hasSpare) {
+      v = spare;
+      hasSpare = false;
+    } else {
+      nextUniform(words, uniform);
+      const u1 = uniform[0];
+      nextUniform(words, uniform);
+      const u2 = uniform[0];
+      const r = Math.sqrt(-2 * Math.log(1 - u1));
+      spare = r * Math.sin(2 * Math.PI * u2);
+      hasSpare = true;
+      v = r * Math.cos(2 * Math.PI * u2);
+    }
     if (truncation !== undefined) {
-      while (Math.abs(v) > TRUNCATION_BOUND) v = normals.next();
+      // Redraw: the value is replaced by the next normal from the stream.
+      if (Math.abs(v) > TRUNCATION_BOUND) continue;
       v *= truncation;
     }
-    out[i] = v;
+    out[i++] = v;
   }
   return out;
 }

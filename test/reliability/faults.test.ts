@@ -93,7 +93,7 @@ describe('faults: a broken model repository', () => {
     const expected: Record<string, RegExp> = {
       corrupt: /Protobuf parsing failed|failed/i,
       truncated: /Protobuf parsing failed|failed/i,
-      wrongdim: /32.*16|16.*32|dimension/i,
+      wrongdim: /latent\.input.*32.*16|latent\.input.*16.*32/,
       wrongsize: /manifest implies \[1, 3, 32, 32\]/,
       wrongoutput: /'picture'/,
       missing: /does not exist/,

@@ -1,5 +1,5 @@
 /** Image generation: `GET|POST /v1/models/{model}/generate` and the default-model alias `/generate`. */
-import { Router, type Request, type Response } from 'express';
+import { type Router, type Request, type Response } from 'express';
 import { ServeError } from '../../errors.js';
 import { isReady, type ReadyModel } from '../../models/model-registry.js';
 import { contentTypeFor } from '../../render/image.js';
@@ -82,8 +82,8 @@ async function generate(deps: AppDeps, req: Request, res: Response, modelName: s
   res.type(contentTypeFor(request.render.format)).send(bytes);
 }
 
-export function generateRoutes(deps: AppDeps): Router {
-  const router = Router();
+/** Registers this module's routes on the app's API router (see app.ts). */
+export function generateRoutes(router: Router, deps: AppDeps): void {
   const validateQuery = deps.validators.query('generate');
   const validateBody = deps.validators.body('generatePost');
   const fromQuery: ParamsReader = (req) => {
@@ -102,5 +102,4 @@ export function generateRoutes(deps: AppDeps): Router {
   router.post('/v1/models/:model/generate', (req, res) => generate(deps, req, res, req.params.model, fromBody));
   router.get('/generate', (req, res) => generate(deps, req, res, defaultModelName(deps), fromQuery));
   router.post('/generate', (req, res) => generate(deps, req, res, defaultModelName(deps), fromBody));
-  return router;
 }

@@ -1,9 +1,9 @@
 /** Liveness, readiness, metrics and the OpenAPI document. */
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { AppDeps } from '../app.js';
 
-export function healthRoutes(deps: AppDeps, openApiText: string): Router {
-  const router = Router();
+/** Registers this module's routes on the app's API router (see app.ts). */
+export function healthRoutes(router: Router, deps: AppDeps, openApiText: string): void {
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -19,5 +19,4 @@ export function healthRoutes(deps: AppDeps, openApiText: string): Router {
   router.get('/openapi.yaml', (_req, res) => {
     res.type('application/yaml').send(openApiText);
   });
-  return router;
 }

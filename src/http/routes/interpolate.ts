@@ -4,7 +4,7 @@
  * z = interp(z_from, z_to, i / (steps - 1)) (src/latent/interpolate.ts), so the first and last tiles
  * are exactly the single images of seeds `from` and `to`.
  */
-import { Router } from 'express';
+import type { Router } from 'express';
 import { resolveClass } from '../../models/class-names.js';
 import { latentForSeed } from '../../latent/seeded-latent.js';
 import { interpolationPath, type InterpolationMode } from '../../latent/interpolate.js';
@@ -27,8 +27,8 @@ interface InterpolateParams {
   resample: ResizeKernel;
 }
 
-export function interpolateRoutes(deps: AppDeps): Router {
-  const router = Router();
+/** Registers this module's routes on the app's API router (see app.ts). */
+export function interpolateRoutes(router: Router, deps: AppDeps): void {
   const validateQuery = deps.validators.query('interpolate');
   router.get('/v1/models/:model/interpolate', async (req, res) => {
     const model = requireReady(deps, req.params.model);
@@ -61,5 +61,4 @@ export function interpolateRoutes(deps: AppDeps): Router {
     });
     res.type(contentTypeFor(params.format)).send(bytes);
   });
-  return router;
 }

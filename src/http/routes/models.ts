@@ -1,5 +1,5 @@
 /** The model repository: list and describe models, ready or not. */
-import { Router } from 'express';
+import type { Router } from 'express';
 import { ServeError } from '../../errors.js';
 import type { ModelEntry, ModelRegistry } from '../../models/model-registry.js';
 import type { AppDeps } from '../app.js';
@@ -26,13 +26,12 @@ export function findModel(registry: ModelRegistry, name: string): ModelEntry {
   return entry;
 }
 
-export function modelRoutes(deps: AppDeps): Router {
-  const router = Router();
+/** Registers this module's routes on the app's API router (see app.ts). */
+export function modelRoutes(router: Router, deps: AppDeps): void {
   router.get('/v1/models', (_req, res) => {
     res.json({ default_model: deps.registry.defaultModelName() ?? null, models: deps.registry.list().map(describeModel) });
   });
   router.get('/v1/models/:model', (req, res) => {
     res.json(describeModel(findModel(deps.registry, req.params.model)));
   });
-  return router;
 }

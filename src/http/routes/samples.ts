@@ -3,7 +3,7 @@
  * batch at a time with at most two chunks in flight, and the next chunk waits for the socket to drain,
  * so memory stays flat however large the count.
  */
-import { Router, type Response } from 'express';
+import { type Router, type Response } from 'express';
 import { ServeError, isServeError } from '../../errors.js';
 import { resolveClass, type ResolvedClass } from '../../models/class-names.js';
 import { fillLatent, sampleSeed } from '../../latent/seeded-latent.js';
@@ -67,8 +67,8 @@ function write(res: Response, line: string): Promise<void> {
   });
 }
 
-export function samplesRoutes(deps: AppDeps): Router {
-  const router = Router();
+/** Registers this module's routes on the app's API router (see app.ts). */
+export function samplesRoutes(router: Router, deps: AppDeps): void {
   const validateBody = deps.validators.body('samples');
   router.post('/v1/models/:model/samples', async (req, res) => {
     const model = requireReady(deps, req.params.model);
@@ -139,5 +139,4 @@ export function samplesRoutes(deps: AppDeps): Router {
       res.end(`${JSON.stringify(errorBody(error, String(req.id)))}\n`);
     }
   });
-  return router;
 }
