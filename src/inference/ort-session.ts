@@ -4,6 +4,7 @@
  * server (session.run is synchronous and would block the event loop) and directly in tests and scripts.
  */
 import * as ort from 'onnxruntime-node';
+import { webGpuUnsuitable } from './gpu-devices.js';
 
 export type ProviderName = 'cuda' | 'webgpu' | 'cpu';
 export const KNOWN_PROVIDERS: readonly ProviderName[] = ['cuda', 'webgpu', 'cpu'];
@@ -62,6 +63,10 @@ function describeSession(session: ort.InferenceSession, provider: ProviderName, 
 
 /** Creates a session on exactly one provider; rejects with ONNX Runtime's own error. */
 export async function createSession(model: string | Uint8Array, provider: ProviderName, options: Omit<SessionOptions, 'providers'> = {}): Promise<LoadedSession> {
+  if (provider === 'webgpu') {
+    const unsuitable = webGpuUnsuitable();
+    if (unsuitable) throw new Error(unsuitable);
+  }
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: [providerConfig(provider)],
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
