@@ -61,7 +61,18 @@ function describeSession(session: ort.InferenceSession, provider: ProviderName, 
   };
 }
 
-/** Creates a session on exactly one provider; rejects with ONNX Runtime's own error. */
+/**
+ * ONNX Runtime prefixes many errors with its build's source location and the C++ function, e.g.
+ * "/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 onnxruntime::webgpu::
+ * WebGpuContext::Initialize(...)::<lambda()> adapter_result.status == ... Failed to get a WebGPU adapter".
+ * The reason reaches clients (`failed_providers`, `reason`), which should not carry file paths; the part
+ * after the prefix is what says what went wrong.
+ */
+export function withoutOrtSourceLocation(message: string): string {
+  return message.replace(/^\/onnxruntime_src\/\S+:\d+ (?:\S*onnxruntime::.*?(?:\)|>) )?/, '').trim();
+}
+
+/** Creates a session on exactly one provider; rejects with ONNX Runtime's error (see withoutOrtSourceLocation). */
 export async function createSession(model: string | Uint8Array, provider: ProviderName, options: Omit<SessionOptions, 'providers'> = {}): Promise<LoadedSession> {
   if (provider === 'webgpu') {
     const unsuitable = webGpuUnsuitable();
@@ -76,9 +87,14 @@ export async function createSession(model: string | Uint8Array, provider: Provid
   // event loop and sharp, spinning cost 20-25% throughput and a core at idle (BENCHMARKS.md).
   if (provider === 'cpu') sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
   if (options.intraOpThreads !== undefined && options.intraOpThreads > 0) sessionOptions.intraOpNumThreads = options.intraOpThreads;
-  const session = typeof model === 'string'
-    ? await ort.InferenceSession.create(model, sessionOptions)
-    : await ort.InferenceSession.create(model, sessionOptions);
+  let session: ort.InferenceSession;
+  try {
+    session = typeof model === 'string'
+      ? await ort.InferenceSession.create(model, sessionOptions)
+      : await ort.InferenceSession.create(model, sessionOptions);
+  } catch (err) {
+    throw new Error(withoutOrtSourceLocation(err instanceof Error ? err.message : String(err)));
+  }
   return describeSession(session, provider, []);
 }
 
@@ -130,7 +146,12 @@ export async function runSession(loaded: LoadedSession, feeds: Record<string, Fe
     ortFeeds[name] = new ort.Tensor(type, feed.data, feed.dims as number[]);
   }
   const started = process.hrtime.bigint();
-  const results = await session.run(ortFeeds, fetches as string[]);
+  let results: ort.InferenceSession.ReturnType;
+  try {
+    results = await session.run(ortFeeds, fetches as string[]);
+  } catch (err) {
+    throw new Error(withoutOrtSourceLocation(err instanceof Error ? err.message : String(err)));
+  }
   const runSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const outputs: RunResult['outputs'] = {};
   for (const name of fetches) {

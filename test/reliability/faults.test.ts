@@ -177,6 +177,9 @@ describe('faults: execution providers', () => {
         const model = json<{ status: string; reason: string }>(await get(l.base, `/v1/models/${name}`));
         assert.equal(model.status, 'unavailable');
         assert.match(model.reason, new RegExp(failing.map((p) => `${p}: .+`).join('; ')));
+        // ONNX Runtime's own texts start with its source location (".../webgpu_context.cc:136"); stripped.
+        const raw = await get(l.base, `/v1/models/${name}`);
+        assert.deepEqual(checkResponse(raw.status, raw.headers, raw.body, { leaks: leakPatterns([dir]) }), [], `/v1/models/${name}`);
       }
       const ready = await get(l.base, '/readyz');
       assert.equal(ready.status, 503);
