@@ -1,10 +1,12 @@
 /**
- * Wiring only: config -> logger -> metrics -> model registry -> app -> listen, plus graceful shutdown.
+ * Wiring only: config -> logger -> metrics -> model registry -> app -> front door -> listen, plus graceful
+ * shutdown.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import type { ServerConfig } from './config.js';
 import { createApp, type Lifecycle } from './http/app.js';
+import { frontDoor } from './http/front-door.js';
 import { Metrics } from './metrics.js';
 import { ModelRegistry } from './models/model-registry.js';
 import { RenderPool } from './render/render-pool.js';
@@ -36,7 +38,12 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   const renderer = new RenderPool({ threads: config.renderThreads, threadNice: config.workerNice });
   const app = createApp({ config, registry, metrics, logger, lifecycle, renderer });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, LISTEN_BACKLOG, (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = createServer(frontDoor(app, { registry, metrics }));
+    s.once('error', reject);
+    s.listen(config.port, config.host, LISTEN_BACKLOG, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -13,6 +13,7 @@
  * when the client leaves first; levels come from `levelFor`.
  */
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Level, Logger } from 'pino';
 
@@ -39,10 +40,15 @@ export interface AccessLogOptions {
   onFinished?(req: Request, res: Response, seconds: number): void;
 }
 
+/** The client's X-Request-Id when it is safe to echo, else a new UUID. */
+export function requestIdFor(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 export function accessLog(logger: Logger, options: AccessLogOptions): RequestHandler {
   return (req, res, next) => {
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const id = requestIdFor(req);
     req.id = id;
     res.setHeader('X-Request-Id', id);
     // For requestLogger(); a reference, not a per-request child logger (see above).

@@ -58,7 +58,7 @@ const SHED_CODES: ReadonlySet<unknown> = new Set<ErrorCode>(['QUEUE_FULL', 'SHUT
  * upgrade-insecure-requests, since the server usually runs on plain HTTP inside a network. CORP is
  * cross-origin so that pages elsewhere may embed generated images with <img>.
  */
-const SECURITY_HEADERS = helmet({
+export const SECURITY_HEADERS = helmet({
   contentSecurityPolicy: {
     useDefaults: true,
     directives: {

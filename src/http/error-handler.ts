@@ -3,6 +3,7 @@
  * table in errors.ts); body-parser errors are mapped to their codes; anything else is INTERNAL, logged
  * with its stack and answered without one.
  */
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import { ERROR_CODES, ServeError, isServeError } from '../errors.js';
 import { requestLogger } from './access-log.js';
@@ -66,12 +67,31 @@ export function sendError(res: Response, err: unknown): void {
     res.destroy();
     return;
   }
-  const status = ERROR_CODES[error.code].status;
-  const retryAfter = error.details.retryAfterSeconds ?? (status === 503 ? 1 : undefined);
+  const { status, retryAfter } = errorStatus(error);
   if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
   res.removeHeader('ETag');
   res.removeHeader('Cache-Control');
   res.status(status).json(errorBody(error, typeof res.req.id === 'string' ? res.req.id : String(res.req.id ?? '')));
+}
+
+/** HTTP status of a coded error and its Retry-After in seconds (every 503 has one). */
+export function errorStatus(error: ServeError): { status: number; retryAfter: number | undefined } {
+  const status = ERROR_CODES[error.code].status;
+  return { status, retryAfter: error.details.retryAfterSeconds ?? (status === 503 ? 1 : undefined) };
+}
+
+/**
+ * The same answer as sendError, written on a bare Node response (front-door.ts, before Express): status,
+ * Retry-After, the JSON body. Headers already set on `res` (security headers, request id) are kept.
+ */
+export function writeError(res: ServerResponse, error: ServeError, requestId: string): void {
+  const { status, retryAfter } = errorStatus(error);
+  const body = JSON.stringify(errorBody(error, requestId));
+  if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.statusCode = status;
+  res.end(body);
 }
 
 export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
