@@ -55,6 +55,11 @@ describe('generate', () => {
     const other = await get('/generate?class=3&seed=8').expect(200);
     assert.ok(!(a.body as Buffer).equals(other.body as Buffer), 'another seed gives another image');
     await request(server).get('/generate?class=saint_bernard&seed=7').set('If-None-Match', a.headers.etag).expect(304);
+    // `*` matches any representation: answered before anything is generated.
+    const imagesBefore = (await histogramTotals(ts.metrics, 'sagan_batch_size')).sum;
+    await request(server).get('/generate?class=saint_bernard&seed=9').set('If-None-Match', '*').expect(304);
+    await request(server).get('/generate?class=saint_bernard').set('If-None-Match', '"other", *').expect(304);
+    assert.equal((await histogramTotals(ts.metrics, 'sagan_batch_size')).sum, imagesBefore, 'no image was generated for If-None-Match: *');
   });
 
   test('a request without a seed gets a random one in X-Seed that reproduces the image', async () => {

@@ -49,12 +49,15 @@ export function requireJson(req: Request): void {
 
 /**
  * Sets ETag and Cache-Control for a deterministic image (immutable unless the server chose a random seed)
- * and answers 304 when the client's If-None-Match matches; returns true when it did.
+ * and answers 304 when the client's If-None-Match matches (or is `*`); returns true when it did.
  */
 export function answeredNotModified(req: Request, res: Response, etag: string, randomSeed: boolean): boolean {
   res.setHeader('ETag', etag);
   res.setHeader('Cache-Control', randomSeed ? 'no-store' : IMMUTABLE);
-  if (!randomSeed && req.headers['if-none-match']?.split(',').some((tag) => tag.trim() === etag)) {
+  // `*` matches any current representation (RFC 9110 13.1.2); every valid request has one, so it is
+  // answered here, before the image is generated (Express's own check would run after, and waste it).
+  const tags = req.headers['if-none-match']?.split(',').map((tag) => tag.trim());
+  if (tags && (tags.includes('*') || (!randomSeed && tags.includes(etag)))) {
     res.status(304).end();
     return true;
   }
