@@ -19,10 +19,10 @@ export const TRUNCATION_BOUND = 2;
 
 /**
  * SplitMix64 in two unsigned 32-bit halves: words[0] is the high half of the state, words[1] the low;
- * words[2..3] hold the last product. Same numbers as the BigInt formulation in the header (a test checks
- * them bit for bit), without its heap garbage: BigInt allocated about a thousand objects per latent, and
- * so do doubles kept in object fields or returned from calls that are not inlined, which is why the
- * state lives in a Uint32Array and the result goes into `uniform[0]`. Products mod 2^64 are formed from
+ * words[2..3] hold the last product. Same numbers as 64-bit BigInt arithmetic (a test checks them bit for
+ * bit), without its heap garbage: BigInt allocated about a thousand objects per latent, and so do doubles
+ * kept in object fields or returned from calls that are not inlined, which is why the state lives in a
+ * Uint32Array and the result goes into `uniform[0]`. Products mod 2^64 are formed from
  * 16-bit limbs so every partial product is exact in a double.
  */
 function nextUniform(words: Uint32Array, uniform: Float64Array): void {

@@ -15,7 +15,7 @@ import { Piscina } from 'piscina';
 import type { GeneratedRows, RenderModel, RenderSpec } from './render-request.js';
 import type { RenderTask, RenderThreadData } from './render-worker.js';
 
-/** Threads when RENDER_THREADS is 0: one per two cores beyond the first, 1 to 4. */
+/** Threads when RENDER_THREADS is 0: one per two cores, at least 1 and at most 4. */
 export function defaultRenderThreads(cores = availableParallelism()): number {
   return Math.max(1, Math.min(4, Math.floor(cores / 2)));
 }
