@@ -52,10 +52,11 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
     stopping ??= (async () => {
-      logger.info({ reason, graceMs: config.shutdownGraceMs }, 'shutting down: refusing new connections, draining queues');
       lifecycle.draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Logged once the listening socket is closed, so the line is true when it is read.
+      logger.info({ reason, graceMs: config.shutdownGraceMs }, 'shutting down: refusing new connections, draining queues');
       await registry.close(config.shutdownGraceMs);
       // Batches finished above are still being encoded for their clients; those renders complete first.
       await renderer.close();
