@@ -168,7 +168,11 @@ describe('gallery in a browser', { timeout: 60_000 }, () => {
     await assertGridNotBlank(page, 'dogs64');
     await page.locator('#grid .sample button').first().click();
     await page.waitForSelector('#detail[open]');
+    const stageBefore = (await page.locator('#detail-img').boundingBox())!;
     await clickNative(page, 20, 30, DOGS);
+    await page.waitForFunction((w) => (document.querySelector('#panel-img') as HTMLImageElement).naturalWidth === w, 2 * DOGS + 2, { timeout: 15_000 });
+    // The panel appearing must not move the image under the pointer (the dialog grows downwards).
+    assert.deepEqual((await page.locator('#detail-img').boundingBox())!, stageBefore, 'the image stays where it was');
     await clickNative(page, 50, 10, DOGS);
     await page.waitForFunction((w) => (document.querySelector('#panel-img') as HTMLImageElement).naturalWidth === w, 3 * DOGS + 4, { timeout: 15_000 });
     const src = new URL(await page.$eval('#panel-img', (i) => (i as HTMLImageElement).src));
