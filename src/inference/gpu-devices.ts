@@ -6,13 +6,16 @@
  * issues"), so the default provider order `cuda,webgpu,cpu` would pick the worst choice.
  *
  * A GPU driver exposes device nodes: DRM render/card nodes (/dev/dri, every Mesa and most vendor
- * drivers), NVIDIA's /dev/nvidia<N>, WSL2's /dev/dxg. Where none exists there is no hardware adapter to
- * find. Other platforms (macOS, Windows) have no such check and are not filtered.
+ * drivers), NVIDIA's /dev/nvidia<N> (and /proc/driver/nvidia/gpus/<bus id>), WSL2's /dev/dxg. Where none
+ * exists there is no hardware adapter to find. Other platforms (macOS, Windows) have no such check and are not filtered.
  */
 import { readdirSync } from 'node:fs';
 
-/** GPU device nodes under `devDir` (Linux naming), e.g. ['/dev/dri/renderD128', '/dev/nvidia0']. */
-export function gpuDeviceNodes(devDir = '/dev'): string[] {
+/**
+ * GPU device nodes under `devDir` (Linux naming), e.g. ['/dev/dri/renderD128', '/dev/nvidia0'], plus the
+ * GPUs NVIDIA's kernel driver lists under `procDir`/driver/nvidia/gpus (visible in containers too).
+ */
+export function gpuDeviceNodes(devDir = '/dev', procDir = '/proc'): string[] {
   const list = (dir: string): string[] => {
     try {
       return readdirSync(dir);
@@ -22,6 +25,7 @@ export function gpuDeviceNodes(devDir = '/dev'): string[] {
   };
   const nodes = list(devDir).filter((name) => /^nvidia\d+$/.test(name) || name === 'dxg').map((name) => `${devDir}/${name}`);
   nodes.push(...list(`${devDir}/dri`).filter((name) => /^(renderD|card)\d+$/.test(name)).map((name) => `${devDir}/dri/${name}`));
+  nodes.push(...list(`${procDir}/driver/nvidia/gpus`).map((name) => `${procDir}/driver/nvidia/gpus/${name}`));
   return nodes;
 }
 
@@ -31,6 +35,6 @@ export function gpuDeviceNodes(devDir = '/dev'): string[] {
  */
 export function webGpuUnsuitable(platform: NodeJS.Platform = process.platform, nodes: () => string[] = gpuDeviceNodes): string | undefined {
   if (platform !== 'linux' || nodes().length > 0) return undefined;
-  return 'skipped: this machine has no GPU device (/dev/dri/*, /dev/nvidia*, /dev/dxg), so a WebGPU adapter '
+  return 'skipped: this machine has no GPU device (/dev/dri/*, /dev/nvidia*, /dev/dxg, /proc/driver/nvidia/gpus), so a WebGPU adapter '
     + 'could only be a software rasterizer (lavapipe, SwiftShader), far slower than the cpu provider';
 }
