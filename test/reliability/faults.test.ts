@@ -297,8 +297,16 @@ describe('faults: worker crash and hang, client disconnects', () => {
       req.on('error', (err) => (err.name === 'AbortError' ? undefined : reject(err)));
       req.end(JSON.stringify({ class: 0, count: 1000 }));
     });
-    await waitFor('the stream to stop', () => !tiny.batcher!.busy, 5000, 5);
-    const afterAbort = await imagesGenerated();
+    // The batcher is briefly idle between chunks while earlier images are still being encoded, before the
+    // server has seen the client go; so wait for the count to hold still, not for one idle moment.
+    let afterAbort = await imagesGenerated();
+    await waitFor('the stream to stop', async () => {
+      await sleep(150);
+      const now = await imagesGenerated();
+      const stopped = now === afterAbort && !tiny.batcher!.busy;
+      afterAbort = now;
+      return stopped;
+    }, 5000, 5);
     await sleep(200);
     assert.equal(await imagesGenerated(), afterAbort, 'no more images after the stream stopped');
     assert.ok(afterAbort - imagesBefore < 1000 / 2, `only the first chunks ran (${afterAbort - imagesBefore} images)`);
