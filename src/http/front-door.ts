@@ -21,16 +21,17 @@ import { isServeError } from '../errors.js';
 import { isReady, type ModelRegistry } from '../models/model-registry.js';
 import type { Metrics } from '../metrics.js';
 import { requestIdFor } from './access-log.js';
-import { SECURITY_HEADERS } from './app.js';
+import { ROUTES, SECURITY_HEADERS } from './app.js';
 import { writeError } from './error-handler.js';
 
-/** Generation routes (method, route template as in app.ts's ROUTES, model-name capture). */
-const GENERATION_ROUTES: Array<{ methods: readonly string[]; route: string; pattern: RegExp }> = [
-  { methods: ['GET', 'POST'], route: '/generate', pattern: /^\/generate$/ },
-  { methods: ['GET', 'POST'], route: '/v1/models/:model/generate', pattern: /^\/v1\/models\/([^/]+)\/generate$/ },
-  { methods: ['POST'], route: '/v1/models/:model/samples', pattern: /^\/v1\/models\/([^/]+)\/samples$/ },
-  { methods: ['GET'], route: '/v1/models/:model/interpolate', pattern: /^\/v1\/models\/([^/]+)\/interpolate$/ },
-];
+/** The routes that queue generation work; their methods come from app.ts's ROUTES. */
+const GENERATION_TEMPLATES = ['/generate', '/v1/models/:model/generate', '/v1/models/:model/samples', '/v1/models/:model/interpolate'];
+
+/** Route template, its methods, and a pattern capturing the model name (none for `/generate`). */
+const GENERATION_ROUTES = ROUTES.filter(([route]) => GENERATION_TEMPLATES.includes(route)).map(([route, methods]) => ({
+  route, methods, pattern: new RegExp(`^${route.replace(':model', '([^/]+)')}$`),
+}));
+if (GENERATION_ROUTES.length !== GENERATION_TEMPLATES.length) throw new Error('front-door.ts: a generation route is missing from ROUTES');
 
 export function frontDoor(app: Express, deps: { registry: ModelRegistry; metrics: Metrics }): RequestListener {
   const shed = (req: IncomingMessage, res: ServerResponse): boolean => {

@@ -72,6 +72,11 @@ export function withoutOrtSourceLocation(message: string): string {
   return message.replace(/^\/onnxruntime_src\/\S+:\d+ (?:\S*onnxruntime::.*?(?:\)|>) )?/, '').trim();
 }
 
+/** An error thrown by ONNX Runtime, as one whose message can reach clients. */
+function readableOrtError(err: unknown): Error {
+  return new Error(withoutOrtSourceLocation(err instanceof Error ? err.message : String(err)));
+}
+
 /** Creates a session on exactly one provider; rejects with ONNX Runtime's error (see withoutOrtSourceLocation). */
 export async function createSession(model: string | Uint8Array, provider: ProviderName, options: Omit<SessionOptions, 'providers'> = {}): Promise<LoadedSession> {
   if (provider === 'webgpu') {
@@ -93,7 +98,7 @@ export async function createSession(model: string | Uint8Array, provider: Provid
       ? await ort.InferenceSession.create(model, sessionOptions)
       : await ort.InferenceSession.create(model, sessionOptions);
   } catch (err) {
-    throw new Error(withoutOrtSourceLocation(err instanceof Error ? err.message : String(err)));
+    throw readableOrtError(err);
   }
   return describeSession(session, provider, []);
 }
@@ -150,7 +155,7 @@ export async function runSession(loaded: LoadedSession, feeds: Record<string, Fe
   try {
     results = await session.run(ortFeeds, fetches as string[]);
   } catch (err) {
-    throw new Error(withoutOrtSourceLocation(err instanceof Error ? err.message : String(err)));
+    throw readableOrtError(err);
   }
   const runSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const outputs: RunResult['outputs'] = {};
