@@ -1,23 +1,21 @@
 /**
  * Serves a model exported by scripts/pytorch/export_sagan.py and compares the server's images with
- * PyTorch's own (reference.json): explicit z through POST /generate, PNG decoded, max abs difference in
- * 8-bit levels. Exits 1 unless every sample is within --tolerance levels (default 2, i.e. 2/255).
+ * PyTorch's own (reference.json), requested by explicit z and by seed (scripts/pytorch/parity.ts).
+ * Exits 1 unless every sample is within --tolerance levels (default 2, i.e. 2/255).
  *
  *   npm run check:pytorch -- models/torch64 [--providers webgpu,cpu] [--tolerance 2]
  */
-import { readFile, mkdtemp, symlink } from 'node:fs/promises';
+import { mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { pino } from 'pino';
-import sharp from 'sharp';
 import { loadConfig } from '../src/config.js';
 import { createApp } from '../src/http/app.js';
 import { Metrics } from '../src/metrics.js';
 import { ModelRegistry } from '../src/models/model-registry.js';
 import { RenderPool } from '../src/render/render-pool.js';
-
-interface Reference { size: number; samples: Array<{ seed: number; class: number; z: number[]; rgb_base64: string }> }
+import { compareWithPytorch, readPytorchReference } from './pytorch/parity.js';
 
 const program = new Command('check-pytorch-parity')
   .argument('<model-dir>', 'directory written by scripts/pytorch/export_sagan.py')
@@ -27,7 +25,7 @@ const program = new Command('check-pytorch-parity')
 const modelDir = path.resolve(program.args[0]);
 const { providers, tolerance } = program.opts<{ providers: string; tolerance: string }>();
 
-const reference = JSON.parse(await readFile(path.join(modelDir, 'reference.json'), 'utf8')) as Reference;
+const reference = await readPytorchReference(modelDir);
 const modelsDir = await mkdtemp(path.join(tmpdir(), 'pytorch-parity-'));
 await symlink(modelDir, path.join(modelsDir, path.basename(modelDir)));
 const config = loadConfig({ modelsDir, executionProviders: providers, logLevel: 'warn' });
@@ -46,17 +44,9 @@ await new Promise((resolve) => server.once('listening', resolve));
 const port = (server.address() as { port: number }).port;
 
 let worst = 0;
-for (const sample of reference.samples) {
-  const res = await fetch(`http://127.0.0.1:${port}/v1/models/${entry.name}/generate`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ class: sample.class, z: sample.z }),
-  });
-  if (!res.ok) throw new Error(`seed ${sample.seed}: HTTP ${res.status} ${await res.text()}`);
-  const served = await sharp(Buffer.from(await res.arrayBuffer())).raw().toBuffer();
-  const expected = Buffer.from(sample.rgb_base64, 'base64');
-  let maxDiff = 0;
-  for (let i = 0; i < expected.length; i++) maxDiff = Math.max(maxDiff, Math.abs(served[i] - expected[i]));
-  worst = Math.max(worst, maxDiff);
-  console.log(`seed ${sample.seed} class ${sample.class}: max difference ${maxDiff}/255`);
+for (const r of await compareWithPytorch(`http://127.0.0.1:${port}`, entry.name, reference)) {
+  worst = Math.max(worst, r.maxDiffByZ, r.maxDiffBySeed);
+  console.log(`seed ${r.seed} class ${r.class}: max difference ${r.maxDiffByZ}/255 by z, ${r.maxDiffBySeed}/255 by seed`);
 }
 console.log(`provider ${entry.provider}; worst ${worst}/255; tolerance ${tolerance}/255`);
 server.close();

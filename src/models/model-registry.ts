@@ -82,7 +82,9 @@ export class ModelRegistry {
     const root = path.resolve(this.config.modelsDir);
     let dirs: string[];
     try {
-      dirs = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+      // Symlinked model directories count too: mounted volumes and Kubernetes ConfigMaps present models that way.
+      dirs = (await readdir(root, { withFileTypes: true }))
+        .filter((d) => d.isDirectory() || d.isSymbolicLink()).map((d) => d.name).sort();
     } catch (err) {
       this.logger.error({ modelsDir: root, err: (err as Error).message }, 'cannot read the models directory');
       return;
