@@ -35,4 +35,4 @@ EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # exec form: the server receives SIGTERM directly and drains before exiting.
-CMD ["node", "dist/src/cli.js"]
+CMD ["node", "--max-semi-space-size=2", "dist/src/cli.js"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 /**
  * `sagan-serve` command: flags mirror the environment variables (flags win), then start the server and
  * exit 0 after a graceful SIGTERM/SIGINT shutdown.

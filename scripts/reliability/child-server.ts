@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../../src/node-flags.js';
 import { send, sleep } from './http-client.js';
 
 export const CLI_PATH = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
@@ -49,11 +50,12 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Extra node flags for a server the scripts start, from BENCH_NODE_FLAGS (space-separated), e.g.
- * `BENCH_NODE_FLAGS=--cpu-prof npm run overload` to profile the server under the script's load.
+ * Node flags for a server the scripts start: the server's own (src/node-flags.ts), then any from
+ * BENCH_NODE_FLAGS (space-separated; a later flag wins), e.g. `BENCH_NODE_FLAGS=--cpu-prof npm run
+ * overload` to profile the server under the script's load.
  */
 export function nodeFlagsForServer(): string[] {
-  return (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return [...SERVER_NODE_FLAGS, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
 }
 
 export async function startChildServer(options: ChildServerOptions = {}): Promise<ChildServer> {
