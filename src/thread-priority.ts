@@ -9,6 +9,11 @@
  * Linux only: there, setpriority(PRIO_PROCESS, 0) changes the calling thread alone, and threads the
  * caller creates afterwards (ONNX Runtime's intra-op pool) inherit it. Elsewhere it would renice the
  * whole process, so it does nothing.
+ *
+ * Not covered: libuv's threadpool, where sharp's encoders actually run. Node creates it while loading the
+ * ES modules, from the main thread, before this code can run. Creating it from a niced thread first (a
+ * CommonJS preload) was measured: /healthz p99 about 1 ms lower, 64-client throughput about 7% lower
+ * (BENCHMARKS.md, "second pass"); not kept.
  */
 import { getPriority, setPriority } from 'node:os';
 
