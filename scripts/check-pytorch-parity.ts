@@ -44,9 +44,12 @@ await new Promise((resolve) => server.once('listening', resolve));
 const port = (server.address() as { port: number }).port;
 
 let worst = 0;
-for (const r of await compareWithPytorch(`http://127.0.0.1:${port}`, entry.name, reference)) {
-  worst = Math.max(worst, r.maxDiffByZ, r.maxDiffBySeed);
-  console.log(`seed ${r.seed} class ${r.class}: max difference ${r.maxDiffByZ}/255 by z, ${r.maxDiffBySeed}/255 by seed`);
+// One request at a time, then all at once (shared batches, the graph's dynamic batch axis).
+for (const concurrent of [false, true]) {
+  for (const r of await compareWithPytorch(`http://127.0.0.1:${port}`, entry.name, reference, { concurrent })) {
+    worst = Math.max(worst, r.maxDiffByZ, r.maxDiffBySeed);
+    console.log(`${concurrent ? 'batched   ' : 'one by one'} seed ${r.seed} class ${r.class}: max difference ${r.maxDiffByZ}/255 by z, ${r.maxDiffBySeed}/255 by seed`);
+  }
 }
 console.log(`provider ${entry.provider}; worst ${worst}/255; tolerance ${tolerance}/255`);
 server.close();

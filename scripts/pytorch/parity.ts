@@ -37,17 +37,24 @@ function maxDifference(served: Buffer, expected: Buffer): number {
   return maxDiff;
 }
 
-/** `baseUrl` is the server's origin, e.g. http://127.0.0.1:8080. */
-export async function compareWithPytorch(baseUrl: string, model: string, reference: PytorchReference): Promise<ParityResult[]> {
-  const results: ParityResult[] = [];
-  for (const sample of reference.samples) {
-    const expected = Buffer.from(sample.rgb_base64, 'base64');
-    const byZ = await servedPixels(await fetch(`${baseUrl}/v1/models/${model}/generate`, {
+async function compareSample(baseUrl: string, model: string, sample: PytorchReference['samples'][number]): Promise<ParityResult> {
+  const expected = Buffer.from(sample.rgb_base64, 'base64');
+  const [byZ, bySeed] = await Promise.all([
+    fetch(`${baseUrl}/v1/models/${model}/generate`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ class: sample.class, z: sample.z }),
-    }), `seed ${sample.seed} by z`);
-    const bySeed = await servedPixels(
-      await fetch(`${baseUrl}/v1/models/${model}/generate?class=${sample.class}&seed=${sample.seed}`), `seed ${sample.seed} by seed`);
-    results.push({ seed: sample.seed, class: sample.class, maxDiffByZ: maxDifference(byZ, expected), maxDiffBySeed: maxDifference(bySeed, expected) });
-  }
+    }).then((res) => servedPixels(res, `seed ${sample.seed} by z`)),
+    fetch(`${baseUrl}/v1/models/${model}/generate?class=${sample.class}&seed=${sample.seed}`).then((res) => servedPixels(res, `seed ${sample.seed} by seed`)),
+  ]);
+  return { seed: sample.seed, class: sample.class, maxDiffByZ: maxDifference(byZ, expected), maxDiffBySeed: maxDifference(bySeed, expected) };
+}
+
+/**
+ * `baseUrl` is the server's origin, e.g. http://127.0.0.1:8080. With `concurrent`, every request is sent
+ * at once, so the server batches them (the graph's dynamic batch axis at work); else one sample at a time.
+ */
+export async function compareWithPytorch(baseUrl: string, model: string, reference: PytorchReference, options: { concurrent?: boolean } = {}): Promise<ParityResult[]> {
+  if (options.concurrent) return Promise.all(reference.samples.map((sample) => compareSample(baseUrl, model, sample)));
+  const results: ParityResult[] = [];
+  for (const sample of reference.samples) results.push(await compareSample(baseUrl, model, sample));
   return results;
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compareWithPytorch, readPytorchReference, type PytorchReference } from '../../scripts/pytorch/parity.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { histogramTotals, startTestServer, type TestServer } from '../helpers/test-server.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/pytorch-export', import.meta.url));
 
@@ -28,7 +28,8 @@ describe('a generator exported by torch.onnx.export', () => {
     const copy = await mkdtemp(path.join(tmpdir(), 'sagan-pytorch-model-'));
     await cp(FIXTURE, copy, { recursive: true });
     await symlink(copy, path.join(modelsDir, 'torch'));
-    ts = await startTestServer(modelsDir, { maxBatchSize: 4 });
+    // A queue delay so that requests sent together share batches even on a slow machine.
+    ts = await startTestServer(modelsDir, { maxBatchSize: 4, maxQueueDelayMs: 20 });
     server = ts.app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -49,6 +50,20 @@ describe('a generator exported by torch.onnx.export', () => {
     const results = await compareWithPytorch(base, 'pytorch-export', reference);
     assert.equal(results.length, reference.samples.length);
     assert.ok(results.length >= 5);
+    for (const r of results) {
+      assert.ok(r.maxDiffByZ <= 2, `seed ${r.seed}: ${r.maxDiffByZ}/255 by z`);
+      assert.ok(r.maxDiffBySeed <= 2, `seed ${r.seed}: ${r.maxDiffBySeed}/255 by seed`);
+    }
+  });
+
+  test('in shared batches too: all requests at once form batches larger than 1 and still match', async () => {
+    const before = await histogramTotals(ts.metrics, 'sagan_batch_size');
+    const results = await compareWithPytorch(base, 'pytorch-export', reference, { concurrent: true });
+    const after = await histogramTotals(ts.metrics, 'sagan_batch_size');
+    const batches = after.count - before.count;
+    const rows = after.sum - before.sum;
+    assert.equal(rows, 2 * reference.samples.length, 'one row per request');
+    assert.ok(batches < rows, `${rows} rows in ${batches} batches: expected some batch larger than 1`);
     for (const r of results) {
       assert.ok(r.maxDiffByZ <= 2, `seed ${r.seed}: ${r.maxDiffByZ}/255 by z`);
       assert.ok(r.maxDiffBySeed <= 2, `seed ${r.seed}: ${r.maxDiffBySeed}/255 by seed`);
