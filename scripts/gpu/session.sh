@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# One prepared run for a GPU machine session (issue 5, and the checks issue 2 leaves for a GPU): everything
+# in a single `device` call, well under its 10-minute limit, results in $OUT.
+#
+#   here:  npm ci && npm run build && bash ../shared/gpu/pack.sh
+#   there: source .gpu/setup.sh && bash scripts/gpu/session.sh      (device `run`, carry [".gpu", "dist"])
+#
+# Steps (each bounded by `timeout`, 555 s in all at worst; all output goes to $OUT/session.log as it runs, so a step that fails or
+# runs out of time leaves what it printed; $OUT gets four files: the device returns at most eight):
+#   1. machine: GPU, driver, node; which providers the server actually gets for webgpu,cpu (the models
+#      endpoint), so "webgpu skipped: no GPU device" shows at once;
+#   2. PyTorch parity on that provider with the committed torch.onnx.export (test/fixtures/pytorch-export);
+#   3. the paper-scale SAGAN-128 generator from the project's graph module: npm run bench (raw ceiling
+#      and server at 1/8/32/64 clients) and bench:healthz;
+#   4. PyTorch eager on the same GPU for the same generator (scripts/pytorch/bench_generator.py): the
+#      anchor of issue 5's "server >= 50% of PyTorch bf16 at batch 16".
+# SMOKE=1 runs the same steps small and on the CPU provider (a check of this script on a machine without
+# a GPU; about 3 minutes on 2 cores). PROVIDERS overrides the provider list (default webgpu,cpu).
+set -u
+OUT=${OUT:-$PWD/tmp/gpu-session}
+mkdir -p "$OUT"
+PROVIDERS=${PROVIDERS:-webgpu,cpu}
+if [ "${SMOKE:-0}" = 1 ]; then
+  PROVIDERS=${PROVIDERS_SMOKE:-cpu}
+  SIZE=32; WIDTH=4; CLASSES=10; ATTENTION=16; DURATION=3; HEALTHZ_DURATION=4; TORCH_SECONDS=0.5; TORCH_DEVICE=cpu
+else
+  SIZE=128; WIDTH=64; CLASSES=1000; ATTENTION=32; DURATION=6; HEALTHZ_DURATION=10; TORCH_SECONDS=2; TORCH_DEVICE=cuda
+fi
+MODEL_DIR=/tmp/sagan${SIZE}
+log() { echo "[gpu-session $(date +%H:%M:%S)] $*" | tee -a "$OUT/session.log"; }
+step() { # name, seconds, command...
+  local name=$1 limit=$2; shift 2
+  log "$name (at most ${limit}s)"
+  timeout --signal=TERM --kill-after=10 "$limit" "$@" >> "$OUT/session.log" 2>&1
+  log "$name: exit $?"
+}
+
+step machine 45 bash -c '
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 || echo "no nvidia-smi"
+  echo "node $(node --version)"
+  dir=$(mktemp -d); ln -s "$PWD/models/dogs64" "$dir/dogs64"
+  MODELS_DIR=$dir EXECUTION_PROVIDERS='"$PROVIDERS"' PORT=18080 LOG_LEVEL=info node --max-semi-space-size=2 dist/src/cli.js > "$dir/server.log" 2>&1 &
+  pid=$!
+  # node, not curl: the GPU machine may not have curl.
+  node -e "
+    const base = \"http://127.0.0.1:18080\";
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    (async () => {
+      for (let i = 0; i < 240; i++) { try { if ((await fetch(base + \"/readyz\")).ok) break; } catch {} await sleep(500); }
+      console.log(await (await fetch(base + \"/v1/models/dogs64\")).text());
+      const t = performance.now(); const res = await fetch(base + \"/generate?class=saint_bernard&seed=7\"); await res.arrayBuffer();
+      console.log(\"generate: HTTP \" + res.status + \", \" + (performance.now() - t).toFixed(1) + \" ms\");
+    })();"
+  kill -TERM $pid; wait $pid
+  grep -i "provider\|skipped\|fail" "$dir/server.log" | head -20'
+
+step parity 60 node dist/scripts/check-pytorch-parity.js test/fixtures/pytorch-export --providers "$PROVIDERS"
+
+step make-model 60 node dist/scripts/make-model.js --out "$MODEL_DIR" --size $SIZE --width $WIDTH \
+  --num-classes $CLASSES --attention $ATTENTION --name sagan$SIZE --version 0-untrained
+
+step bench 240 node dist/scripts/bench.js --providers "$PROVIDERS" --model-dir "$MODEL_DIR" \
+  --batch-sizes 1,4,16,32,64 --duration $DURATION --raw-seconds 2 --quiet-wait 0 --retries 0 --out "$OUT/bench.json"
+
+step healthz 60 node dist/scripts/bench-healthz.js --providers "$PROVIDERS" --model-dir "$MODEL_DIR" \
+  --duration $HEALTHZ_DURATION --min-probes 0 --quiet-wait 0 --retries 0 --out "$OUT/healthz.json"
+
+step pytorch 90 python3 scripts/pytorch/bench_generator.py --size $SIZE --ch $WIDTH --classes $CLASSES \
+  --attention $ATTENTION --batch-sizes 1,16,64 --modes fp32,tf32,bf16-autocast,bf16-channels-last \
+  --seconds $TORCH_SECONDS --device $TORCH_DEVICE --out "$OUT/pytorch.json"
+
+log "done; files in $OUT: $(ls "$OUT" | tr '\n' ' ')"
