@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import type { RenderPool } from '../render/render-pool.js';
 import { accessLog } from './access-log.js';
+import { bodyLimit } from './body-limit.js';
 import { errorHandler } from './error-handler.js';
 import { loadOpenApiText, OpenApiValidators } from './openapi-validation.js';
 import { generateRoutes } from './routes/generate.js';
@@ -103,14 +104,7 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
     },
   }));
 
-  // A declared Content-Length over the limit is refused before any byte is read: body-parser would
-  // first read (and discard) the whole declared body, so a client claiming 10 GB got no answer at all.
-  app.use((req, _res, next) => {
-    if (Number(req.headers['content-length']) > deps.config.bodyLimitBytes) {
-      throw new ServeError('PAYLOAD_TOO_LARGE', 'request body is too large', { field: 'body', allowed: `at most ${deps.config.bodyLimitBytes} bytes` });
-    }
-    next();
-  });
+  app.use(bodyLimit(deps.config.bodyLimitBytes));
   app.use(express.json({ limit: deps.config.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
 
   // One router for every API route: each router a request passes through costs it a round of closures

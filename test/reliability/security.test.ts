@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
+import http from 'node:http';
 import net from 'node:net';
 import { json, send } from '../../scripts/reliability/http-client.js';
 import { checkResponse, leakPatterns } from '../../scripts/reliability/response-checks.js';
@@ -96,6 +97,31 @@ describe('security', () => {
     assert.ok(performance.now() - started < 2000, 'answered without waiting for 10 GB');
     const samples = await send(base, { method: 'POST', path: '/v1/models/tiny/samples', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ class: 0, seeds: new Array(2000).fill(1) }) });
     assert.equal(samples.status, 413);
+  });
+
+  test('body limit, chunked: a body without Content-Length is answered 413 as soon as it passes the limit, not when (if ever) it ends', async () => {
+    const started = performance.now();
+    const chunk = `{"pad":"${'x'.repeat(1000)}"}`;
+    const chunks = Array.from({ length: 4 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join('');
+    // No terminating 0-length chunk: the body never ends.
+    const reply = await rawExchange(port, `POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}`);
+    assert.match(reply, /^HTTP\/1\.1 413/);
+    assert.match(reply, /"code":"PAYLOAD_TOO_LARGE"/);
+    assert.match(reply, /\r\nConnection: close\r\n/i);
+    assert.ok(performance.now() - started < 2000, 'answered without waiting for the body to end');
+
+    // Under the limit a chunked body is read and served as usual.
+    const body = JSON.stringify({ class: 0, seed: 3 });
+    const served = await new Promise<{ status: number; type: string | undefined }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/generate', headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] }));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      req.end(body.slice(10));
+    });
+    assert.deepEqual(served, { status: 200, type: 'image/png' });
   });
 
   test('query and header size: Node refuses over 16 KiB with 431 before the app; under it, the app answers with a coded 400', async () => {

@@ -1,0 +1,48 @@
+/**
+ * The request body limit, enforced as the bytes arrive. express.json() has a limit of its own, but when a
+ * body passes it, body-parser reads off the rest of the request before it reports the error (so that the
+ * connection can be reused): a client that declares a huge Content-Length, or sends a chunked body that
+ * never ends, would wait forever for its 413 while the server reads.
+ *
+ * Contract: a request whose Content-Length is over `limitBytes` is refused before its body is read; a
+ * request without a Content-Length (chunked) is counted as it is read, and past `limitBytes` of wire bytes
+ * it is answered 413 PAYLOAD_TOO_LARGE at once (through the app's error handler) with `Connection: close`,
+ * so Node closes the connection once the answer is written: the unread rest of the body cannot be told
+ * apart from a next request. express.json() keeps its own limit on the decoded body.
+ */
+import type { RequestHandler } from 'express';
+import { ServeError } from '../errors.js';
+import { sendError } from './error-handler.js';
+
+function tooLarge(limitBytes: number): ServeError {
+  return new ServeError('PAYLOAD_TOO_LARGE', 'request body is too large', { field: 'body', allowed: `at most ${limitBytes} bytes` });
+}
+
+export function bodyLimit(limitBytes: number): RequestHandler {
+  return (req, res, next) => {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined) {
+      if (Number(declared) > limitBytes) throw tooLarge(limitBytes);
+      next();
+      return;
+    }
+    if (req.headers['transfer-encoding'] === undefined) {
+      next();
+      return;
+    }
+    // A second 'data' listener beside body-parser's (attached synchronously by the next middleware, so
+    // both see every chunk); it only counts.
+    let received = 0;
+    const count = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received <= limitBytes) return;
+      req.off('data', count);
+      if (res.headersSent) return;
+      res.setHeader('Connection', 'close');
+      sendError(res, tooLarge(limitBytes));
+    };
+    req.on('data', count);
+    req.once('end', () => req.off('data', count));
+    next();
+  };
+}
