@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { checkOneImage, measureLevel, warmUp } from './bench/level.js';
 import { machineInfo } from './bench/machine.js';
+import type { MetricsDelta } from './bench/metrics-scrape.js';
 import { fmt, groupLogLines, nonNegativeInt, positiveNumber, table, timestamp, writeJson } from './bench/report.js';
 import { addServerOptions, serverEnv, type ServerCliOptions } from './bench/server-options.js';
 import { startServerProcess } from './bench/server-process.js';
@@ -33,6 +34,10 @@ const program = addServerOptions(new Command('bench-healthz').description('Measu
   .option('--quiet-wait <s>', 'wait up to this long for other processes to use < 0.25 core first (0 = never wait)', nonNegativeInt, 30)
   .option('--retries <n>', 'measure again (up to n times) when other processes used > 0.25 core meanwhile', nonNegativeInt, 2)
   .option('--out <file>', 'JSON results (default bench-results/healthz-<timestamp>.json)');
+
+function gcSummary(gc: MetricsDelta['gcPauses']): string {
+  return `${gc.count} in the run, ${fmt(gc.totalMs, 0)} ms in all, mean ${fmt(gc.meanMs, 2)} ms, over 5 ms: ${gc.over5Ms}, over 10 ms: ${gc.over10Ms}`;
+}
 
 function log(message: string): void {
   process.stderr.write(`[bench:healthz] ${message}\n`);
@@ -61,6 +66,7 @@ async function main(): Promise<void> {
     table(['probes', 'failures', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'mean ms'], [[h.count, h.failures, fmt(h.p50Ms, 2), fmt(h.p95Ms, 2), fmt(h.p99Ms, 2), fmt(h.maxMs, 2), fmt(h.meanMs, 2)]]),
     `generate meanwhile: ${fmt(level.load.imagesPerSecond)} images/s, p50 ${fmt(level.load.latency.p50Ms)} ms, p99 ${fmt(level.load.latency.p99Ms)} ms, mean batch ${fmt(level.server.meanBatchSize, 2)}, errors ${level.load.errors}, non-2xx ${level.load.non2xx}`,
     `server event loop delay (prom-client, 10 ms resolution): p99 ${fmt(level.server.eventLoopLagP99Ms, 1)} ms, max ${fmt(level.server.eventLoopLagMaxMs, 1)} ms; CPU: server ${fmt(level.cpu?.serverCores ?? level.server.serverCpuCores, 2)}, bench ${fmt(level.cpu?.benchCores, 2)}, other processes ${fmt(level.cpu?.otherCores, 2)} cores`,
+    `server GC pauses (HTTP thread, nodejs_gc_duration_seconds): ${gcSummary(level.server.gcPauses)}`,
     `server exit on SIGTERM: code ${exit.code}${exit.signal ? `, signal ${exit.signal}` : ''}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -77,7 +77,9 @@ export class Metrics {
   });
 
   constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    // GC pauses in the same millisecond buckets as the latencies (prom-client's default starts at 1 ms and
+    // jumps to 10 ms): a pause of the HTTP thread delays every request and probe it lands on.
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, gcDurationBuckets: LATENCY_BUCKETS_SECONDS });
   }
 
   /** The batcher's hooks for one model, recording into these metrics. */

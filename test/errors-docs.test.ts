@@ -32,3 +32,21 @@ test('every metric is documented in README', async () => {
   const metrics = new Metrics({ processMetrics: false });
   for (const metric of metrics.registry.getMetricsAsArray()) assert.match(readme, new RegExp(`\\| \`${metric.name}\` \\|`), metric.name);
 });
+
+test('GC pauses are recorded in the documented latency buckets (README: nodejs_gc_duration_seconds)', async () => {
+  const { Metrics, LATENCY_BUCKETS_SECONDS } = await import('../src/metrics.js');
+  const readme = readFileSync(`${PACKAGE_ROOT}README.md`, 'utf8');
+  assert.match(readme, /\| `nodejs_gc_duration_seconds` \| histogram \|/);
+  const metrics = new Metrics();
+  // Make garbage until the app's registry has seen a collection (young-generation GCs come within milliseconds).
+  let keep: unknown[] = [];
+  let text = '';
+  for (let i = 0; i < 200 && !/nodejs_gc_duration_seconds_count\{[^}]*\} [1-9]/.test(text); i++) {
+    for (let j = 0; j < 20_000; j++) keep.push({ j, s: `x${j}` });
+    keep = [];
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    text = await metrics.registry.metrics();
+  }
+  const bounds = new Set([...text.matchAll(/^nodejs_gc_duration_seconds_bucket\{le="([^"]+)"/gm)].map((m) => m[1]));
+  assert.deepEqual([...bounds].sort(), [...LATENCY_BUCKETS_SECONDS.map(String), '+Inf'].sort());
+});

@@ -16,6 +16,10 @@ export interface MetricsSnapshot {
   /** Event-loop delay since the previous scrape (prom-client resets its histogram on each collection). */
   eventLoopLagP99Seconds: number;
   eventLoopLagMaxSeconds: number;
+  /** nodejs_gc_duration_seconds (the HTTP thread's GC pauses, every kind): count, sum, and count per `le`. */
+  gcPauseCount: number;
+  gcPauseSeconds: number;
+  gcPauseBuckets: Record<string, number>;
 }
 
 /** Sum of every sample of `name` (all label sets), from Prometheus text format. */
@@ -67,6 +71,9 @@ export function parseMetrics(text: string, atMs = performance.now()): MetricsSna
     processCpuSeconds: sumSamples(text, 'process_cpu_seconds_total'),
     eventLoopLagP99Seconds: sumSamples(text, 'nodejs_eventloop_lag_p99_seconds'),
     eventLoopLagMaxSeconds: sumSamples(text, 'nodejs_eventloop_lag_max_seconds'),
+    gcPauseCount: sumSamples(text, 'nodejs_gc_duration_seconds_count'),
+    gcPauseSeconds: sumSamples(text, 'nodejs_gc_duration_seconds_sum'),
+    gcPauseBuckets: byLabel(text, 'nodejs_gc_duration_seconds_bucket', 'le'),
   };
 }
 
@@ -91,6 +98,9 @@ export interface MetricsDelta {
   serverCpuCores: number;
   eventLoopLagP99Ms: number;
   eventLoopLagMaxMs: number;
+  /** The HTTP thread's GC pauses between the two scrapes: how many, their total and mean (ms), and how
+   *  many took longer than 5 and 10 ms (from the histogram's buckets). */
+  gcPauses: { count: number; totalMs: number; meanMs: number; over5Ms: number; over10Ms: number };
 }
 
 export function metricsDelta(before: MetricsSnapshot, after: MetricsSnapshot): MetricsDelta {
@@ -117,5 +127,13 @@ export function metricsDelta(before: MetricsSnapshot, after: MetricsSnapshot): M
     serverCpuCores: wallSeconds > 0 ? (after.processCpuSeconds - before.processCpuSeconds) / wallSeconds : Number.NaN,
     eventLoopLagP99Ms: after.eventLoopLagP99Seconds * 1000,
     eventLoopLagMaxMs: after.eventLoopLagMaxSeconds * 1000,
+    gcPauses: gcPausesBetween(before, after),
   };
+}
+
+function gcPausesBetween(before: MetricsSnapshot, after: MetricsSnapshot): MetricsDelta['gcPauses'] {
+  const count = after.gcPauseCount - before.gcPauseCount;
+  const totalMs = (after.gcPauseSeconds - before.gcPauseSeconds) * 1000;
+  const atMost = (le: string) => (after.gcPauseBuckets[le] ?? Number.NaN) - (before.gcPauseBuckets[le] ?? 0);
+  return { count, totalMs, meanMs: count > 0 ? totalMs / count : Number.NaN, over5Ms: count - atMost('0.005'), over10Ms: count - atMost('0.01') };
 }

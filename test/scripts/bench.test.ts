@@ -47,6 +47,27 @@ describe('bench helpers', () => {
     assert.equal(d.images, 64);
     assert.deepEqual(d.rejected, {});
   });
+
+  it('counts the GC pauses between two scrapes, and those over 5 and 10 ms, from nodejs_gc_duration_seconds', () => {
+    // Cumulative buckets per kind, as prom-client writes them.
+    const gc = (minor: number[], major: number[], sumSeconds: number) => [
+      ...['0.001', '0.005', '0.01', '+Inf'].map((le, i) => `nodejs_gc_duration_seconds_bucket{le="${le}",kind="minor"} ${minor[i]}`),
+      ...['0.001', '0.005', '0.01', '+Inf'].map((le, i) => `nodejs_gc_duration_seconds_bucket{le="${le}",kind="major"} ${major[i]}`),
+      `nodejs_gc_duration_seconds_sum{kind="minor"} ${sumSeconds / 2}`,
+      `nodejs_gc_duration_seconds_sum{kind="major"} ${sumSeconds / 2}`,
+      `nodejs_gc_duration_seconds_count{kind="minor"} ${minor[3]}`,
+      `nodejs_gc_duration_seconds_count{kind="major"} ${major[3]}`,
+    ].join('\n');
+    // Between the scrapes: minor +10 (6 <= 1 ms, 3 in 1-5 ms, 1 in 5-10 ms), major +2 (1 in 5-10 ms, 1 over 10 ms).
+    const before = parseMetrics(gc([5, 8, 9, 9], [0, 1, 2, 3], 0.1), 0);
+    const after = parseMetrics(gc([11, 17, 19, 19], [0, 1, 3, 5], 0.16), 1000);
+    const { gcPauses } = metricsDelta(before, after);
+    assert.equal(gcPauses.count, 12);
+    assert.ok(Math.abs(gcPauses.totalMs - 60) < 1e-9);
+    assert.ok(Math.abs(gcPauses.meanMs - 5) < 1e-9);
+    assert.equal(gcPauses.over5Ms, 3);
+    assert.equal(gcPauses.over10Ms, 1);
+  });
 });
 
 describe('bench scripts (real server, placeholder model)', () => {
