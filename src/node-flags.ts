@@ -9,6 +9,6 @@
  *   each, and a /healthz probe that lands in one waits for it; most probes over 7 ms coincided with a GC
  *   pause. With 2 MiB the pauses are about 1.5 ms (median) and more frequent: GC takes about 2% more of
  *   the HTTP thread and throughput is unchanged within noise, while /healthz p99 at 64 clients went from
- *   a median of 12.1 to 9.1 ms on a 2-core VM (BENCHMARKS.md, "/healthz under saturation, second pass").
+ *   a median of 12.1 to 9.2 ms on a 2-core VM (BENCHMARKS.md, "/healthz under saturation, second pass").
  */
 export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
