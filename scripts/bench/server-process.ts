@@ -7,9 +7,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../../src/paths.js';
 import { sleep } from './stats.js';
-import { nodeFlagsForServer } from '../reliability/child-server.js';
+import { CLI_PATH, nodeFlagsForServer } from '../reliability/child-server.js';
 
 export interface ServerProcessOptions {
   /** A model directory (model.json + its ONNX file). */
@@ -86,7 +85,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const env: NodeJS.ProcessEnv = { ...process.env, MODELS_DIR: modelsDir, EXECUTION_PROVIDERS: options.providers, LOG_LEVEL: 'warn' };
   for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
   const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlagsForServer(), path.join(PACKAGE_ROOT, 'dist/src/cli.js'), '--port', String(port), '--host', '127.0.0.1'], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlagsForServer(), CLI_PATH, '--port', String(port), '--host', '127.0.0.1'], {
     env, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

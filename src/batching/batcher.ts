@@ -83,7 +83,8 @@ export class Batcher {
 
   constructor(
     private readonly backend: BatchBackend,
-    private readonly shape: RowShape,
+    /** The model's row sizes (floats per latent, image and attention row). */
+    readonly shape: RowShape,
     private readonly config: BatchingConfig,
     private readonly observer: BatcherObserver = {},
     private readonly clock: Clock = systemClock,

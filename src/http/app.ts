@@ -49,7 +49,7 @@ export const ROUTES: Array<[string, string[]]> = [
   ['/openapi.yaml', ['GET']],
 ];
 
-/** Error codes logged at debug (see customLogLevel below). */
+/** Error codes logged at debug (see levelFor below). */
 const SHED_CODES: ReadonlySet<unknown> = new Set<ErrorCode>(['QUEUE_FULL', 'SHUTTING_DOWN']);
 
 /**

@@ -81,7 +81,7 @@ export function samplesRoutes(router: Router, deps: AppDeps): void {
     const chunkRows = batching.maxBatchSize;
     const signal = clientGone(res);
     const renderModel = renderModelOf(manifest);
-    const imageLength = 3 * manifest.image.size * manifest.image.size;
+    const imageLength = model.batcher.shape.imageRowLength;
     const sampleSpec: RenderSpec = {
       format: body.format, size: manifest.image.size, resample: 'nearest', attention: 'none', queries: [],
       pngCompressionLevel: deps.config.pngCompressionLevel,
