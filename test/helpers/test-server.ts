@@ -3,6 +3,7 @@
  * models directory, and a real app (real workers, real ONNX Runtime, real sharp) around them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Response as SupertestResponse } from 'supertest';
@@ -74,6 +75,15 @@ export async function startTestServer(modelsDir: string, overrides: Partial<Serv
       await rm(modelsDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Listens on a free port of 127.0.0.1; `base` is the origin to send requests to. */
+export async function listenLocally(app: TestServer['app']): Promise<{ server: Server; port: number; base: string }> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { server, port, base: `http://127.0.0.1:${port}` };
 }
 
 /** Reads a histogram's sum and count (over all label sets) from the app's registry. */

@@ -6,12 +6,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
-import { cp, mkdtemp, symlink } from 'node:fs/promises';
+import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compareWithPytorch, readPytorchReference, type PytorchReference } from '../../scripts/pytorch/parity.js';
-import { histogramTotals, startTestServer, type TestServer } from '../helpers/test-server.js';
+import { histogramTotals, listenLocally, startTestServer, type TestServer } from '../helpers/test-server.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/pytorch-export', import.meta.url));
 
@@ -20,24 +20,25 @@ describe('a generator exported by torch.onnx.export', () => {
   let server: Server;
   let base: string;
   let reference: PytorchReference;
+  let copy: string;
 
   before(async () => {
     reference = await readPytorchReference(FIXTURE);
     // The test server deletes its models directory on close, so it gets a copy, reached by a symlink.
     const modelsDir = await mkdtemp(path.join(tmpdir(), 'sagan-pytorch-'));
-    const copy = await mkdtemp(path.join(tmpdir(), 'sagan-pytorch-model-'));
+    copy = await mkdtemp(path.join(tmpdir(), 'sagan-pytorch-model-'));
     await cp(FIXTURE, copy, { recursive: true });
     await symlink(copy, path.join(modelsDir, 'torch'));
     // A queue delay so that requests sent together share batches even on a slow machine.
     ts = await startTestServer(modelsDir, { maxBatchSize: 4, maxQueueDelayMs: 20 });
-    server = ts.app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    ({ server, base } = await listenLocally(ts.app));
   });
   after(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     await ts.close();
+    // ts.close() removes the models directory, which holds only the symlink to the copy.
+    await rm(copy, { recursive: true, force: true });
   });
 
   test('the symlinked model directory loads and is ready', () => {

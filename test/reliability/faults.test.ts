@@ -18,15 +18,13 @@ import type { ModelEntry } from '../../src/models/model-registry.js';
 import { json, send, sleep, waitFor, type RawResponse } from '../../scripts/reliability/http-client.js';
 import { metricValue } from '../../scripts/reliability/metrics-text.js';
 import { checkResponse, leakPatterns } from '../../scripts/reliability/response-checks.js';
-import { makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
+import { listenLocally, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
 
 interface Listening { ts: TestServer; server: Server; base: string }
 
 async function listen(ts: TestServer): Promise<Listening> {
-  const server = ts.app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const address = server.address();
-  return { ts, server, base: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
+  const { server, base } = await listenLocally(ts.app);
+  return { ts, server, base };
 }
 
 async function stop(l: Listening | undefined): Promise<void> {

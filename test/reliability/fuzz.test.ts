@@ -21,7 +21,7 @@ import fc from 'fast-check';
 import { ROUTES } from '../../src/http/app.js';
 import { checkResponse, leakPatterns } from '../../scripts/reliability/response-checks.js';
 import { json, keepAliveAgent, send, type RawRequest } from '../../scripts/reliability/http-client.js';
-import { makeModelsDir, startTestServer, type TestServer } from '../helpers/test-server.js';
+import { listenLocally, makeModelsDir, startTestServer, type TestServer } from '../helpers/test-server.js';
 
 const CLASSES = ['maltese_dog', 'golden_retriever', 'german_shepherd', 'saint_bernard'];
 const BODY_LIMIT = 4096;
@@ -337,10 +337,7 @@ describe('fuzz', () => {
     ts = await startTestServer(dir, {
       defaultModel: 'tiny', maxImageSize: 48, maxSamplesPerImage: 4, maxStreamSamples: 8, bodyLimitBytes: BODY_LIMIT, pngCompressionLevel: 1,
     });
-    server = ts.app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    const address = server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    ({ server, base } = await listenLocally(ts.app));
     agent = keepAliveAgent(BATCH);
   });
   after(async () => {
