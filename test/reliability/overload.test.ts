@@ -12,7 +12,7 @@ import { startChildServer, type ChildServer } from '../../scripts/reliability/ch
 import { json, send, waitFor } from '../../scripts/reliability/http-client.js';
 import { metricValue } from '../../scripts/reliability/metrics-text.js';
 import { checkResponse } from '../../scripts/reliability/response-checks.js';
-import { makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
+import { listenLocally, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
 
 describe('overload: burst against a small queue (real CLI)', () => {
   let server: ChildServer;
@@ -75,10 +75,7 @@ describe('overload: deadlines', () => {
   before(async () => {
     const dir = await makeModelsDir([{ name: 'tiny', classes: TINY_CLASSES, batching: { maxBatchSize: 4, maxQueueDelayMs: 1, requestTimeoutMs: 200 } }]);
     ts = await startTestServer(dir);
-    server = ts.app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    const address = server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    ({ server, base } = await listenLocally(ts.app));
   });
   after(async () => {
     server.closeAllConnections();

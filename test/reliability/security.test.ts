@@ -10,7 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { json, send } from '../../scripts/reliability/http-client.js';
 import { checkResponse, leakPatterns } from '../../scripts/reliability/response-checks.js';
-import { makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
+import { listenLocally, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
 
 const BODY_LIMIT = 2048;
 
@@ -40,11 +40,7 @@ describe('security', () => {
   before(async () => {
     const dir = await makeModelsDir([{ name: 'tiny', classes: TINY_CLASSES }]);
     ts = await startTestServer(dir, { bodyLimitBytes: BODY_LIMIT });
-    server = ts.app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    const address = server.address();
-    port = typeof address === 'object' && address ? address.port : 0;
-    base = `http://127.0.0.1:${port}`;
+    ({ server, port, base } = await listenLocally(ts.app));
     leaks = leakPatterns([ts.modelsDir]);
   });
   after(async () => {

@@ -7,7 +7,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,7 +14,7 @@ import sharp from 'sharp';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { QUERY_PALETTE_RGB } from '../../src/render/attention.js';
-import { makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
+import { listenLocally, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -93,9 +92,7 @@ describe('gallery in a browser', { timeout: 60_000 }, () => {
     const dir = await makeModelsDir([{ name: 'tiny', classes: TINY_CLASSES }]);
     await cp(path.join(PACKAGE_ROOT, 'models', 'dogs64'), path.join(dir, 'dogs64'), { recursive: true });
     ts = await startTestServer(dir, { defaultModel: 'tiny', maxQueueDelayMs: 2 });
-    server = ts.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ server, base } = await listenLocally(ts.app));
     if (SCREENSHOTS) await mkdir(SCREENSHOTS, { recursive: true });
     profile = await mkdtemp(path.join(tmpdir(), 'sagan-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
