@@ -183,7 +183,7 @@ async function main(): Promise<void> {
     out.push(table(['batch', 'ms/batch', 'ms/image', 'images/s', 'runs', 'other CPU'], allRaw.map((r) => [r.batch, fmt(r.msPerBatchMean, 2), fmt(r.msPerBatchMean / r.batch, 2), fmt(r.imagesPerSecond), r.runs, fmt(rawOther[r.batch], 2)])));
   }
   if (encode) {
-    out.push(`\nPNG rendering (toRgbBytes + sharp, level ${encode.pngCompressionLevel}, ${encode.imageSize}x${encode.imageSize}): ${fmt(encode.imagesPerSecond)} images/s with ${encode.concurrency} in flight; ${fmt(encode.sequentialMsPerImage, 2)} ms one at a time; toRgbBytes ${fmt(encode.toRgbMicrosPerImage, 0)} us/image; ${fmt(encode.meanPngBytes, 0)} bytes/image; other processes ${fmt(rawOther.png, 2)} cores`);
+    out.push(`\nPNG rendering (toRgbBytes + encodeImage, level ${encode.pngCompressionLevel}, ${encode.imageSize}x${encode.imageSize}): ${fmt(encode.imagesPerSecond)} images/s with ${encode.concurrency} in flight; ${fmt(encode.sequentialMsPerImage, 2)} ms one at a time; toRgbBytes ${fmt(encode.toRgbMicrosPerImage, 0)} us/image; ${fmt(encode.meanPngBytes, 0)} bytes/image; other processes ${fmt(rawOther.png, 2)} cores`);
   }
   out.push(`\nServer (GET /v1/models/${server.model}/generate, fresh seed per request, ${o.duration} s per level):`);
   out.push(table(

@@ -1,7 +1,7 @@
 /**
  * The in-process ceilings, without HTTP: session.run at fixed batch sizes (through the project's
- * ort-session.ts, as the server's worker does), and PNG rendering (toRgbBytes + encodeImage through
- * sharp) of real generator output.
+ * ort-session.ts, as the server's worker does), and PNG rendering (toRgbBytes + encodeImage, as a
+ * render thread does it) of real generator output.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -103,8 +103,8 @@ export class RawBench {
   }
 
   /**
-   * PNG rendering as the server does it for a single image (toRgbBytes on the calling thread, then
-   * sharp's encode on the libuv pool), `concurrency` at a time, for about `seconds`.
+   * PNG rendering as a render thread does it for a single image (toRgbBytes and encodeImage, both on
+   * the calling thread at the generator's resolution), `concurrency` at a time, for about `seconds`.
    */
   async measureEncode(concurrency: number, seconds: number, pngCompressionLevel: number): Promise<EncodeResult> {
     const S = this.manifest.image.size;
@@ -135,7 +135,9 @@ export class RawBench {
     t0 = performance.now();
     const lane = async (k: number) => {
       for (let i = k; performance.now() < deadline; i += concurrency) {
-        bytes += (await render(i)).length;
+        // Not `bytes += await ...`: that reads `bytes` before the await, and the other lanes' additions are lost.
+        const png = await render(i);
+        bytes += png.length;
         done++;
       }
     };

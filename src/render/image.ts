@@ -1,11 +1,19 @@
 /**
  * Turning generator output into image bytes: float CHW -> uint8 RGB, grids of samples, and
- * deterministic PNG / JPEG / WebP encoding through sharp.
+ * deterministic PNG / JPEG / WebP encoding.
+ *
+ * Who encodes what: sharp resizes, and encodes JPEG, WebP and resized PNG in the same pipeline; a PNG
+ * at the generator's own resolution (the default response) is written by pngjs, synchronously on the
+ * calling thread (a render thread in the server). For the small images a generator makes, sharp's
+ * cost per PNG is almost all fixed overhead (a libvips pipeline and three thread hand-offs: libuv's
+ * pool, a libvips worker and back): 1.2 ms for a 64x64 PNG whose deflate takes 0.1 ms, 1.7 ms when its
+ * threads have gone idle between requests; pngjs writes the same PNG in about 0.2 ms (BENCHMARKS.md).
  *
  * Byte conventions used throughout src/render: an "RGB buffer" is packed HWC uint8, 3 channels,
  * row-major, no row padding: byte (y * width + x) * 3 + c holds channel c (0 R, 1 G, 2 B) of
  * pixel (x, y), with (0, 0) the top-left pixel.
  */
+import { PNG } from 'pngjs';
 import sharp from 'sharp';
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
@@ -114,9 +122,12 @@ export async function encodeImage(rgb: Buffer, width: number, height: number, op
     throw new RangeError(`quality must be an integer 1-100, got ${quality}`);
   }
 
+  const resized = opts.outputSize !== undefined && opts.outputSize !== width;
+  if (format === 'png' && !resized) return encodePng(rgb, width, height, level);
+
   let img = sharp(rgb, { raw: { width, height, channels: 3 } });
-  if (opts.outputSize !== undefined && opts.outputSize !== width) {
-    const outW = opts.outputSize;
+  if (resized) {
+    const outW = opts.outputSize as number;
     if (!Number.isInteger(outW) || outW < width) {
       throw new RangeError(`outputSize must be an integer >= width (${width}), got ${outW}`);
     }
@@ -125,6 +136,8 @@ export async function encodeImage(rgb: Buffer, width: number, height: number, op
   }
   switch (format) {
     case 'png':
+      // Resized output already pays for a sharp pipeline, so it encodes there too (libvips's zlib-ng is
+      // faster than Node's zlib on the large images upscaling makes: 2.5 against 4.6 ms at 512x512).
       img = img.png({ compressionLevel: level, adaptiveFiltering: false, palette: false, progressive: false });
       break;
     case 'jpeg':
@@ -135,6 +148,19 @@ export async function encodeImage(rgb: Buffer, width: number, height: number, op
       break;
   }
   return img.toBuffer();
+}
+
+/**
+ * 8-bit RGB PNG of a packed RGB buffer, written synchronously: IHDR, IDAT, IEND only (no gamma, time
+ * or text chunks), every row with filter type 0 (none), zlib at `level` with the default strategy. The
+ * same choices as the sharp path (libpng), so sizes match within about 2%; pngjs's own default
+ * strategy (Z_RLE) is twice as fast on generator output but 12x larger on nearest-upscaled images.
+ */
+function encodePng(rgb: Buffer, width: number, height: number, level: number): Buffer {
+  return PNG.sync.write(
+    { width, height, data: rgb } as PNG,
+    { colorType: 2, inputColorType: 2, inputHasAlpha: false, bitDepth: 8, filterType: 0, deflateLevel: level, deflateStrategy: 0 },
+  );
 }
 
 export interface GridOptions {

@@ -94,6 +94,23 @@ test('encodeImage png: lossless round trip, no metadata chunks, deterministic', 
   assert.ok((await decode(level9)).data.equals(rgb));
 });
 
+test('encodeImage png at native size (pngjs) and resized (sharp): the same header, only IHDR/IDAT/IEND, the level takes effect', async () => {
+  // A smooth gradient compresses, so the zlib level shows in the size.
+  const w = 48;
+  const rgb = Buffer.alloc(w * w * 3);
+  for (let i = 0; i < w * w; i++) rgb.fill(Math.floor(i / 9) & 255, 3 * i, 3 * i + 3);
+  const stored = await encodeImage(rgb, w, w, { format: 'png', pngCompressionLevel: 0 });
+  const best = await encodeImage(rgb, w, w, { format: 'png', pngCompressionLevel: 9 });
+  assert.ok(best.length < stored.length / 4, `level 9 (${best.length} bytes) is much smaller than level 0 (${stored.length})`);
+  const upscaled = await encodeImage(rgb, w, w, { format: 'png', outputSize: 2 * w });
+  for (const png of [stored, best]) {
+    assert.deepEqual(new Set(pngChunkTypes(png)), new Set(['IHDR', 'IDAT', 'IEND']));
+    assert.ok((await decode(png)).data.equals(rgb));
+    // IHDR after the width and height: bit depth 8, colour type 2 (RGB), deflate, filter method 0, not interlaced.
+    assert.deepEqual([...png.subarray(24, 29)], [...upscaled.subarray(24, 29)]);
+  }
+});
+
 test('encodeImage: nearest upscale turns each pixel into a k x k block', async () => {
   for (const [w, h, k] of [
     [4, 4, 4],
