@@ -1,15 +1,16 @@
 /**
  * `npm run bench`: throughput and latency of the real server against its in-process ceilings.
  *
- *   1. Raw ceiling, no HTTP: session.run at each --batch-sizes (images/s, ms per batch), then PNG
+ *   1. Raw ceiling, no HTTP: session.run at each --batch-sizes (images/s, ms per batch), batch 1 again
+ *      with a --pause-ms sleep before each run (the session idles like that at 1 client), then PNG
  *      rendering of real generator output, --encode-concurrency at a time (images/s).
  *   2. The real server (`node dist/src/cli.js`) on that one model, as a child process.
  *   3. Per --concurrency level: autocannon drives GET /v1/models/<m>/generate (fresh seed per request)
  *      for --duration s while a worker thread probes /healthz every --healthz-interval-ms; /metrics
  *      before and after give the batches the batcher formed.
  *   4. Ratios: server images/s at the highest level over the raw rate at the batch size actually
- *      formed; p50 at 1 client minus the raw batch-1 run time; server vs min(inference, PNG) and vs the
- *      shared-core bound 1 / (1/inference + 1/PNG).
+ *      formed; p50 at 1 client minus the raw batch-1 run time (back to back, and after a pause);
+ *      server vs min(inference, PNG) and vs the shared-core bound 1 / (1/inference + 1/PNG).
  *   5. Tables on stdout, everything as JSON in --out; the server is stopped with SIGTERM and its exit
  *      code reported.
  */
@@ -32,6 +33,7 @@ interface Options extends ServerCliOptions {
   batchSizes: number[];
   rawSeconds: number;
   encodeConcurrency: number;
+  pauseMs: number;
   warmup: number;
   healthzIntervalMs: number;
   raw: boolean;
@@ -46,6 +48,7 @@ const program = addServerOptions(new Command('bench').description('Benchmark sag
   .option('--batch-sizes <list>', 'batch sizes for the raw session.run ceiling', intList, [1, 4, 8, 16, 32])
   .option('--raw-seconds <s>', 'timed seconds per raw batch size and for PNG encoding', positiveNumber, 2)
   .option('--encode-concurrency <n>', 'PNG encodes in flight for the encode ceiling', positiveNumber, 8)
+  .option('--pause-ms <ms>', 'pause before each raw batch-1 run of the after-idle measurement (0 = skip it)', nonNegativeInt, 4)
   .option('--warmup <s>', 'untimed load before the first level, seconds (0 = none)', nonNegativeInt, 2)
   .option('--healthz-interval-ms <ms>', '/healthz probe period', positiveNumber, 20)
   .option('--quiet-wait <s>', 'before the raw phase and each level, wait up to this long for other processes to use < 0.25 core (0 = never wait)', nonNegativeInt, 30)
@@ -78,6 +81,7 @@ async function main(): Promise<void> {
   let raw: RawBatchResult[] = [];
   let encode: EncodeResult | undefined;
   let rawProvider: string | undefined;
+  let rawAfterPause: Awaited<ReturnType<RawBench['measureBatch1AfterPause']>> | undefined;
   /** Other processes' cores during each raw measurement (batch size, or 'png'). */
   const rawOther: Record<string, number | undefined> = {};
   const quietly = <T>(measure: () => Promise<T>) => measureQuietly(async () => {
@@ -98,6 +102,12 @@ async function main(): Promise<void> {
       const r = await measureRaw(bench, batch);
       raw.push(r);
       log(`  batch ${batch}: ${fmt(r.msPerBatchMean, 2)} ms/batch, ${fmt(r.imagesPerSecond)} images/s (${r.runs} runs; other processes ${fmt(rawOther[batch], 2)} cores)`);
+    }
+    if (o.pauseMs > 0 && o.batchSizes.includes(1)) {
+      const p = await quietly(() => bench.measureBatch1AfterPause(o.pauseMs, o.rawSeconds));
+      rawAfterPause = p.result.result;
+      rawOther.afterPause = p.otherCores;
+      log(`  batch 1 after a ${o.pauseMs} ms pause: ${fmt(rawAfterPause.msP50, 2)} ms median (${rawAfterPause.runs} runs; other processes ${fmt(rawOther.afterPause, 2)} cores)`);
     }
     const e = await quietly(() => bench.measureEncode(o.encodeConcurrency, o.rawSeconds, pngCompressionLevel));
     encode = e.result.result;
@@ -166,6 +176,8 @@ async function main(): Promise<void> {
     p50At1ClientMs: single?.load.latency.p50Ms,
     rawBatch1Ms: raw1?.msPerBatchMean,
     latencyOverheadMs: single && raw1 ? single.load.latency.p50Ms - raw1.msPerBatchMean : undefined,
+    rawBatch1AfterPause: rawAfterPause,
+    latencyOverheadAfterPauseMs: single && rawAfterPause ? single.load.latency.p50Ms - rawAfterPause.msP50 : undefined,
     pngImagesPerSecond: encodeRate,
     minInferencePng: minBound,
     serverOverMinInferencePng: serverRate / minBound,
@@ -181,6 +193,7 @@ async function main(): Promise<void> {
   if (raw.length) {
     out.push(`\nRaw ceiling (in process, session.run only, ${rawProvider}):`);
     out.push(table(['batch', 'ms/batch', 'ms/image', 'images/s', 'runs', 'other CPU'], allRaw.map((r) => [r.batch, fmt(r.msPerBatchMean, 2), fmt(r.msPerBatchMean / r.batch, 2), fmt(r.imagesPerSecond), r.runs, fmt(rawOther[r.batch], 2)])));
+    if (rawAfterPause) out.push(`batch 1 after a ${rawAfterPause.pauseMs} ms pause before each run (as at 1 client): ${fmt(rawAfterPause.msP50, 2)} ms median, ${rawAfterPause.runs} runs, other CPU ${fmt(rawOther.afterPause, 2)}`);
   }
   if (encode) {
     out.push(`\nPNG rendering (toRgbBytes + encodeImage, level ${encode.pngCompressionLevel}, ${encode.imageSize}x${encode.imageSize}): ${fmt(encode.imagesPerSecond)} images/s with ${encode.concurrency} in flight; ${fmt(encode.sequentialMsPerImage, 2)} ms one at a time; toRgbBytes ${fmt(encode.toRgbMicrosPerImage, 0)} us/image; ${fmt(encode.meanPngBytes, 0)} bytes/image; other processes ${fmt(rawOther.png, 2)} cores`);
@@ -200,6 +213,7 @@ async function main(): Promise<void> {
     out.push(`  server images/s at ${top.connections} clients / raw images/s at the formed mean batch ${fmt(formed, 2)}: ${fmt(serverRate)} / ${fmt(rawInterp)} = ${fmt(ratios.serverOverRaw, 3)}` +
       (rawAtRounded ? ` (raw measured at batch ${rawAtRounded.batch}: ${fmt(rawAtRounded.imagesPerSecond)})` : ''));
     if (ratios.latencyOverheadMs !== undefined) out.push(`  p50 at 1 client - raw batch-1 run: ${fmt(ratios.p50At1ClientMs, 2)} - ${fmt(ratios.rawBatch1Ms, 2)} = ${fmt(ratios.latencyOverheadMs, 2)} ms`);
+    if (ratios.latencyOverheadAfterPauseMs !== undefined && rawAfterPause) out.push(`  p50 at 1 client - raw batch-1 run after a ${rawAfterPause.pauseMs} ms pause: ${fmt(ratios.p50At1ClientMs, 2)} - ${fmt(rawAfterPause.msP50, 2)} = ${fmt(ratios.latencyOverheadAfterPauseMs, 2)} ms`);
     out.push(`  server / min(inference ${fmt(rawInterp)}, PNG ${fmt(encodeRate)}) = ${fmt(ratios.serverOverMinInferencePng, 3)}`);
     out.push(`  server / shared-core bound 1/(1/inference + 1/PNG) = ${fmt(serverRate)} / ${fmt(sharedBound)} = ${fmt(ratios.serverOverSharedCoreBound, 3)}`);
   }

@@ -103,6 +103,27 @@ export class RawBench {
   }
 
   /**
+   * Batch-1 runs, each after `pauseMs` of sleep, for about `seconds`: what one request pays when the
+   * session has been idle, as at 1 client, where the server renders and answers between runs. On the
+   * 2-vCPU development VM a 4 ms pause makes the same run 0.6-0.9 ms slower than back to back (caches and
+   * idle vCPUs; it happens with one intra-op thread too). Median ms per run.
+   */
+  async measureBatch1AfterPause(pauseMs: number, seconds: number): Promise<{ pauseMs: number; runs: number; msP50: number }> {
+    const feeds = this.feeds(1, 1000);
+    const fetches = [this.manifest.image.output];
+    for (let i = 0; i < 3; i++) await runSession(this.loaded, feeds, fetches);
+    const times: number[] = [];
+    const t0 = performance.now();
+    while (times.length < 3 || performance.now() - t0 < seconds * 1000) {
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      const s = performance.now();
+      await runSession(this.loaded, feeds, fetches);
+      times.push(performance.now() - s);
+    }
+    return { pauseMs, runs: times.length, msP50: summarize(times).p50Ms };
+  }
+
+  /**
    * PNG rendering as a render thread does it for a single image (toRgbBytes and encodeImage, both on
    * the calling thread at the generator's resolution), `concurrency` at a time, for about `seconds`.
    */

@@ -99,7 +99,12 @@ describe('bench scripts (real server, placeholder model)', () => {
     }
     assert.ok(json.raw.batches.length >= 2);
     assert.ok(json.raw.encode.imagesPerSecond > 0);
+    // Generator output barely compresses (about 95% of 3 x 64 x 64 bytes untrained); concurrent lanes
+    // once lost each other's byte counts and reported an eighth of that.
+    assert.ok(json.raw.encode.meanPngBytes > 0.25 * 3 * 64 * 64, `mean PNG ${json.raw.encode.meanPngBytes} bytes`);
     assert.ok(json.ratios.serverOverRaw > 0);
+    assert.ok(json.ratios.rawBatch1AfterPause.runs >= 3);
+    assert.ok(Number.isFinite(json.ratios.latencyOverheadAfterPauseMs));
   });
 
   it('npm run bench:healthz probes /healthz under load and writes its JSON', { timeout: 60_000 }, async () => {
