@@ -18,6 +18,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { DEFAULT_CONFIG } from '../src/config.js';
 import type { ProviderName } from '../src/inference/ort-session.js';
+import { intraOpThreadsPerInstance } from '../src/inference/instance-group.js';
 import { cpuShare, cpuSnapshot, measureQuietly, type CpuShare } from './bench/cpu-usage.js';
 import { checkOneImage, measureLevel, warmUp, type LevelResult } from './bench/level.js';
 import { machineInfo } from './bench/machine.js';
@@ -60,10 +61,13 @@ function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
-/** Raw images/s at a (fractional) batch size: ms per batch is interpolated linearly in the batch size. */
-function rawRateAt(raw: RawBatchResult[], batch: number): number {
+/**
+ * Raw images/s at a (fractional) batch size: ms per batch is interpolated linearly in the batch size;
+ * `instances` sessions each run such batches back to back.
+ */
+function rawRateAt(raw: RawBatchResult[], batch: number, instances: number): number {
   const ms = interpolate(raw.map((r) => ({ x: r.batch, y: r.msPerBatchMean })), batch);
-  return (batch / ms) * 1000;
+  return ((instances * batch) / ms) * 1000;
 }
 
 async function main(): Promise<void> {
@@ -71,7 +75,9 @@ async function main(): Promise<void> {
   const o = program.opts<Options>();
   const startedAt = new Date();
   const providers = o.providers.split(',').map((p) => p.trim()).filter(Boolean) as ProviderName[];
-  const intraOpThreads = effective(o.intraOpThreads, 'INTRA_OP_THREADS', DEFAULT_CONFIG.intraOpThreads);
+  const instances = effective(o.instances, 'MODEL_INSTANCES', DEFAULT_CONFIG.instances);
+  // What the server gives each instance's session (src/inference/instance-group.ts).
+  const intraOpThreads = intraOpThreadsPerInstance(effective(o.intraOpThreads, 'INTRA_OP_THREADS', DEFAULT_CONFIG.intraOpThreads), instances);
   const pngCompressionLevel = effective(o.pngCompressionLevel, 'PNG_COMPRESSION_LEVEL', DEFAULT_CONFIG.pngCompressionLevel);
   const machine = await machineInfo();
   const command = `npm run bench --${process.argv.slice(2).map((a) => ` ${a}`).join('')}`;
@@ -81,6 +87,7 @@ async function main(): Promise<void> {
   let raw: RawBatchResult[] = [];
   let encode: EncodeResult | undefined;
   let rawProvider: string | undefined;
+  let rawAlone1: RawBatchResult | undefined;
   let rawAfterPause: Awaited<ReturnType<RawBench['measureBatch1AfterPause']>> | undefined;
   /** Other processes' cores during each raw measurement (batch size, or 'png'). */
   const rawOther: Record<string, number | undefined> = {};
@@ -95,13 +102,17 @@ async function main(): Promise<void> {
     return m.result.result;
   };
   if (o.raw) {
-    const bench = await RawBench.open(o.modelDir, providers, intraOpThreads);
+    const bench = await RawBench.open(o.modelDir, providers, intraOpThreads, instances);
     rawProvider = bench.provider;
-    log(`raw ceiling on ${bench.provider} (intra-op threads ${intraOpThreads || 'ORT default'})`);
+    log(`raw ceiling on ${bench.provider} (${instances} instance${instances > 1 ? 's at once' : ''}, intra-op threads ${intraOpThreads || 'ORT default'} each)`);
     for (const batch of o.batchSizes) {
       const r = await measureRaw(bench, batch);
       raw.push(r);
       log(`  batch ${batch}: ${fmt(r.msPerBatchMean, 2)} ms/batch, ${fmt(r.imagesPerSecond)} images/s (${r.runs} runs; other processes ${fmt(rawOther[batch], 2)} cores)`);
+    }
+    if (instances > 1 && o.batchSizes.includes(1)) {
+      rawAlone1 = (await quietly(() => bench.measureBatch(1, o.rawSeconds, 3, { alone: true }))).result.result;
+      log(`  batch 1 on one session alone: ${fmt(rawAlone1.msPerBatchMean, 2)} ms`);
     }
     if (o.pauseMs > 0 && o.batchSizes.includes(1)) {
       const p = await quietly(() => bench.measureBatch1AfterPause(o.pauseMs, o.rawSeconds));
@@ -153,15 +164,16 @@ async function main(): Promise<void> {
     const rounded = Math.max(1, Math.round(formed));
     rawAtRounded = raw.find((r) => r.batch === rounded);
     if (!rawAtRounded) {
-      const bench = await RawBench.open(o.modelDir, providers, intraOpThreads);
+      const bench = await RawBench.open(o.modelDir, providers, intraOpThreads, instances);
       rawAtRounded = await measureRaw(bench, rounded);
       await bench.close();
       log(`  raw at the formed batch size ${rounded}: ${fmt(rawAtRounded.imagesPerSecond)} images/s`);
     }
   }
   const allRaw = [...raw, ...(rawAtRounded && !raw.includes(rawAtRounded) ? [rawAtRounded] : [])].sort((a, b) => a.batch - b.batch);
-  const rawInterp = allRaw.length ? rawRateAt(allRaw, formed) : Number.NaN;
-  const raw1 = raw.find((r) => r.batch === 1);
+  const rawInterp = allRaw.length ? rawRateAt(allRaw, formed, instances) : Number.NaN;
+  // The latency ratio compares with one batch-1 run alone: at 1 client only one instance is busy.
+  const raw1 = rawAlone1 ?? raw.find((r) => r.batch === 1);
   const encodeRate = encode?.imagesPerSecond ?? Number.NaN;
   const serverRate = top?.load.imagesPerSecond ?? Number.NaN;
   const minBound = Math.min(rawInterp, encodeRate);
@@ -189,10 +201,11 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push(`\nsagan-serve bench: ${server.model} (${server.imageSize}x${server.imageSize}, ${server.classes.length} classes), providers ${o.providers} -> ${String(modelInfo.provider)}`);
   out.push(`machine: ${machine.cpuModel} (${machine.cpuFamilyModel ?? '?'}), ${machine.logicalCpus} CPUs, ${machine.memoryGiB} GiB, node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}, sharp ${machine.sharp} (libvips ${machine.libvips}), UV_THREADPOOL_SIZE ${machine.uvThreadpoolSize}`);
-  out.push(`server batching: ${JSON.stringify(modelInfo.batching)}, INTRA_OP_THREADS ${intraOpThreads}, PNG_COMPRESSION_LEVEL ${pngCompressionLevel}`);
+  out.push(`server batching: ${JSON.stringify(modelInfo.batching)}, MODEL_INSTANCES ${instances}, intra-op threads per session ${intraOpThreads || 'ORT default'}, PNG_COMPRESSION_LEVEL ${pngCompressionLevel}`);
   if (raw.length) {
-    out.push(`\nRaw ceiling (in process, session.run only, ${rawProvider}):`);
-    out.push(table(['batch', 'ms/batch', 'ms/image', 'images/s', 'runs', 'other CPU'], allRaw.map((r) => [r.batch, fmt(r.msPerBatchMean, 2), fmt(r.msPerBatchMean / r.batch, 2), fmt(r.imagesPerSecond), r.runs, fmt(rawOther[r.batch], 2)])));
+    out.push(`\nRaw ceiling (in process, session.run only, ${rawProvider}, ${instances} session${instances > 1 ? 's at once' : ''}):`);
+    out.push(table(['batch', 'ms/batch', 'ms/image', 'images/s', 'runs', 'other CPU'], allRaw.map((r) => [r.batch, fmt(r.msPerBatchMean, 2), fmt(1000 / r.imagesPerSecond, 2), fmt(r.imagesPerSecond), r.runs, fmt(rawOther[r.batch], 2)])));
+    if (rawAlone1) out.push(`batch 1 on one session alone (the latency ratio uses this): ${fmt(rawAlone1.msPerBatchMean, 2)} ms, ${rawAlone1.runs} runs`);
     if (rawAfterPause) out.push(`batch 1 after a ${rawAfterPause.pauseMs} ms pause before each run (as at 1 client): ${fmt(rawAfterPause.msP50, 2)} ms median, ${rawAfterPause.runs} runs, other CPU ${fmt(rawOther.afterPause, 2)}`);
   }
   if (encode) {
@@ -229,7 +242,7 @@ async function main(): Promise<void> {
   const file = o.out ?? path.join('bench-results', `bench-${timestamp(startedAt)}.json`);
   const written = await writeJson(file, {
     command, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine,
-    options: { ...o, intraOpThreadsEffective: intraOpThreads, pngCompressionLevelEffective: pngCompressionLevel },
+    options: { ...o, instancesEffective: instances, intraOpThreadsEffective: intraOpThreads, pngCompressionLevelEffective: pngCompressionLevel },
     model: { name: server.model, imageSize: server.imageSize, classes: server.classes.length, info: modelInfo },
     raw: { provider: rawProvider, batches: allRaw.map((r) => ({ ...r, otherCores: rawOther[r.batch] })), encode: encode && { ...encode, otherCores: rawOther.png } },
     server: { startSeconds: server.startSeconds, sanity, levels, exit, warningGroups, warnings: warnings.slice(0, 20) },

@@ -14,6 +14,11 @@ export interface BatchingConfig {
   maxQueueSize: number;
   /** A request not started within this many ms of arrival gets 504 TIMEOUT and never runs. */
   requestTimeoutMs: number;
+  /**
+   * Sessions of the model, each in its own worker thread, that run batches at the same time (Triton's
+   * instance count): up to this many batches are in flight per model.
+   */
+  instances: number;
 }
 
 export interface ServerConfig extends BatchingConfig {
@@ -34,7 +39,7 @@ export interface ServerConfig extends BatchingConfig {
   maxStreamSamples: number;
   /** zlib level for PNG (0-9): lower is faster and larger. */
   pngCompressionLevel: number;
-  /** ORT intra-op threads per session (CPU provider); 0 = ORT's default. */
+  /** ORT intra-op threads per session (CPU provider); 0 = ORT's default with one instance, else cores / instances. */
   intraOpThreads: number;
   /** Threads that convert and encode images (src/render/render-pool.ts); 0 = one per two cores, 1 to 4. */
   renderThreads: number;
@@ -55,6 +60,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   maxQueueDelayMs: 0,
   maxQueueSize: 512,
   requestTimeoutMs: 30_000,
+  instances: 1,
   shutdownGraceMs: 10_000,
   maxImageSize: 1024,
   maxSamplesPerImage: 64,
@@ -78,6 +84,7 @@ export const ENV_VARS: Readonly<Record<string, keyof ServerConfig>> = Object.fre
   MAX_QUEUE_DELAY_MS: 'maxQueueDelayMs',
   MAX_QUEUE_SIZE: 'maxQueueSize',
   REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
+  MODEL_INSTANCES: 'instances',
   SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
   MAX_IMAGE_SIZE: 'maxImageSize',
   MAX_SAMPLES_PER_IMAGE: 'maxSamplesPerImage',
@@ -95,6 +102,7 @@ export const BATCHING_SCHEMA_PROPERTIES = {
   maxQueueDelayMs: { type: 'number', minimum: 0, maximum: 60_000 },
   maxQueueSize: int(1),
   requestTimeoutMs: int(1),
+  instances: int(1, 64),
 } as const;
 
 const CONFIG_SCHEMA = {

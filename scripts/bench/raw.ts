@@ -5,10 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { loadSession, releaseSession, runSession, type LoadedSession, type ProviderAttempt, type ProviderName } from '../../src/inference/ort-session.js';
 import { fillLatent } from '../../src/latent/seeded-latent.js';
 import { parseManifest, type ModelManifest } from '../../src/models/manifest.js';
 import { encodeImage, toRgbBytes } from '../../src/render/image.js';
+import type { RawInstanceData, RawInstanceReply, RawInstanceRequest } from './raw-instance.js';
 import { summarize } from './stats.js';
 
 export interface RawBatchResult {
@@ -35,14 +37,26 @@ export interface EncodeResult {
 }
 
 export class RawBench {
+  /** Worker threads with a session each, started on first use when instances > 1. */
+  private instanceWorkers: Worker[] | undefined;
+
   private constructor(
     readonly manifest: ModelManifest,
     private readonly loaded: LoadedSession,
     readonly provider: ProviderName,
     readonly failedProviders: ProviderAttempt[],
+    private readonly modelPath: string,
+    private readonly intraOpThreads: number,
+    /** Sessions measureBatch runs at the same time, each in its own thread, as MODEL_INSTANCES does. */
+    readonly instances: number,
   ) {}
 
-  static async open(modelDir: string, providers: readonly ProviderName[], intraOpThreads: number): Promise<RawBench> {
+  /**
+   * `intraOpThreads` per session (0 = ORT's default). With `instances` > 1, measureBatch runs that many
+   * sessions at once, each in a worker thread, and reports their combined rate; the other measurements
+   * use one session in this thread.
+   */
+  static async open(modelDir: string, providers: readonly ProviderName[], intraOpThreads: number, instances = 1): Promise<RawBench> {
     const manifest = parseManifest(JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')));
     const modelPath = path.join(modelDir, manifest.file);
     const failed: ProviderAttempt[] = [];
@@ -51,7 +65,7 @@ export class RawBench {
       let loaded: LoadedSession | undefined;
       try {
         loaded = await loadSession(modelPath, { providers: [provider], intraOpThreads });
-        const bench = new RawBench(manifest, loaded, provider, failed);
+        const bench = new RawBench(manifest, loaded, provider, failed, modelPath, intraOpThreads, instances);
         await bench.runOnce(1);
         return bench;
       } catch (err) {
@@ -82,10 +96,28 @@ export class RawBench {
     return result.outputs[this.manifest.image.output].data;
   }
 
-  /** Warm-up runs, then runs for about `seconds` (at least 3). */
-  async measureBatch(batch: number, seconds: number, warmupRuns = 3): Promise<RawBatchResult> {
+  /**
+   * Warm-up runs, then runs for about `seconds` (at least 3), on every instance at once (`alone`: on one
+   * session in this thread).
+   */
+  async measureBatch(batch: number, seconds: number, warmupRuns = 3, { alone = false } = {}): Promise<RawBatchResult> {
     const feeds = this.feeds(batch, 1000);
     const fetches = [this.manifest.image.output];
+    if (this.instances > 1 && !alone) {
+      const workers = await this.startInstances();
+      const perInstance = await Promise.all(workers.map((worker) => new Promise<number[]>((resolve, reject) => {
+        worker.once('message', (reply: RawInstanceReply) => (reply.type === 'times' ? resolve(reply.times) : reject(new Error(reply.type === 'error' ? reply.message : 'unexpected reply'))));
+        worker.postMessage({ feeds, fetches, seconds, warmupRuns } satisfies RawInstanceRequest);
+      })));
+      const times = perInstance.flat();
+      // Each instance runs back to back, so its busy time is its wall time.
+      const instanceSeconds = perInstance.map((t) => t.reduce((a, b) => a + b, 0) / 1000);
+      const stats = summarize(times);
+      return {
+        batch, runs: times.length, seconds: Math.max(...instanceSeconds), msPerBatchMean: stats.meanMs, msPerBatchP50: stats.p50Ms,
+        imagesPerSecond: perInstance.reduce((sum, t, i) => sum + (batch * t.length) / instanceSeconds[i], 0),
+      };
+    }
     for (let i = 0; i < warmupRuns; i++) await runSession(this.loaded, feeds, fetches);
     const times: number[] = [];
     const t0 = performance.now();
@@ -170,7 +202,20 @@ export class RawBench {
     };
   }
 
+  private async startInstances(): Promise<Worker[]> {
+    if (this.instanceWorkers) return this.instanceWorkers;
+    const workerData: RawInstanceData = { modelPath: this.modelPath, provider: this.provider, intraOpThreads: this.intraOpThreads };
+    const workers = Array.from({ length: this.instances }, () => new Worker(new URL('./raw-instance.js', import.meta.url), { workerData }));
+    this.instanceWorkers = workers;
+    await Promise.all(workers.map((worker) => new Promise<void>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('message', (reply: RawInstanceReply) => (reply.type === 'ready' ? resolve() : reject(new Error(reply.type === 'error' ? reply.message : 'unexpected reply'))));
+    })));
+    return workers;
+  }
+
   async close(): Promise<void> {
+    await Promise.all((this.instanceWorkers ?? []).map((worker) => worker.terminate()));
     await releaseSession(this.loaded);
   }
 }

@@ -9,6 +9,7 @@ export interface ServerCliOptions {
   maxBatchSize?: number;
   maxQueueDelayMs?: number;
   intraOpThreads?: number;
+  instances?: number;
   pngCompressionLevel?: number;
 }
 
@@ -19,6 +20,7 @@ export function addServerOptions(program: Command): Command {
     .option('--max-batch-size <n>', `server MAX_BATCH_SIZE (server default ${DEFAULT_CONFIG.maxBatchSize})`, nonNegativeInt)
     .option('--max-queue-delay-ms <ms>', `server MAX_QUEUE_DELAY_MS (server default ${DEFAULT_CONFIG.maxQueueDelayMs})`, (v) => (v === '0' ? 0 : positiveNumber(v)))
     .option('--intra-op-threads <n>', `INTRA_OP_THREADS for the server and the raw ceiling (default ${DEFAULT_CONFIG.intraOpThreads} = ORT's choice)`, nonNegativeInt)
+    .option('--instances <n>', `MODEL_INSTANCES for the server; the raw ceiling runs as many sessions at once (default ${DEFAULT_CONFIG.instances})`, nonNegativeInt)
     .option('--png-compression-level <n>', `PNG_COMPRESSION_LEVEL for the server and the encode ceiling (default ${DEFAULT_CONFIG.pngCompressionLevel})`, nonNegativeInt);
 }
 
@@ -28,6 +30,7 @@ export function serverEnv(o: ServerCliOptions): Record<string, string | undefine
     MAX_BATCH_SIZE: o.maxBatchSize?.toString(),
     MAX_QUEUE_DELAY_MS: o.maxQueueDelayMs?.toString(),
     INTRA_OP_THREADS: o.intraOpThreads?.toString(),
+    MODEL_INSTANCES: o.instances?.toString(),
     PNG_COMPRESSION_LEVEL: o.pngCompressionLevel?.toString(),
   };
 }

@@ -103,7 +103,7 @@ export class Batcher {
   /** Seconds a rejected client should wait: roughly the time to work off the current queue. */
   retryAfterSeconds(): number {
     const batchesAhead = Math.ceil(this.queue.queuedRows / this.config.maxBatchSize) + this.inflight;
-    return Math.max(1, Math.ceil(batchesAhead * this.meanBatchSeconds));
+    return Math.max(1, Math.ceil((batchesAhead * this.meanBatchSeconds) / this.config.instances));
   }
 
   /**
@@ -204,7 +204,7 @@ export class Batcher {
         oldestEnqueuedAtMs: this.queue.oldestEnqueuedAtMs,
         maxBatchSize: this.config.maxBatchSize,
         maxQueueDelayMs: this.config.maxQueueDelayMs,
-        backendIdle: this.inflight === 0,
+        instanceFree: this.inflight < this.config.instances,
       });
       if (decision.kind === 'dispatch') {
         this.clearWake();

@@ -38,19 +38,31 @@ export class ModelWorker implements BatchBackend {
   restarts = 0;
   private retryDelayMs = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private load: Omit<LoadRequest, 'type'>;
 
-  constructor(private readonly options: ModelWorkerOptions) {}
+  constructor(private readonly options: ModelWorkerOptions) {
+    this.load = options.load;
+  }
 
-  /** Spawns the worker and loads the model; rejects with the load failure's reason. */
-  start(): Promise<LoadedReply> {
+  /**
+   * Spawns the worker and loads the model; rejects with the load failure's reason. `overrides` replace
+   * load options for this start and every restart (an instance group pins later instances' provider).
+   */
+  start(overrides: Partial<Omit<LoadRequest, 'type'>> = {}): Promise<LoadedReply> {
+    this.load = { ...this.options.load, ...overrides };
     this.ready = this.spawn();
     return this.ready;
+  }
+
+  /** Runs sent to this worker that have not settled yet. */
+  get runsInFlight(): number {
+    return this.pending.size;
   }
 
   private spawn(): Promise<LoadedReply> {
     const worker = new Worker(WORKER_URL);
     this.worker = worker;
-    worker.postMessage({ type: 'load', ...this.options.load } satisfies LoadRequest);
+    worker.postMessage({ type: 'load', ...this.load } satisfies LoadRequest);
     return new Promise<LoadedReply>((resolve, reject) => {
       let loaded = false;
       worker.on('message', (message: FromWorker) => {

@@ -1,6 +1,6 @@
 /**
- * The model repository: every `<MODELS_DIR>/<dir>/model.json` found at start, each loaded into its own
- * session worker with its own batcher. A model that fails anywhere (manifest, file, graph check,
+ * The model repository: every `<MODELS_DIR>/<dir>/model.json` found at start, each loaded into its
+ * instances (session workers, instance-group.ts) with its own batcher. A model that fails anywhere (manifest, file, graph check,
  * every provider) is kept as `unavailable` with the reason, and the others serve.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { BatchingConfig, ServerConfig } from '../config.js';
 import { Batcher } from '../batching/batcher.js';
-import { ModelWorker } from '../inference/worker-client.js';
+import { InstanceGroup, intraOpThreadsPerInstance } from '../inference/instance-group.js';
 import type { ProviderAttempt, ProviderName } from '../inference/ort-session.js';
 import type { Metrics } from '../metrics.js';
 import { checkGraph, checkWarmupDims, ManifestError, parseManifest, type ModelManifest } from './manifest.js';
@@ -29,11 +29,11 @@ export interface ModelEntry {
   loadSeconds?: number;
   batching?: BatchingConfig;
   batcher?: Batcher;
-  worker?: ModelWorker;
+  instances?: InstanceGroup;
 }
 
 /** A ready model: everything a request needs. */
-export type ReadyModel = ModelEntry & Required<Pick<ModelEntry, 'manifest' | 'provider' | 'batcher' | 'worker' | 'batching'>>;
+export type ReadyModel = ModelEntry & Required<Pick<ModelEntry, 'manifest' | 'provider' | 'batcher' | 'instances' | 'batching'>>;
 
 export function isReady(entry: ModelEntry): entry is ReadyModel {
   return entry.status === 'ready';
@@ -138,10 +138,12 @@ export class ModelRegistry {
       maxQueueDelayMs: manifest.batching?.maxQueueDelayMs ?? this.config.maxQueueDelayMs,
       maxQueueSize: manifest.batching?.maxQueueSize ?? this.config.maxQueueSize,
       requestTimeoutMs: manifest.batching?.requestTimeoutMs ?? this.config.requestTimeoutMs,
+      instances: manifest.batching?.instances ?? this.config.instances,
     };
-    const worker = new ModelWorker({
+    const instances = new InstanceGroup(batching.instances, {
       load: {
-        modelPath, providers: [...this.config.executionProviders], intraOpThreads: this.config.intraOpThreads, threadNice: this.config.workerNice,
+        modelPath, providers: [...this.config.executionProviders], threadNice: this.config.workerNice,
+        intraOpThreads: intraOpThreadsPerInstance(this.config.intraOpThreads, batching.instances),
         latentInput: manifest.latent.input, latentDim: manifest.latent.dim, classInput: manifest.class_input,
         outputs: [manifest.image.output, ...(manifest.attention ? [manifest.attention.output] : [])],
       },
@@ -161,27 +163,27 @@ export class ModelRegistry {
       },
     });
     try {
-      const loaded = await worker.start();
+      const loaded = await instances.start();
       entry.failedProviders = loaded.failedAttempts;
       for (const attempt of loaded.failedAttempts) {
         this.logger.warn({ model: entry.name, provider: attempt.provider, reason: attempt.error }, 'execution provider failed; falling back');
       }
       const problems = [...checkGraph(manifest, loaded.inputs, loaded.outputs), ...checkWarmupDims(manifest, 1, loaded.warmupDims)];
       if (problems.length > 0) {
-        await worker.close();
+        await instances.close();
         this.markUnavailable(entry, `graph does not match the manifest: ${problems.join('; ')}`);
         return;
       }
       entry.provider = loaded.provider;
       entry.loadSeconds = loaded.loadSeconds;
       entry.batching = batching;
-      entry.worker = worker;
+      entry.instances = instances;
       const size = manifest.image.size;
       const attentionRowLength = manifest.attention
         ? manifest.attention.grid[0] * manifest.attention.grid[1] * manifest.attention.key_grid[0] * manifest.attention.key_grid[1]
         : 0;
       entry.batcher = new Batcher(
-        worker,
+        instances,
         { latentDim: manifest.latent.dim, imageRowLength: 3 * size * size, attentionRowLength },
         batching,
         this.metrics.batcherObserver(entry.name, () => entry.provider ?? 'none'),
@@ -191,7 +193,7 @@ export class ModelRegistry {
       this.metrics.modelLoadDuration.set({ model: entry.name }, loaded.loadSeconds);
       this.logger.info({ model: entry.name, version: manifest.version, provider: loaded.provider, loadSeconds: Number(loaded.loadSeconds.toFixed(3)), untrained: manifest.untrained ?? false, batching }, 'model ready');
     } catch (err) {
-      await worker.close().catch(() => undefined);
+      await instances.close().catch(() => undefined);
       entry.failedProviders = [];
       this.markUnavailable(entry, (err as Error).message);
     }
@@ -227,6 +229,6 @@ export class ModelRegistry {
       this.logger.warn({ graceMs }, 'grace period over; failing queued requests');
       for (const e of ready) e.batcher.abortQueued();
     }
-    await Promise.all(ready.map((e) => e.worker.close()));
+    await Promise.all(ready.map((e) => e.instances.close()));
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import FakeTimers from '@sinonjs/fake-timers';
 import { Batcher, type BatchBackend, type BatchInput, type BatchOutput, type Clock } from '../../src/batching/batcher.js';
 import { decideBatch } from '../../src/batching/batch-policy.js';
+import type { BatchingConfig } from '../../src/config.js';
 import { ServeError } from '../../src/errors.js';
 
 const DIM = 2;
@@ -32,7 +33,7 @@ class FakeBackend implements BatchBackend {
   }
 }
 
-function setup(overrides: Partial<{ maxBatchSize: number; maxQueueDelayMs: number; maxQueueSize: number; requestTimeoutMs: number }> = {}) {
+function setup(overrides: Partial<BatchingConfig> = {}) {
   const fake = FakeTimers.createClock(0);
   const clock: Clock = { nowMs: () => fake.now, setTimeout: (fn, ms) => fake.setTimeout(fn, ms), clearTimeout: (h) => fake.clearTimeout(h as never) };
   const backend = new FakeBackend();
@@ -40,7 +41,7 @@ function setup(overrides: Partial<{ maxBatchSize: number; maxQueueDelayMs: numbe
   const batcher = new Batcher(
     backend,
     { latentDim: DIM, imageRowLength: IMAGE, attentionRowLength: 0 },
-    { maxBatchSize: 4, maxQueueDelayMs: 10, maxQueueSize: 16, requestTimeoutMs: 1000, ...overrides },
+    { maxBatchSize: 4, maxQueueDelayMs: 10, maxQueueSize: 16, requestTimeoutMs: 1000, instances: 1, ...overrides },
     { rejected: (r) => events.rejected.push(r), batch: (rows) => events.batches.push(rows) },
     clock,
   );
@@ -57,13 +58,13 @@ function job(value: number, n = 1) {
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 test('policy: full batch leaves at once, partial waits for the oldest request, busy backend holds', () => {
-  const base = { maxBatchSize: 4, maxQueueDelayMs: 10, backendIdle: true };
+  const base = { maxBatchSize: 4, maxQueueDelayMs: 10, instanceFree: true };
   assert.deepEqual(decideBatch({ ...base, nowMs: 0, queuedRows: 0, oldestEnqueuedAtMs: undefined }), { kind: 'idle' });
   assert.deepEqual(decideBatch({ ...base, nowMs: 3, queuedRows: 4, oldestEnqueuedAtMs: 0 }), { kind: 'dispatch', rows: 4 });
   assert.deepEqual(decideBatch({ ...base, nowMs: 3, queuedRows: 9, oldestEnqueuedAtMs: 0 }), { kind: 'dispatch', rows: 4 });
   assert.deepEqual(decideBatch({ ...base, nowMs: 3, queuedRows: 2, oldestEnqueuedAtMs: 1 }), { kind: 'wait', wakeAtMs: 11 });
   assert.deepEqual(decideBatch({ ...base, nowMs: 11, queuedRows: 2, oldestEnqueuedAtMs: 1 }), { kind: 'dispatch', rows: 2 });
-  assert.deepEqual(decideBatch({ ...base, backendIdle: false, nowMs: 50, queuedRows: 9, oldestEnqueuedAtMs: 0 }), { kind: 'idle' });
+  assert.deepEqual(decideBatch({ ...base, instanceFree: false, nowMs: 50, queuedRows: 9, oldestEnqueuedAtMs: 0 }), { kind: 'idle' });
 });
 
 test('delay counts from the oldest request; later arrivals do not restart it', async () => {
@@ -111,6 +112,23 @@ test('the next batch forms while one runs and leaves when the backend is free', 
   const results = await Promise.all(second);
   assert.deepEqual(results.map((r) => r.image[0]), [10, 11, 12, 13, 14]);
   assert.deepEqual(events.batches, [4, 4, 1]);
+});
+
+test('with 2 instances two batches run at once, a third waits for either', async () => {
+  const { fake, backend, batcher, events } = setup({ instances: 2 });
+  const all = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((i) => batcher.submit(job(i)));
+  assert.equal(backend.inflight, 2, 'two full batches left at once');
+  assert.equal(batcher.queuedRows, 4);
+  fake.tick(100);
+  assert.equal(backend.inflight, 2, 'no third batch while both instances are busy');
+  backend.complete();
+  await flush();
+  assert.equal(backend.inflight, 2, 'the third batch leaves as soon as one instance is free');
+  backend.complete();
+  backend.complete();
+  const results = await Promise.all(all);
+  assert.deepEqual(results.map((r) => r.image[0]), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  assert.deepEqual(events.batches, [4, 4, 4]);
 });
 
 test('rows of one request split across batches come back in order (clocked)', async () => {

@@ -12,6 +12,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Batcher } from '../../src/batching/batcher.js';
 import { isServeError } from '../../src/errors.js';
+import { InstanceGroup } from '../../src/inference/instance-group.js';
 import { ModelWorker } from '../../src/inference/worker-client.js';
 import { loadSession } from '../../src/inference/ort-session.js';
 import type { ModelEntry } from '../../src/models/model-registry.js';
@@ -213,11 +214,11 @@ describe('faults: worker crash and hang, client disconnects', () => {
 
   test('worker crash mid-request: 503 WORKER_FAILED with Retry-After, the worker restarts, the next request succeeds', async () => {
     const before = await restarts();
-    tiny.worker!.hangForTesting(5000); // keep the run in flight long enough to crash under it
+    tiny.instances!.hangForTesting(5000); // keep the run in flight long enough to crash under it
     const inFlight = get(l.base, '/generate?class=1&seed=5');
     await dispatched();
     const started = performance.now();
-    await tiny.worker!.crashForTesting();
+    await tiny.instances!.crashForTesting();
     const res = await inFlight;
     assertCoded(res, 503, 'WORKER_FAILED', leaks);
     assert.ok(Number(res.headers['retry-after']) >= 1, 'Retry-After');
@@ -230,7 +231,7 @@ describe('faults: worker crash and hang, client disconnects', () => {
 
   test('a crash while idle is invisible to the next request', async () => {
     const before = await restarts();
-    await tiny.worker!.crashForTesting();
+    await tiny.instances!.crashForTesting();
     const res = await get(l.base, '/generate?class=2&seed=9&n=4');
     assert.equal(res.status, 200, 'queued behind the restart, then served');
     await waitFor('restart counted', async () => (await restarts()) === before + 1, 10_000, 50);
@@ -241,7 +242,7 @@ describe('faults: worker crash and hang, client disconnects', () => {
     const before = await restarts();
     await rename(file, `${file}.away`);
     try {
-      await tiny.worker!.crashForTesting();
+      await tiny.instances!.crashForTesting();
       await waitFor('the model to be marked unavailable', () => tiny.status === 'unavailable', 10_000, 20);
       const res = await get(l.base, '/generate?class=0&seed=1');
       assertCoded(res, 503, 'MODEL_UNAVAILABLE', leaks);
@@ -262,7 +263,7 @@ describe('faults: worker crash and hang, client disconnects', () => {
 
   test('client disconnecting while queued behind a running batch leaves no queued work and its rows never run', async () => {
     const imagesBefore = await imagesGenerated();
-    tiny.worker!.hangForTesting(1500);
+    tiny.instances!.hangForTesting(1500);
     const running = get(l.base, '/generate?class=0&seed=1&n=4'); // a full batch: dispatched at once, then stuck
     await dispatched();
     const controller = new AbortController();
@@ -330,8 +331,8 @@ describe('faults: worker crash and hang, client disconnects', () => {
       },
     });
     await worker.start();
-    const original = { worker: tiny.worker, batcher: tiny.batcher };
-    tiny.worker = worker;
+    const original = { instances: tiny.instances, batcher: tiny.batcher };
+    tiny.instances = new InstanceGroup([worker]);
     tiny.batcher = new Batcher(worker, { latentDim: manifest.latent.dim, imageRowLength: 3 * manifest.image.size ** 2, attentionRowLength: 0 }, tiny.batching!, l.ts.metrics.batcherObserver('tiny', () => 'cpu'));
     try {
       const before = await restarts();
@@ -348,7 +349,7 @@ describe('faults: worker crash and hang, client disconnects', () => {
       assert.equal(await restarts(), before + 1);
       assert.equal((await get(l.base, '/v1/models/tiny/generate?class=0&seed=4')).status, 200, 'served by the restarted worker');
     } finally {
-      tiny.worker = original.worker;
+      tiny.instances = original.instances;
       tiny.batcher = original.batcher;
       await worker.close();
     }

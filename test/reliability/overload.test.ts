@@ -87,7 +87,7 @@ describe('overload: deadlines', () => {
     const tiny = ts.registry.get('tiny')!;
     const images = async () => metricValue((await send(base, { method: 'GET', path: '/metrics' })).body.toString(), 'sagan_images_generated_total', { model: 'tiny' });
     const before = await images();
-    tiny.worker!.hangForTesting(800); // the running batch takes 800 ms
+    tiny.instances!.hangForTesting(800); // the running batch takes 800 ms
     const running = send(base, { method: 'GET', path: '/generate?class=0&seed=1&n=4' });
     await waitFor('the first batch to be running', () => tiny.batcher!.busy && tiny.batcher!.queuedRows === 0, 2000, 5);
     const queued = await send(base, { method: 'GET', path: '/generate?class=0&seed=2&n=4' });

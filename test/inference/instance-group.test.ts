@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { intraOpThreadsPerInstance } from '../../src/inference/instance-group.js';
+import { isReady } from '../../src/models/model-registry.js';
+import { listenLocally, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
+
+test('intra-op threads per instance: the configured value, else ORT default for one instance, else cores shared out', () => {
+  assert.equal(intraOpThreadsPerInstance(3, 2, 16), 3);
+  assert.equal(intraOpThreadsPerInstance(0, 1, 16), 0);
+  assert.equal(intraOpThreadsPerInstance(0, 2, 16), 8);
+  assert.equal(intraOpThreadsPerInstance(0, 3, 2), 1);
+});
+
+async function imagesFor(ts: TestServer, seeds: number[]): Promise<{ bytes: Buffer[]; close: () => void }> {
+  const { server, base } = await listenLocally(ts.app);
+  const bytes = await Promise.all(seeds.map(async (seed) => {
+    const res = await fetch(`${base}/v1/models/tiny/generate?class=${seed % 4}&seed=${seed}`);
+    assert.equal(res.status, 200);
+    return Buffer.from(await res.arrayBuffer());
+  }));
+  return { bytes, close: () => server.close() };
+}
+
+test('MODEL_INSTANCES=2: two sessions serve at once, a stuck instance does not hold up the other, bytes match one instance', { timeout: 60_000 }, async () => {
+  const seeds = Array.from({ length: 24 }, (_, i) => 100 + i);
+  const batching = { maxBatchSize: 4, maxQueueDelayMs: 2 };
+  const one = await startTestServer(await makeModelsDir([{ name: 'tiny', classes: TINY_CLASSES, batching }]));
+  let expected: Buffer[];
+  try {
+    const r = await imagesFor(one, seeds);
+    expected = r.bytes;
+    r.close();
+  } finally {
+    await one.close();
+  }
+
+  const ts = await startTestServer(await makeModelsDir([{ name: 'tiny', classes: TINY_CLASSES, batching }]), { instances: 2 });
+  const { server, base } = await listenLocally(ts.app);
+  try {
+    const tiny = ts.registry.get('tiny');
+    assert.ok(tiny && isReady(tiny));
+    assert.equal(tiny.instances.instances.length, 2);
+    const info = (await (await fetch(`${base}/v1/models/tiny`)).json()) as { batching: { instances: number } };
+    assert.equal(info.batching.instances, 2, '/v1/models reports the instance count');
+
+    // Same bytes as one instance, whichever instance ran each batch (24 requests at once: several batches in flight).
+    const r = await imagesFor(ts, seeds);
+    r.close();
+    r.bytes.forEach((b, i) => assert.ok(b.equals(expected[i]), `seed ${seeds[i]}: same bytes as with one instance`));
+
+    // Instance 0 stuck for 1.5 s: the request that lands on it waits; the next one goes to instance 1.
+    tiny.instances.instances[0].hangForTesting(1500);
+    const started = performance.now();
+    const slow = fetch(`${base}/v1/models/tiny/generate?class=0&seed=1`).then(() => performance.now() - started);
+    for (let i = 0; i < 200 && tiny.instances.instances[0].runsInFlight === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(tiny.instances.instances[0].runsInFlight, 1, 'the first request waits on the stuck instance');
+    const fast = await fetch(`${base}/v1/models/tiny/generate?class=1&seed=2`);
+    const fastMs = performance.now() - started;
+    assert.equal(fast.status, 200);
+    assert.ok(fastMs < 1000, `the second request was served by the free instance in ${fastMs.toFixed(0)} ms`);
+    assert.ok((await slow) >= 1400, 'the first request waited for its instance');
+  } finally {
+    server.close();
+    await ts.close();
+  }
+});
