@@ -75,7 +75,9 @@ async function main(): Promise<void> {
   const o = program.opts<Options>();
   const startedAt = new Date();
   const providers = o.providers.split(',').map((p) => p.trim()).filter(Boolean) as ProviderName[];
+  /** MODEL_INSTANCES as set (0 = automatic); `rawInstances` is what the raw phase settled it to. */
   const instances = effective(o.instances, 'MODEL_INSTANCES', DEFAULT_CONFIG.instances);
+  let rawInstances = 1;
   // What the server gives each instance's session (src/inference/instance-group.ts).
   const intraOpThreads = intraOpThreadsPerInstance(effective(o.intraOpThreads, 'INTRA_OP_THREADS', DEFAULT_CONFIG.intraOpThreads), instances);
   const pngCompressionLevel = effective(o.pngCompressionLevel, 'PNG_COMPRESSION_LEVEL', DEFAULT_CONFIG.pngCompressionLevel);
@@ -104,13 +106,14 @@ async function main(): Promise<void> {
   if (o.raw) {
     const bench = await RawBench.open(o.modelDir, providers, intraOpThreads, instances);
     rawProvider = bench.provider;
-    log(`raw ceiling on ${bench.provider} (${instances} instance${instances > 1 ? 's at once' : ''}, intra-op threads ${intraOpThreads || 'ORT default'} each)`);
+    rawInstances = bench.instances;
+    log(`raw ceiling on ${bench.provider} (${rawInstances} session${rawInstances > 1 ? 's at once' : ''}, intra-op threads ${intraOpThreads || 'ORT default'} each)`);
     for (const batch of o.batchSizes) {
       const r = await measureRaw(bench, batch);
       raw.push(r);
       log(`  batch ${batch}: ${fmt(r.msPerBatchMean, 2)} ms/batch, ${fmt(r.imagesPerSecond)} images/s (${r.runs} runs; other processes ${fmt(rawOther[batch], 2)} cores)`);
     }
-    if (instances > 1 && o.batchSizes.includes(1)) {
+    if (rawInstances > 1 && o.batchSizes.includes(1)) {
       rawAlone1 = (await quietly(() => bench.measureBatch(1, o.rawSeconds, 3, { alone: true }))).result.result;
       log(`  batch 1 on one session alone: ${fmt(rawAlone1.msPerBatchMean, 2)} ms`);
     }
@@ -171,7 +174,7 @@ async function main(): Promise<void> {
     }
   }
   const allRaw = [...raw, ...(rawAtRounded && !raw.includes(rawAtRounded) ? [rawAtRounded] : [])].sort((a, b) => a.batch - b.batch);
-  const rawInterp = allRaw.length ? rawRateAt(allRaw, formed, instances) : Number.NaN;
+  const rawInterp = allRaw.length ? rawRateAt(allRaw, formed, rawInstances) : Number.NaN;
   // The latency ratio compares with one batch-1 run alone: at 1 client only one instance is busy.
   const raw1 = rawAlone1 ?? raw.find((r) => r.batch === 1);
   const encodeRate = encode?.imagesPerSecond ?? Number.NaN;
@@ -201,9 +204,9 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push(`\nsagan-serve bench: ${server.model} (${server.imageSize}x${server.imageSize}, ${server.classes.length} classes), providers ${o.providers} -> ${String(modelInfo.provider)}`);
   out.push(`machine: ${machine.cpuModel} (${machine.cpuFamilyModel ?? '?'}), ${machine.logicalCpus} CPUs, ${machine.memoryGiB} GiB, node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}, sharp ${machine.sharp} (libvips ${machine.libvips}), UV_THREADPOOL_SIZE ${machine.uvThreadpoolSize}`);
-  out.push(`server batching: ${JSON.stringify(modelInfo.batching)}, MODEL_INSTANCES ${instances}, intra-op threads per session ${intraOpThreads || 'ORT default'}, PNG_COMPRESSION_LEVEL ${pngCompressionLevel}`);
+  out.push(`server batching: ${JSON.stringify(modelInfo.batching)}, MODEL_INSTANCES ${instances}${instances === 0 ? ' (automatic)' : ''}, intra-op threads per session ${intraOpThreads || 'ORT default'}, PNG_COMPRESSION_LEVEL ${pngCompressionLevel}`);
   if (raw.length) {
-    out.push(`\nRaw ceiling (in process, session.run only, ${rawProvider}, ${instances} session${instances > 1 ? 's at once' : ''}):`);
+    out.push(`\nRaw ceiling (in process, session.run only, ${rawProvider}, ${rawInstances} session${rawInstances > 1 ? 's at once' : ''}):`);
     out.push(table(['batch', 'ms/batch', 'ms/image', 'images/s', 'runs', 'other CPU'], allRaw.map((r) => [r.batch, fmt(r.msPerBatchMean, 2), fmt(1000 / r.imagesPerSecond, 2), fmt(r.imagesPerSecond), r.runs, fmt(rawOther[r.batch], 2)])));
     if (rawAlone1) out.push(`batch 1 on one session alone (the latency ratio uses this): ${fmt(rawAlone1.msPerBatchMean, 2)} ms, ${rawAlone1.runs} runs`);
     if (rawAfterPause) out.push(`batch 1 after a ${rawAfterPause.pauseMs} ms pause before each run (as at 1 client): ${fmt(rawAfterPause.msP50, 2)} ms median, ${rawAfterPause.runs} runs, other CPU ${fmt(rawOther.afterPause, 2)}`);
@@ -242,7 +245,7 @@ async function main(): Promise<void> {
   const file = o.out ?? path.join('bench-results', `bench-${timestamp(startedAt)}.json`);
   const written = await writeJson(file, {
     command, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine,
-    options: { ...o, instancesEffective: instances, intraOpThreadsEffective: intraOpThreads, pngCompressionLevelEffective: pngCompressionLevel },
+    options: { ...o, instancesEffective: instances, rawInstances, intraOpThreadsEffective: intraOpThreads, pngCompressionLevelEffective: pngCompressionLevel },
     model: { name: server.model, imageSize: server.imageSize, classes: server.classes.length, info: modelInfo },
     raw: { provider: rawProvider, batches: allRaw.map((r) => ({ ...r, otherCores: rawOther[r.batch] })), encode: encode && { ...encode, otherCores: rawOther.png } },
     server: { startSeconds: server.startSeconds, sanity, levels, exit, warningGroups, warnings: warnings.slice(0, 20) },

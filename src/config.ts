@@ -16,7 +16,8 @@ export interface BatchingConfig {
   requestTimeoutMs: number;
   /**
    * Sessions of the model, each in its own worker thread, that run batches at the same time (Triton's
-   * instance count): up to this many batches are in flight per model.
+   * instance count): up to this many batches are in flight per model. 0 = automatic (autoInstanceCount
+   * in src/inference/instance-group.ts: 2 on the CPU provider with 2 or more cores, else 1).
    */
   instances: number;
 }
@@ -39,7 +40,7 @@ export interface ServerConfig extends BatchingConfig {
   maxStreamSamples: number;
   /** zlib level for PNG (0-9): lower is faster and larger. */
   pngCompressionLevel: number;
-  /** ORT intra-op threads per session (CPU provider); 0 = ORT's default with one instance, else cores / instances. */
+  /** ORT intra-op threads per session (CPU provider); 0 = ORT's default with one instance, else cores / instances (cores / 2 when automatic). */
   intraOpThreads: number;
   /** Threads that convert and encode images (src/render/render-pool.ts); 0 = one per two cores, 1 to 4. */
   renderThreads: number;
@@ -60,7 +61,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   maxQueueDelayMs: 0,
   maxQueueSize: 512,
   requestTimeoutMs: 30_000,
-  instances: 1,
+  instances: 0,
   shutdownGraceMs: 10_000,
   maxImageSize: 1024,
   maxSamplesPerImage: 64,
@@ -102,7 +103,7 @@ export const BATCHING_SCHEMA_PROPERTIES = {
   maxQueueDelayMs: { type: 'number', minimum: 0, maximum: 60_000 },
   maxQueueSize: int(1),
   requestTimeoutMs: int(1),
-  instances: int(1, 64),
+  instances: int(0, 64),
 } as const;
 
 const CONFIG_SCHEMA = {

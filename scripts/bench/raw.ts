@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { autoInstanceCount } from '../../src/inference/instance-group.js';
 import { loadSession, releaseSession, runSession, type LoadedSession, type ProviderAttempt, type ProviderName } from '../../src/inference/ort-session.js';
 import { fillLatent } from '../../src/latent/seeded-latent.js';
 import { parseManifest, type ModelManifest } from '../../src/models/manifest.js';
@@ -52,9 +53,9 @@ export class RawBench {
   ) {}
 
   /**
-   * `intraOpThreads` per session (0 = ORT's default). With `instances` > 1, measureBatch runs that many
-   * sessions at once, each in a worker thread, and reports their combined rate; the other measurements
-   * use one session in this thread.
+   * `intraOpThreads` per session (0 = ORT's default). With `instances` > 1 (0 = automatic, as the server
+   * settles it for the provider), measureBatch runs that many sessions at once, each in a worker thread,
+   * and reports their combined rate; the other measurements use one session in this thread.
    */
   static async open(modelDir: string, providers: readonly ProviderName[], intraOpThreads: number, instances = 1): Promise<RawBench> {
     const manifest = parseManifest(JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')));
@@ -65,7 +66,7 @@ export class RawBench {
       let loaded: LoadedSession | undefined;
       try {
         loaded = await loadSession(modelPath, { providers: [provider], intraOpThreads });
-        const bench = new RawBench(manifest, loaded, provider, failed, modelPath, intraOpThreads, instances);
+        const bench = new RawBench(manifest, loaded, provider, failed, modelPath, intraOpThreads, instances === 0 ? autoInstanceCount(provider) : instances);
         await bench.runOnce(1);
         return bench;
       } catch (err) {

@@ -10,50 +10,74 @@
  * (BENCHMARKS.md). Each instance holds its own copy of the weights.
  *
  * Contract: every instance runs on the same provider: the first loads with the configured provider list,
- * the others with the provider it got. start() rejects (after closing any instance it started) when an
- * instance fails to load.
+ * the others with the provider it got. With the count 0 (automatic) the provider also sets the count
+ * (autoInstanceCount). start() rejects (after closing any instance it started) when an instance fails to
+ * load. Known limit: an instance whose restart failed still takes its share of batches, which fail with
+ * WORKER_FAILED until a retry brings it back (the model is marked unavailable meanwhile).
  */
 import { availableParallelism } from 'node:os';
 import type { BatchBackend, BatchInput, BatchOutput } from '../batching/batcher.js';
 import { ModelWorker, type ModelWorkerOptions } from './worker-client.js';
+import type { ProviderName } from './ort-session.js';
 import type { LoadedReply } from './worker-protocol.js';
 
+/** Instances when MODEL_INSTANCES is 0 (automatic): 2 on the CPU provider with 2 or more cores, else 1. */
+export function autoInstanceCount(provider: ProviderName, cores = availableParallelism()): number {
+  return provider === 'cpu' && cores >= 2 ? 2 : 1;
+}
+
 /**
- * ORT intra-op threads for each of `instances` sessions: the configured INTRA_OP_THREADS when set (> 0);
- * otherwise ORT's own default (0) for a single instance, and the cores shared out (at least 1 each) for
- * several, so that N sessions do not each start a thread per core.
+ * ORT intra-op threads for each of `instances` sessions (0 = automatic, sized as for 2): the configured
+ * INTRA_OP_THREADS when set (> 0); otherwise ORT's own default (0) for a single instance, and the cores
+ * shared out (at least 1 each) for several, so that N sessions do not each start a thread per core.
  */
 export function intraOpThreadsPerInstance(configured: number, instances: number, cores = availableParallelism()): number {
   if (configured > 0) return configured;
-  return instances > 1 ? Math.max(1, Math.floor(cores / instances)) : 0;
+  const count = instances === 0 ? 2 : instances;
+  return count > 1 ? Math.max(1, Math.floor(cores / count)) : 0;
 }
 
 export class InstanceGroup implements BatchBackend {
-  readonly instances: readonly ModelWorker[];
+  private readonly workers: ModelWorker[];
+  private readonly options: ModelWorkerOptions | undefined;
+  /** Instances asked for; 0 = automatic, settled by start() once the provider is known. */
+  private readonly requested: number;
 
-  /** `count` >= 1 instances made with these options (see start()); or existing workers (tests). */
+  /**
+   * `count` instances (0 = automatic) made with these options, loaded by start(); or existing, started
+   * workers (tests).
+   */
   constructor(workers: readonly ModelWorker[]);
   constructor(count: number, options: ModelWorkerOptions);
   constructor(countOrWorkers: number | readonly ModelWorker[], options?: ModelWorkerOptions) {
+    this.options = options;
     if (typeof countOrWorkers !== 'number') {
-      this.instances = [...countOrWorkers];
+      if (countOrWorkers.length === 0) throw new RangeError('an instance group needs at least one instance');
+      this.workers = [...countOrWorkers];
+      this.requested = countOrWorkers.length;
     } else {
-      if (!Number.isInteger(countOrWorkers) || countOrWorkers < 1) throw new RangeError(`instance count must be a positive integer, got ${countOrWorkers}`);
+      if (!Number.isInteger(countOrWorkers) || countOrWorkers < 0) throw new RangeError(`instance count must be an integer >= 0, got ${countOrWorkers}`);
       if (!options) throw new TypeError('InstanceGroup(count, options) needs the worker options');
-      this.instances = Array.from({ length: countOrWorkers }, () => new ModelWorker(options));
+      this.requested = countOrWorkers;
+      this.workers = [new ModelWorker(options)];
     }
-    if (this.instances.length === 0) throw new RangeError('an instance group needs at least one instance');
+  }
+
+  /** The instances (after start(), as many as will serve). */
+  get instances(): readonly ModelWorker[] {
+    return this.workers;
   }
 
   /**
-   * Loads every instance, one after the other (so they do not compete for memory bandwidth and the
-   * first one settles the provider); resolves with the first instance's reply.
+   * Loads every instance, one after the other (so they do not compete for memory bandwidth, and the
+   * first one settles the provider and, when automatic, the count); resolves with the first one's reply.
    */
   async start(): Promise<LoadedReply> {
-    const [first, ...rest] = this.instances;
     try {
-      const loaded = await first.start();
-      for (const worker of rest) await worker.start({ providers: [loaded.provider] });
+      const loaded = await this.workers[0].start();
+      const count = this.requested === 0 ? autoInstanceCount(loaded.provider) : this.requested;
+      while (this.workers.length < count) this.workers.push(new ModelWorker(this.options!));
+      for (const worker of this.workers.slice(1)) await worker.start({ providers: [loaded.provider] });
       return loaded;
     } catch (err) {
       await this.close().catch(() => undefined);
@@ -62,27 +86,27 @@ export class InstanceGroup implements BatchBackend {
   }
 
   run(batch: BatchInput): Promise<BatchOutput> {
-    let chosen = this.instances[0];
-    for (const worker of this.instances) if (worker.runsInFlight < chosen.runsInFlight) chosen = worker;
+    let chosen = this.workers[0];
+    for (const worker of this.workers) if (worker.runsInFlight < chosen.runsInFlight) chosen = worker;
     return chosen.run(batch);
   }
 
   /** Restarts of all instances together (attempts, including failed ones). */
   get restarts(): number {
-    return this.instances.reduce((sum, worker) => sum + worker.restarts, 0);
+    return this.workers.reduce((sum, worker) => sum + worker.restarts, 0);
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.instances.map((worker) => worker.close()));
+    await Promise.all(this.workers.map((worker) => worker.close()));
   }
 
   /** Test and fault-injection hook: kills every instance as a crash would. */
   async crashForTesting(): Promise<void> {
-    await Promise.all(this.instances.map((worker) => worker.crashForTesting()));
+    await Promise.all(this.workers.map((worker) => worker.crashForTesting()));
   }
 
   /** TEST-ONLY: blocks every instance for `ms` (see ModelWorker.hangForTesting). */
   hangForTesting(ms: number): void {
-    for (const worker of this.instances) worker.hangForTesting(ms);
+    for (const worker of this.workers) worker.hangForTesting(ms);
   }
 }

@@ -176,6 +176,8 @@ export class ModelRegistry {
       }
       entry.provider = loaded.provider;
       entry.loadSeconds = loaded.loadSeconds;
+      // MODEL_INSTANCES=0 is settled by the provider the first instance got.
+      batching.instances = instances.instances.length;
       entry.batching = batching;
       entry.instances = instances;
       const size = manifest.image.size;
