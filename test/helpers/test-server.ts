@@ -60,7 +60,8 @@ export interface TestServer {
 }
 
 export async function startTestServer(modelsDir: string, overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
-  // One instance unless a test asks for more: the fault and overload tests count batches in flight.
+  // One instance (the default, explicit here) unless a test asks for more: the fault and overload tests
+  // count batches in flight.
   const config = loadConfig({ modelsDir, executionProviders: ['cpu'], logLevel: 'silent', intraOpThreads: 1, instances: 1, ...overrides });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const metrics = new Metrics({ processMetrics: false });

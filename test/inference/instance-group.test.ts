@@ -30,7 +30,7 @@ async function imagesFor(ts: TestServer, seeds: number[]): Promise<{ bytes: Buff
   return { bytes, close: () => server.close() };
 }
 
-test('MODEL_INSTANCES=0 (the default) settles on the provider; two sessions serve at once, a stuck one does not hold up the other, bytes match one instance', { timeout: 60_000 }, async (t) => {
+test('MODEL_INSTANCES=0 (automatic) settles on the provider; two sessions serve at once, a stuck one does not hold up the other, bytes match one instance', { timeout: 60_000 }, async (t) => {
   const seeds = Array.from({ length: 24 }, (_, i) => 100 + i);
   const batching = { maxBatchSize: 4, maxQueueDelayMs: 2 };
   const one = await startTestServer(await makeModelsDir([{ name: 'tiny', classes: TINY_CLASSES, batching }]), { instances: 1 });
