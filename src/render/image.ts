@@ -14,7 +14,7 @@
  * pixel (x, y), with (0, 0) the top-left pixel.
  */
 import { PNG } from 'pngjs';
-import sharp from 'sharp';
+import sharp, { type PngOptions } from 'sharp';
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 export const IMAGE_FORMATS: readonly ImageFormat[] = ['png', 'jpeg', 'webp'];
@@ -137,8 +137,9 @@ export async function encodeImage(rgb: Buffer, width: number, height: number, op
   switch (format) {
     case 'png':
       // Resized output already pays for a sharp pipeline, so it encodes there too (libvips's zlib-ng is
-      // faster than Node's zlib on the large images upscaling makes: 2.5 against 4.6 ms at 512x512).
-      img = img.png({ compressionLevel: level, adaptiveFiltering: false, palette: false, progressive: false });
+      // faster than Node's zlib on the large images upscaling makes: 1.9 against 3.5 ms for a 512x512
+      // nearest upscale, `npm run bench:png -- --sizes 512 --nearest`).
+      img = img.png(sharpPngOptions(level));
       break;
     case 'jpeg':
       img = img.jpeg({ quality, progressive: false, chromaSubsampling: '4:2:0', mozjpeg: false });
@@ -150,13 +151,18 @@ export async function encodeImage(rgb: Buffer, width: number, height: number, op
   return img.toBuffer();
 }
 
+/** sharp's PNG settings for resized output (and for `npm run bench:png`'s comparison). */
+export function sharpPngOptions(level: number): PngOptions {
+  return { compressionLevel: level, adaptiveFiltering: false, palette: false, progressive: false };
+}
+
 /**
  * 8-bit RGB PNG of a packed RGB buffer, written synchronously: IHDR, IDAT, IEND only (no gamma, time
  * or text chunks), every row with filter type 0 (none), zlib at `level` with the default strategy. The
  * same choices as the sharp path (libpng), so sizes match within about 2%; pngjs's own default
  * strategy (Z_RLE) is twice as fast on generator output but 12x larger on nearest-upscaled images.
  */
-function encodePng(rgb: Buffer, width: number, height: number, level: number): Buffer {
+export function encodePng(rgb: Buffer, width: number, height: number, level: number): Buffer {
   return PNG.sync.write(
     { width, height, data: rgb } as PNG,
     { colorType: 2, inputColorType: 2, inputHasAlpha: false, bitDepth: 8, filterType: 0, deflateLevel: level, deflateStrategy: 0 },

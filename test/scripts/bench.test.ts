@@ -107,6 +107,22 @@ describe('bench scripts (real server, placeholder model)', () => {
     assert.ok(Number.isFinite(json.ratios.latencyOverheadAfterPauseMs));
   });
 
+  it('npm run bench:png compares the two PNG encoders on the same pixels and writes its JSON', { timeout: 60_000 }, async () => {
+    const out = path.join(dir, 'png.json');
+    const { stdout } = await run(process.execPath, [
+      path.join(PACKAGE_ROOT, 'dist/scripts/bench-png.js'), '--model-dir', path.join(PACKAGE_ROOT, 'models/dogs64'),
+      '--sizes', '64,96', '--nearest', '--seconds', '0.05', '--out', out,
+    ], { cwd: PACKAGE_ROOT });
+    assert.match(stdout, /PNG encoders/);
+    const json = JSON.parse(await readFile(out, 'utf8'));
+    assert.deepEqual(json.rows.map((r: { image: string }) => r.image), ['64 (bicubic)', '96 (bicubic)', '96 (nearest)']);
+    for (const row of json.rows) {
+      assert.ok(row.sharpMsAlone > 0 && row.pngjsMsAlone > 0 && row.sharpImagesPerSecond > 0);
+      // Same filter and level: the two encoders' sizes stay within a few percent.
+      assert.ok(Math.abs(row.sharpBytes - row.pngjsBytes) < 0.1 * row.sharpBytes, `${row.image}: ${row.sharpBytes} vs ${row.pngjsBytes} bytes`);
+    }
+  });
+
   it('npm run bench:healthz probes /healthz under load and writes its JSON', { timeout: 60_000 }, async () => {
     const out = path.join(dir, 'healthz.json');
     await run(process.execPath, [

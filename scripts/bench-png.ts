@@ -1,0 +1,128 @@
+/**
+ * `npm run bench:png`: the two PNG encoders the server uses, on the same pixels, one size at a time.
+ * pngjs (encodePng, synchronous on the calling thread) writes a PNG at the generator's resolution;
+ * sharp (libvips, libuv's pool) writes resized ones. Both use filter type 0 and zlib at the same level.
+ *
+ * Pixels: one generator image of --model-dir, resized with sharp's bicubic kernel to each --sizes side
+ * (so the larger sizes stand for a larger generator's output, not for nearest-neighbour upscales, which
+ * compress far better), plus nearest-neighbour upscales when --nearest is given.
+ * Per size and encoder: ms for one image alone (mean of back-to-back encodes), images/s with the whole
+ * machine (sharp: --concurrency encodes in flight; pngjs: one thread, times the cores, which is what
+ * RENDER_THREADS of them would reach at best), and bytes.
+ */
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import sharp from 'sharp';
+import { loadSession, releaseSession, runSession } from '../src/inference/ort-session.js';
+import { fillLatent } from '../src/latent/seeded-latent.js';
+import { parseManifest } from '../src/models/manifest.js';
+import { encodePng, sharpPngOptions, toRgbBytes } from '../src/render/image.js';
+import { fmt, intList, nonNegativeInt, positiveNumber, table, timestamp, writeJson } from './bench/report.js';
+
+interface Options {
+  modelDir: string;
+  sizes: number[];
+  level: number;
+  seconds: number;
+  concurrency: number;
+  nearest: boolean;
+  out?: string;
+}
+
+const program = new Command('bench:png')
+  .description('Compare the PNG encoders (pngjs on the calling thread, sharp on libuv) on generator output')
+  .option('--model-dir <dir>', 'model whose output is encoded', 'models/dogs64')
+  .option('--sizes <list>', 'image sides in px', intList, [64, 128, 256])
+  .option('--level <n>', 'zlib level 0-9', nonNegativeInt, 6)
+  .option('--seconds <s>', 'timed seconds per measurement', positiveNumber, 1)
+  .option('--concurrency <n>', 'sharp encodes in flight', positiveNumber, 8)
+  .option('--nearest', 'also nearest-neighbour upscales of the generator image (what size= requests make)', false)
+  .option('--out <file>', 'JSON results (default bench-results/png-<timestamp>.json)');
+
+async function generatorImage(modelDir: string): Promise<{ rgb: Buffer; size: number }> {
+  const manifest = parseManifest(JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')));
+  const loaded = await loadSession(path.join(modelDir, manifest.file), { providers: ['cpu'] });
+  try {
+    const z = new Float32Array(manifest.latent.dim);
+    fillLatent(z, 7);
+    const result = await runSession(loaded, {
+      [manifest.latent.input]: { data: z, dims: [1, manifest.latent.dim] },
+      [manifest.class_input]: { data: new BigInt64Array([0n]), dims: [1] },
+    }, [manifest.image.output]);
+    return { rgb: toRgbBytes(result.outputs[manifest.image.output].data, manifest.image.size, manifest.image.range), size: manifest.image.size };
+  } finally {
+    await releaseSession(loaded);
+  }
+}
+
+/** Mean ms per call of `encode`, back to back, for about `seconds`. */
+async function msPerImage(encode: () => Promise<Buffer> | Buffer, seconds: number): Promise<number> {
+  for (let i = 0; i < 20; i++) await encode();
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    await encode();
+    n++;
+  }
+  return (performance.now() - t0) / n;
+}
+
+async function sharpRate(encode: () => Promise<Buffer>, seconds: number, concurrency: number): Promise<number> {
+  let done = 0;
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < deadline) {
+      await encode();
+      done++;
+    }
+  }));
+  return done / ((performance.now() - t0) / 1000);
+}
+
+async function main(): Promise<void> {
+  program.parse();
+  const o = program.opts<Options>();
+  const cores = availableParallelism();
+  const source = await generatorImage(o.modelDir);
+  const cases: { label: string; side: number; kernel: 'cubic' | 'nearest' }[] = o.sizes.map((side) => ({ label: `${side} (bicubic)`, side, kernel: 'cubic' }));
+  if (o.nearest) for (const side of o.sizes) if (side > source.size) cases.push({ label: `${side} (nearest)`, side, kernel: 'nearest' });
+  const rows = [];
+  for (const c of cases) {
+    const rgb = c.side === source.size
+      ? source.rgb
+      : await sharp(source.rgb, { raw: { width: source.size, height: source.size, channels: 3 } }).resize(c.side, c.side, { kernel: c.kernel, fit: 'fill' }).raw().toBuffer();
+    const viaSharp = () => sharp(rgb, { raw: { width: c.side, height: c.side, channels: 3 } }).png(sharpPngOptions(o.level)).toBuffer();
+    const viaPngjs = () => encodePng(rgb, c.side, c.side, o.level);
+    const [a, b] = [await viaSharp(), viaPngjs()];
+    const same = (await sharp(a).raw().toBuffer()).equals(await sharp(b).raw().toBuffer());
+    if (!same) throw new Error(`the encoders disagree on the pixels at ${c.label}`);
+    const pngjsMs = await msPerImage(viaPngjs, o.seconds);
+    rows.push({
+      image: c.label,
+      sharpMsAlone: await msPerImage(viaSharp, o.seconds),
+      sharpImagesPerSecond: await sharpRate(viaSharp, o.seconds, o.concurrency),
+      sharpBytes: a.length,
+      pngjsMsAlone: pngjsMs,
+      pngjsImagesPerSecondAllCores: (1000 / pngjsMs) * cores,
+      pngjsBytes: b.length,
+    });
+  }
+  const out = [
+    `\nPNG encoders (zlib level ${o.level}, filter 0; ${cores} cores; generator image of ${o.modelDir}, decoded pixels identical):`,
+    table(
+      ['image', 'sharp ms alone', `sharp images/s (${o.concurrency} in flight)`, 'sharp bytes', 'pngjs ms alone', `pngjs images/s (x ${cores} cores)`, 'pngjs bytes'],
+      rows.map((r) => [r.image, fmt(r.sharpMsAlone, 3), fmt(r.sharpImagesPerSecond, 0), r.sharpBytes, fmt(r.pngjsMsAlone, 3), fmt(r.pngjsImagesPerSecondAllCores, 0), r.pngjsBytes]),
+    ),
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+  const file = await writeJson(o.out ?? path.join('bench-results', `png-${timestamp()}.json`), { options: o, cores, rows });
+  process.stderr.write(`[bench:png] wrote ${file}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});
