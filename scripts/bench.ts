@@ -15,7 +15,7 @@
  *      code reported.
  */
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG } from '../src/config.js';
 import type { ProviderName } from '../src/inference/ort-session.js';
 import { intraOpThreadsPerInstance } from '../src/inference/instance-group.js';
@@ -35,6 +35,7 @@ interface Options extends ServerCliOptions {
   rawSeconds: number;
   encodeConcurrency: number;
   pauseMs: number;
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   warmup: number;
   healthzIntervalMs: number;
   raw: boolean;
@@ -50,6 +51,7 @@ const program = addServerOptions(new Command('bench').description('Benchmark sag
   .option('--raw-seconds <s>', 'timed seconds per raw batch size and for PNG encoding', positiveNumber, 2)
   .option('--encode-concurrency <n>', 'PNG encodes in flight for the encode ceiling', positiveNumber, 8)
   .option('--pause-ms <ms>', 'pause before each raw batch-1 run of the after-idle measurement (0 = skip it)', nonNegativeInt, 4)
+  .addOption(new Option('--graph-optimization-level <level>', "raw ceiling only: ORT graph optimisation to compare with the server's 'all'").choices(['disabled', 'basic', 'extended', 'all']))
   .option('--warmup <s>', 'untimed load before the first level, seconds (0 = none)', nonNegativeInt, 2)
   .option('--healthz-interval-ms <ms>', '/healthz probe period', positiveNumber, 20)
   .option('--quiet-wait <s>', 'before the raw phase and each level, wait up to this long for other processes to use < 0.25 core (0 = never wait)', nonNegativeInt, 30)
@@ -104,10 +106,10 @@ async function main(): Promise<void> {
     return m.result.result;
   };
   if (o.raw) {
-    const bench = await RawBench.open(o.modelDir, providers, intraOpThreads, instances);
+    const bench = await RawBench.open(o.modelDir, providers, intraOpThreads, instances, o.graphOptimizationLevel);
     rawProvider = bench.provider;
     rawInstances = bench.instances;
-    log(`raw ceiling on ${bench.provider} (${rawInstances} session${rawInstances > 1 ? 's at once' : ''}, intra-op threads ${intraOpThreads || 'ORT default'} each)`);
+    log(`raw ceiling on ${bench.provider} (${rawInstances} session${rawInstances > 1 ? 's at once' : ''}, intra-op threads ${intraOpThreads || 'ORT default'} each, graph optimisation ${o.graphOptimizationLevel ?? 'all'})`);
     for (const batch of o.batchSizes) {
       const r = await measureRaw(bench, batch);
       raw.push(r);
@@ -167,7 +169,7 @@ async function main(): Promise<void> {
     const rounded = Math.max(1, Math.round(formed));
     rawAtRounded = raw.find((r) => r.batch === rounded);
     if (!rawAtRounded) {
-      const bench = await RawBench.open(o.modelDir, providers, intraOpThreads, instances);
+      const bench = await RawBench.open(o.modelDir, providers, intraOpThreads, instances, o.graphOptimizationLevel);
       rawAtRounded = await measureRaw(bench, rounded);
       await bench.close();
       log(`  raw at the formed batch size ${rounded}: ${fmt(rawAtRounded.imagesPerSecond)} images/s`);
@@ -206,7 +208,7 @@ async function main(): Promise<void> {
   out.push(`machine: ${machine.cpuModel} (${machine.cpuFamilyModel ?? '?'}), ${machine.logicalCpus} CPUs, ${machine.memoryGiB} GiB, node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}, sharp ${machine.sharp} (libvips ${machine.libvips}), UV_THREADPOOL_SIZE ${machine.uvThreadpoolSize}`);
   out.push(`server batching: ${JSON.stringify(modelInfo.batching)}, MODEL_INSTANCES ${instances}${instances === 0 ? ' (automatic)' : ''}, intra-op threads per session ${intraOpThreads || 'ORT default'}, PNG_COMPRESSION_LEVEL ${pngCompressionLevel}`);
   if (raw.length) {
-    out.push(`\nRaw ceiling (in process, session.run only, ${rawProvider}, ${rawInstances} session${rawInstances > 1 ? 's at once' : ''}):`);
+    out.push(`\nRaw ceiling (in process, session.run only, ${rawProvider}, ${rawInstances} session${rawInstances > 1 ? 's at once' : ''}${o.graphOptimizationLevel ? `, graph optimisation ${o.graphOptimizationLevel} (the server uses all)` : ''}):`);
     out.push(table(['batch', 'ms/batch', 'ms/image', 'images/s', 'runs', 'other CPU'], allRaw.map((r) => [r.batch, fmt(r.msPerBatchMean, 2), fmt(1000 / r.imagesPerSecond, 2), fmt(r.imagesPerSecond), r.runs, fmt(rawOther[r.batch], 2)])));
     if (rawAlone1) out.push(`batch 1 on one session alone (the latency ratio uses this): ${fmt(rawAlone1.msPerBatchMean, 2)} ms, ${rawAlone1.runs} runs`);
     if (rawAfterPause) out.push(`batch 1 after a ${rawAfterPause.pauseMs} ms pause before each run (as at 1 client): ${fmt(rawAfterPause.msP50, 2)} ms median, ${rawAfterPause.runs} runs, other CPU ${fmt(rawOther.afterPause, 2)}`);

@@ -4,12 +4,13 @@
  * size back to back for the given seconds, so that all instances of RawBench run at the same time.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadSession, runSession, type Feed } from '../../src/inference/ort-session.js';
+import { loadSession, runSession, type Feed, type SessionOptions } from '../../src/inference/ort-session.js';
 
 export interface RawInstanceData {
   modelPath: string;
   provider: 'cuda' | 'webgpu' | 'cpu';
   intraOpThreads: number;
+  graphOptimizationLevel?: SessionOptions['graphOptimizationLevel'];
 }
 
 /** Asked of an instance: run `feeds` (one batch) back to back for `seconds`, after `warmupRuns`. */
@@ -26,7 +27,7 @@ export type RawInstanceReply = { type: 'ready' } | { type: 'times'; times: numbe
 const data = workerData as RawInstanceData;
 const port = parentPort!;
 try {
-  const loaded = await loadSession(data.modelPath, { providers: [data.provider], intraOpThreads: data.intraOpThreads });
+  const loaded = await loadSession(data.modelPath, { providers: [data.provider], intraOpThreads: data.intraOpThreads, graphOptimizationLevel: data.graphOptimizationLevel });
   port.on('message', (request: RawInstanceRequest) => {
     void (async () => {
       try {

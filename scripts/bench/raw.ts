@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { autoInstanceCount } from '../../src/inference/instance-group.js';
-import { loadSession, releaseSession, runSession, type LoadedSession, type ProviderAttempt, type ProviderName } from '../../src/inference/ort-session.js';
+import { loadSession, releaseSession, runSession, type LoadedSession, type ProviderAttempt, type ProviderName, type SessionOptions } from '../../src/inference/ort-session.js';
+
+type GraphOptimizationLevel = NonNullable<SessionOptions['graphOptimizationLevel']>;
 import { fillLatent } from '../../src/latent/seeded-latent.js';
 import { parseManifest, type ModelManifest } from '../../src/models/manifest.js';
 import { encodeImage, toRgbBytes } from '../../src/render/image.js';
@@ -50,6 +52,8 @@ export class RawBench {
     private readonly intraOpThreads: number,
     /** Sessions measureBatch runs at the same time, each in its own thread, as MODEL_INSTANCES does. */
     readonly instances: number,
+    /** ORT graph optimisation; undefined = the server's ('all'). */
+    private readonly graphOptimizationLevel: GraphOptimizationLevel | undefined,
   ) {}
 
   /**
@@ -57,7 +61,7 @@ export class RawBench {
    * settles it for the provider), measureBatch runs that many sessions at once, each in a worker thread,
    * and reports their combined rate; the other measurements use one session in this thread.
    */
-  static async open(modelDir: string, providers: readonly ProviderName[], intraOpThreads: number, instances = 1): Promise<RawBench> {
+  static async open(modelDir: string, providers: readonly ProviderName[], intraOpThreads: number, instances = 1, graphOptimizationLevel?: GraphOptimizationLevel): Promise<RawBench> {
     const manifest = parseManifest(JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')));
     const modelPath = path.join(modelDir, manifest.file);
     const failed: ProviderAttempt[] = [];
@@ -65,8 +69,8 @@ export class RawBench {
     for (const provider of providers) {
       let loaded: LoadedSession | undefined;
       try {
-        loaded = await loadSession(modelPath, { providers: [provider], intraOpThreads });
-        const bench = new RawBench(manifest, loaded, provider, failed, modelPath, intraOpThreads, instances === 0 ? autoInstanceCount(provider) : instances);
+        loaded = await loadSession(modelPath, { providers: [provider], intraOpThreads, graphOptimizationLevel });
+        const bench = new RawBench(manifest, loaded, provider, failed, modelPath, intraOpThreads, instances === 0 ? autoInstanceCount(provider) : instances, graphOptimizationLevel);
         await bench.runOnce(1);
         return bench;
       } catch (err) {
@@ -205,7 +209,7 @@ export class RawBench {
 
   private async startInstances(): Promise<Worker[]> {
     if (this.instanceWorkers) return this.instanceWorkers;
-    const workerData: RawInstanceData = { modelPath: this.modelPath, provider: this.provider, intraOpThreads: this.intraOpThreads };
+    const workerData: RawInstanceData = { modelPath: this.modelPath, provider: this.provider, intraOpThreads: this.intraOpThreads, graphOptimizationLevel: this.graphOptimizationLevel };
     const workers = Array.from({ length: this.instances }, () => new Worker(new URL('./raw-instance.js', import.meta.url), { workerData }));
     this.instanceWorkers = workers;
     await Promise.all(workers.map((worker) => new Promise<void>((resolve, reject) => {
