@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     const e = await quietly(() => bench.measureEncode(o.encodeConcurrency, o.rawSeconds, pngCompressionLevel));
     encode = e.result.result;
     rawOther.png = e.otherCores;
-    log(`  PNG (level ${pngCompressionLevel}, ${o.encodeConcurrency} in flight): ${fmt(encode.imagesPerSecond)} images/s; one at a time ${fmt(encode.sequentialMsPerImage, 2)} ms; toRgbBytes ${fmt(encode.toRgbMicrosPerImage, 0)} us (other processes ${fmt(rawOther.png, 2)} cores)`);
+    log(`  PNG (level ${pngCompressionLevel}, ${encode.threads} render threads, ${o.encodeConcurrency} in flight): ${fmt(encode.imagesPerSecond)} images/s; one at a time ${fmt(encode.sequentialMsPerImage, 2)} ms; toRgbBytes ${fmt(encode.toRgbMicrosPerImage, 0)} us (other processes ${fmt(rawOther.png, 2)} cores)`);
     await bench.close();
   }
 
@@ -214,7 +214,7 @@ async function main(): Promise<void> {
     if (rawAfterPause) out.push(`batch 1 after a ${rawAfterPause.pauseMs} ms pause before each run (as at 1 client): ${fmt(rawAfterPause.msP50, 2)} ms median, ${rawAfterPause.runs} runs, other CPU ${fmt(rawOther.afterPause, 2)}`);
   }
   if (encode) {
-    out.push(`\nPNG rendering (toRgbBytes + encodeImage, level ${encode.pngCompressionLevel}, ${encode.imageSize}x${encode.imageSize}): ${fmt(encode.imagesPerSecond)} images/s with ${encode.concurrency} in flight; ${fmt(encode.sequentialMsPerImage, 2)} ms one at a time; toRgbBytes ${fmt(encode.toRgbMicrosPerImage, 0)} us/image; ${fmt(encode.meanPngBytes, 0)} bytes/image; other processes ${fmt(rawOther.png, 2)} cores`);
+    out.push(`\nPNG rendering (toRgbBytes + encodeImage, level ${encode.pngCompressionLevel}, ${encode.imageSize}x${encode.imageSize}): ${fmt(encode.imagesPerSecond)} images/s on ${encode.threads} render threads, ${encode.concurrency} in flight; ${fmt(encode.sequentialMsPerImage, 2)} ms one at a time; toRgbBytes ${fmt(encode.toRgbMicrosPerImage, 0)} us/image; ${fmt(encode.meanPngBytes, 0)} bytes/image; other processes ${fmt(rawOther.png, 2)} cores`);
   }
   out.push(`\nServer (GET /v1/models/${server.model}/generate, fresh seed per request, ${o.duration} s per level):`);
   out.push(table(
