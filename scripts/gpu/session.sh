@@ -6,14 +6,16 @@
 #   there: source .gpu/setup.sh && bash scripts/gpu/session.sh      (device `run`, carry [".gpu", "dist"])
 #
 # Steps (each bounded by `timeout`, 555 s in all at worst; all output goes to $OUT/session.log as it runs, so a step that fails or
-# runs out of time leaves what it printed; $OUT gets four files: the device returns at most eight):
+# runs out of time leaves what it printed; $OUT gets five files: the device returns at most eight):
 #   1. machine: GPU, driver, node; which providers the server actually gets for webgpu,cpu (the models
 #      endpoint), so "webgpu skipped: no GPU device" shows at once;
 #   2. PyTorch parity on that provider with the committed torch.onnx.export (test/fixtures/pytorch-export);
 #   3. the paper-scale SAGAN-128 generator from the project's graph module: npm run bench (raw ceiling
 #      and server at 1/8/32/64 clients) and bench:healthz;
 #   4. PyTorch eager on the same GPU for the same generator (scripts/pytorch/bench_generator.py): the
-#      anchor of issue 5's "server >= 50% of PyTorch bf16 at batch 16".
+#      anchor of issue 5's "server >= 50% of PyTorch bf16 at batch 16";
+#   5. the PNG encoders at 128x128 on that machine's CPUs (npm run bench:png): whether encoding could cap
+#      a GPU server there.
 # SMOKE=1 runs the same steps small and on the CPU provider (a check of this script on a machine without
 # a GPU; about 3 minutes on 2 cores). PROVIDERS overrides the provider list (default webgpu,cpu).
 set -u
@@ -56,7 +58,7 @@ step machine 45 bash -c '
 
 step parity 60 node dist/scripts/check-pytorch-parity.js test/fixtures/pytorch-export --providers "$PROVIDERS"
 
-step make-model 60 node dist/scripts/make-model.js --out "$MODEL_DIR" --size $SIZE --width $WIDTH \
+step make-model 45 node dist/scripts/make-model.js --out "$MODEL_DIR" --size $SIZE --width $WIDTH \
   --num-classes $CLASSES --attention $ATTENTION --name sagan$SIZE --version 0-untrained
 
 step bench 240 node dist/scripts/bench.js --providers "$PROVIDERS" --model-dir "$MODEL_DIR" \
@@ -68,5 +70,7 @@ step healthz 60 node dist/scripts/bench-healthz.js --providers "$PROVIDERS" --mo
 step pytorch 90 python3 scripts/pytorch/bench_generator.py --size $SIZE --ch $WIDTH --classes $CLASSES \
   --attention $ATTENTION --batch-sizes 1,16,64 --modes fp32,tf32,bf16-autocast,bf16-channels-last \
   --seconds $TORCH_SECONDS --device $TORCH_DEVICE --out "$OUT/pytorch.json"
+
+step png 15 node dist/scripts/bench-png.js --model-dir "$MODEL_DIR" --sizes $SIZE --seconds 1 --out "$OUT/png.json"
 
 log "done; files in $OUT: $(ls "$OUT" | tr '\n' ' ')"
