@@ -18,7 +18,7 @@ export interface BatchingConfig {
    * Sessions of the model, each in its own worker thread, that run batches at the same time (Triton's
    * instance count): up to this many batches are in flight per model. 0 = automatic (autoInstanceCount
    * in src/inference/instance-group.ts: 2 on the CPU provider with 2 or more cores, else 1). The default
-   * is 1: on 2 cores a second instance gave 10-20% more images/s but a /healthz p99 about 3 ms higher
+   * is 1: on 2 cores a second instance gave 10-20% more images/s but a /healthz p99 about 1.5 ms higher
    * under saturation (BENCHMARKS.md, "third pass").
    */
   instances: number;
