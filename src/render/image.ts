@@ -2,9 +2,9 @@
  * Turning generator output into image bytes: float CHW -> uint8 RGB, grids of samples, and
  * deterministic PNG / JPEG / WebP encoding.
  *
- * Who encodes what: sharp resizes, and encodes JPEG, WebP and resized PNG in the same pipeline; a PNG
- * at the generator's own resolution (the default response) is written by pngjs, synchronously on the
- * calling thread (a render thread in the server). For the small images a generator makes, sharp's
+ * Who encodes what: sharp resizes, and encodes JPEG, WebP and resized or large PNG in the same pipeline;
+ * a PNG at the generator's own resolution of up to PNGJS_MAX_PIXELS (the default response) is written by
+ * pngjs, synchronously on the calling thread (a render thread in the server). For the small images a generator makes, sharp's
  * cost per PNG is almost all fixed overhead (a libvips pipeline and three thread hand-offs: libuv's
  * pool, a libvips worker and back): 1.2 ms for a 64x64 PNG whose deflate takes 0.1 ms, 1.7 ms when its
  * threads have gone idle between requests; pngjs writes the same PNG in about 0.2 ms (BENCHMARKS.md).
@@ -123,7 +123,7 @@ export async function encodeImage(rgb: Buffer, width: number, height: number, op
   }
 
   const resized = opts.outputSize !== undefined && opts.outputSize !== width;
-  if (format === 'png' && !resized) return encodePng(rgb, width, height, level);
+  if (format === 'png' && !resized && width * height <= PNGJS_MAX_PIXELS) return encodePng(rgb, width, height, level);
 
   let img = sharp(rgb, { raw: { width, height, channels: 3 } });
   if (resized) {
@@ -151,7 +151,15 @@ export async function encodeImage(rgb: Buffer, width: number, height: number, op
   return img.toBuffer();
 }
 
-/** sharp's PNG settings for resized output (and for `npm run bench:png`'s comparison). */
+/**
+ * Largest unresized PNG (in pixels) written by pngjs. `npm run bench:png`: pngjs is 1.5-6x faster per
+ * image up to 128x128 and even at 256x256; at 512x512 sharp's zlib-ng is faster, and a synchronous encode
+ * of that size (20-25 ms) would hold up the other renders queued on its thread, so big grids and panels go
+ * to sharp.
+ */
+export const PNGJS_MAX_PIXELS = 256 * 256;
+
+/** sharp's PNG settings for resized and large output (and for `npm run bench:png`'s comparison). */
 export function sharpPngOptions(level: number): PngOptions {
   return { compressionLevel: level, adaptiveFiltering: false, palette: false, progressive: false };
 }

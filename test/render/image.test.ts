@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { composeGrid, contentTypeFor, encodeImage, isImageFormat, toRgbBytes } from '../../src/render/image.js';
+import { composeGrid, contentTypeFor, encodeImage, encodePng, isImageFormat, PNGJS_MAX_PIXELS, sharpPngOptions, toRgbBytes } from '../../src/render/image.js';
 
 function pattern(width: number, height: number, seed = 1): Buffer {
   const b = Buffer.alloc(width * height * 3);
@@ -109,6 +109,18 @@ test('encodeImage png at native size (pngjs) and resized (sharp): the same heade
     // IHDR after the width and height: bit depth 8, colour type 2 (RGB), deflate, filter method 0, not interlaced.
     assert.deepEqual([...png.subarray(24, 29)], [...upscaled.subarray(24, 29)]);
   }
+});
+
+test('encodeImage png: pngjs up to PNGJS_MAX_PIXELS unresized, sharp above it and whenever resized', async () => {
+  const side = Math.sqrt(PNGJS_MAX_PIXELS);
+  const small = pattern(side, side, 3);
+  const large = pattern(side + 1, side, 4);
+  const viaSharp = (rgb: Buffer, w: number, h: number) => sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png(sharpPngOptions(6)).toBuffer();
+  assert.ok((await encodeImage(small, side, side, { format: 'png' })).equals(encodePng(small, side, side, 6)), 'at the limit: pngjs');
+  const largePng = await encodeImage(large, side + 1, side, { format: 'png' });
+  assert.ok(largePng.equals(await viaSharp(large, side + 1, side)), 'one column over the limit: sharp');
+  assert.ok(!largePng.equals(encodePng(large, side + 1, side, 6)), 'the two encoders write different bytes, so the routing is visible');
+  assert.ok((await decode(largePng)).data.equals(large));
 });
 
 test('encodeImage: nearest upscale turns each pixel into a k x k block', async () => {
