@@ -33,9 +33,13 @@ async function imagesFor(ts: TestServer, seeds: number[]): Promise<{ bytes: Buff
 test('MODEL_INSTANCES=0 (automatic) settles on the provider; two sessions serve at once, a stuck one does not hold up the other, bytes match one instance', { timeout: 60_000 }, async (t) => {
   const seeds = Array.from({ length: 24 }, (_, i) => 100 + i);
   const batching = { maxBatchSize: 4, maxQueueDelayMs: 2 };
-  const one = await startTestServer(await makeModelsDir([{ name: 'tiny', classes: TINY_CLASSES, batching }]), { instances: 1 });
+  // The manifest's batching.instances wins over MODEL_INSTANCES.
+  const one = await startTestServer(await makeModelsDir([{ name: 'tiny', classes: TINY_CLASSES, batching: { ...batching, instances: 1 } }]), { instances: 2 });
   let expected: Buffer[];
   try {
+    const entry = one.registry.get('tiny');
+    assert.ok(entry && isReady(entry));
+    assert.equal(entry.instances.instances.length, 1, 'manifest batching.instances overrides the server setting');
     const r = await imagesFor(one, seeds);
     expected = r.bytes;
     r.close();
