@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Response as SupertestResponse } from 'supertest';
 import { pino } from 'pino';
-import { loadConfig, type ServerConfig } from '../../src/config.js';
+import { loadConfig, type BatchingConfig, type ServerConfig } from '../../src/config.js';
 import { createApp, type Lifecycle } from '../../src/http/app.js';
 import { Metrics } from '../../src/metrics.js';
 import { ModelRegistry } from '../../src/models/model-registry.js';
@@ -23,7 +23,7 @@ export interface FixtureModel {
   width?: number;
   attentionResolution?: number | null;
   seed?: number;
-  batching?: Partial<Pick<ServerConfig, 'maxBatchSize' | 'maxQueueDelayMs' | 'maxQueueSize' | 'requestTimeoutMs'>>;
+  batching?: Partial<BatchingConfig>;
 }
 
 export const TINY_CLASSES = ['maltese_dog', 'golden_retriever', 'german_shepherd', 'saint_bernard'];
