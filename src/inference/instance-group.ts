@@ -6,8 +6,8 @@
  *
  * Why more than one: ONNX Runtime parallelises one run over its intra-op threads op by op, and the small
  * convolutions of a generator leave those threads waiting at every op boundary. Two single-threaded
- * sessions on 2 cores ran 1,100 images/s at batch 16 where one two-threaded session ran 730-1,080
- * (BENCHMARKS.md). Each instance holds its own copy of the weights.
+ * sessions on 2 cores ran 1,090-1,170 images/s at batch 16 where one two-threaded session ran 720-930 in
+ * the same minutes (BENCHMARKS.md, "third pass"). Each instance holds its own copy of the weights.
  *
  * Contract: every instance runs on the same provider: the first loads with the configured provider list,
  * the others with the provider it got. With the count 0 (automatic) the provider also sets the count
