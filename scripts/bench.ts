@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: throughput and latency of the real server against its in-process ceilings.
  *
- *   1. Raw ceiling, no HTTP: session.run at each --batch-sizes (images/s, ms per batch), batch 1 again
+ *   1. Raw ceiling, no HTTP: session.run at each --batch-sizes (images/s, ms per batch; as many sessions
+ *      at once as the server's MODEL_INSTANCES, each in a worker thread), batch 1 again
  *      with a --pause-ms sleep before each run (the session idles like that at 1 client), then PNG
- *      rendering of real generator output, --encode-concurrency at a time (images/s).
+ *      rendering of real generator output on one render thread per core, --encode-concurrency at a
+ *      time (images/s).
  *   2. The real server (`node dist/src/cli.js`) on that one model, as a child process.
  *   3. Per --concurrency level: autocannon drives GET /v1/models/<m>/generate (fresh seed per request)
  *      for --duration s while a worker thread probes /healthz every --healthz-interval-ms; /metrics
@@ -17,7 +19,7 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG } from '../src/config.js';
-import type { ProviderName } from '../src/inference/ort-session.js';
+import type { ProviderName, SessionOptions } from '../src/inference/ort-session.js';
 import { intraOpThreadsPerInstance } from '../src/inference/instance-group.js';
 import { cpuShare, cpuSnapshot, measureQuietly, type CpuShare } from './bench/cpu-usage.js';
 import { checkOneImage, measureLevel, warmUp, type LevelResult } from './bench/level.js';
@@ -35,7 +37,7 @@ interface Options extends ServerCliOptions {
   rawSeconds: number;
   encodeConcurrency: number;
   pauseMs: number;
-  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  graphOptimizationLevel?: SessionOptions['graphOptimizationLevel'];
   warmup: number;
   healthzIntervalMs: number;
   raw: boolean;

@@ -9,15 +9,15 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { autoInstanceCount } from '../../src/inference/instance-group.js';
 import { loadSession, releaseSession, runSession, type LoadedSession, type ProviderAttempt, type ProviderName, type SessionOptions } from '../../src/inference/ort-session.js';
-
-type GraphOptimizationLevel = NonNullable<SessionOptions['graphOptimizationLevel']>;
 import { fillLatent } from '../../src/latent/seeded-latent.js';
 import { parseManifest, type ModelManifest } from '../../src/models/manifest.js';
 import { encodeImage, toRgbBytes } from '../../src/render/image.js';
-import type { RawInstanceData, RawInstanceReply, RawInstanceRequest } from './raw-instance.js';
-import { summarize } from './stats.js';
 import { RenderPool } from '../../src/render/render-pool.js';
 import type { RenderSpec } from '../../src/render/render-request.js';
+import type { RawInstanceData, RawInstanceReply, RawInstanceRequest } from './raw-instance.js';
+import { summarize } from './stats.js';
+
+type GraphOptimizationLevel = NonNullable<SessionOptions['graphOptimizationLevel']>;
 
 export interface RawBatchResult {
   batch: number;
