@@ -36,6 +36,9 @@ export function closestClassNames(classes: readonly string[], wanted: string, co
 
 export interface ResolvedClass { index: number; name: string }
 
+/** UNKNOWN_CLASS lists every class of a model with at most this many, else the 3 closest. */
+export const ALL_CLASSES_UP_TO = 20;
+
 /** Resolves a class reference (name, or index as number or digit string) or throws UNKNOWN_CLASS. */
 export function resolveClass(classes: readonly string[], ref: string | number, field = 'class'): ResolvedClass {
   const text = String(ref).trim();
@@ -49,5 +52,8 @@ export function resolveClass(classes: readonly string[], ref: string | number, f
   const key = normaliseClassName(text);
   const index = classes.findIndex((c) => normaliseClassName(c) === key);
   if (index >= 0) return { index, name: classes[index] };
-  throw new ServeError('UNKNOWN_CLASS', `unknown class '${text.slice(0, 100)}'`, { field, allowed: closestClassNames(classes, text) });
+  // A short class list is given whole (closest first), so `allowed` really lists what is allowed; a long
+  // one (1,000 ImageNet classes) only its closest names.
+  const count = classes.length <= ALL_CLASSES_UP_TO ? classes.length : 3;
+  throw new ServeError('UNKNOWN_CLASS', `unknown class '${text.slice(0, 100)}'`, { field, allowed: closestClassNames(classes, text, count) });
 }
