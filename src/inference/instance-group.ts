@@ -12,8 +12,8 @@
  * Contract: every instance runs on the same provider: the first loads with the configured provider list,
  * the others with the provider it got. With the count 0 (automatic) the provider also sets the count
  * (autoInstanceCount). start() rejects (after closing any instance it started) when an instance fails to
- * load. Known limit: an instance whose restart failed still takes its share of batches, which fail with
- * WORKER_FAILED until a retry brings it back (the model is marked unavailable meanwhile).
+ * load. An instance that crashed or hung takes no batches while it restarts (or keeps failing to), as long
+ * as another one is running.
  */
 import { availableParallelism } from 'node:os';
 import type { BatchBackend, BatchInput, BatchOutput } from '../batching/batcher.js';
@@ -85,10 +85,21 @@ export class InstanceGroup implements BatchBackend {
     }
   }
 
+  /**
+   * Runs on the running instance with the fewest runs in flight; while none is running (all restarting or
+   * failed), on the first, whose run() waits for its restart or fails with WORKER_FAILED.
+   */
   run(batch: BatchInput): Promise<BatchOutput> {
-    let chosen = this.workers[0];
-    for (const worker of this.workers) if (worker.runsInFlight < chosen.runsInFlight) chosen = worker;
+    const running = this.workers.filter((worker) => worker.running);
+    const candidates = running.length > 0 ? running : this.workers;
+    let chosen = candidates[0];
+    for (const worker of candidates) if (worker.runsInFlight < chosen.runsInFlight) chosen = worker;
     return chosen.run(batch);
+  }
+
+  /** Whether at least one instance can run batches now. */
+  get anyRunning(): boolean {
+    return this.workers.some((worker) => worker.running);
   }
 
   /** Restarts of all instances together (attempts, including failed ones). */

@@ -39,6 +39,8 @@ export class ModelWorker implements BatchBackend {
   private retryDelayMs = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private load: Omit<LoadRequest, 'type'>;
+  /** The worker whose model loaded, until it exits. */
+  private loadedWorker: Worker | undefined;
 
   constructor(private readonly options: ModelWorkerOptions) {
     this.load = options.load;
@@ -59,6 +61,11 @@ export class ModelWorker implements BatchBackend {
     return this.pending.size;
   }
 
+  /** Whether a loaded worker is up now (false while it restarts, after a failed restart, once closed). */
+  get running(): boolean {
+    return !this.closed && this.loadedWorker !== undefined && this.loadedWorker === this.worker;
+  }
+
   private spawn(): Promise<LoadedReply> {
     const worker = new Worker(WORKER_URL);
     this.worker = worker;
@@ -69,6 +76,7 @@ export class ModelWorker implements BatchBackend {
         switch (message.type) {
           case 'loaded':
             loaded = true;
+            this.loadedWorker = worker;
             resolve(message);
             break;
           case 'load-failed':
@@ -89,6 +97,7 @@ export class ModelWorker implements BatchBackend {
       });
       worker.on('exit', (code) => {
         if (this.worker === worker) this.worker = undefined;
+        if (this.loadedWorker === worker) this.loadedWorker = undefined;
         if (!loaded) {
           reject(new Error(`worker exited with code ${code} while loading`));
           return;

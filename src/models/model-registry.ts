@@ -153,9 +153,10 @@ export class ModelRegistry {
       onEvent: (event, detail) => {
         if (event === 'restarted') this.metrics.workerRestarts.inc({ model: entry.name });
         this.logger.warn({ model: entry.name, event, detail }, 'inference worker event');
-        // A worker that cannot be restarted makes the model unavailable (readiness, 503 with the reason)
-        // until a later retry succeeds, instead of a ready model whose every request fails.
-        if (event === 'restart-failed' && entry.status === 'ready') this.markUnavailable(entry, `inference worker restart failed: ${detail}`);
+        // When no instance can run (the last one's restart failed) the model is unavailable (readiness, 503
+        // with the reason) until a later retry succeeds, instead of a ready model whose every request fails.
+        // While another instance runs, it serves alone.
+        if (event === 'restart-failed' && entry.status === 'ready' && !instances.anyRunning) this.markUnavailable(entry, `inference worker restart failed: ${detail}`);
         if (event === 'restarted' && entry.status === 'unavailable' && entry.batcher) {
           entry.status = 'ready';
           delete entry.reason;

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rename } from 'node:fs/promises';
+import path from 'node:path';
 import { autoInstanceCount, intraOpThreadsPerInstance } from '../../src/inference/instance-group.js';
 import { isReady } from '../../src/models/model-registry.js';
 import { listenLocally, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
@@ -77,6 +79,34 @@ test('MODEL_INSTANCES=0 (automatic) settles on the provider; two sessions serve 
     assert.equal(fast.status, 200);
     assert.ok(fastMs < 1000, `the second request was served by the free instance in ${fastMs.toFixed(0)} ms`);
     assert.ok((await slow) >= 1400, 'the first request waited for its instance');
+  } finally {
+    server.close();
+    await ts.close();
+  }
+});
+
+test('an instance that crashed and cannot restart takes no batches; the other serves alone and the model stays ready', { timeout: 60_000 }, async () => {
+  const dir = await makeModelsDir([{ name: 'tiny', classes: TINY_CLASSES, batching: { maxBatchSize: 4, maxQueueDelayMs: 0 } }]);
+  const ts = await startTestServer(dir, { instances: 2 });
+  const { server, base } = await listenLocally(ts.app);
+  const tiny = ts.registry.get('tiny');
+  assert.ok(tiny && isReady(tiny));
+  const modelFile = path.join(tiny.dir, tiny.manifest.file);
+  const [broken, healthy] = tiny.instances.instances;
+  const waitFor = async (what: string, ok: () => boolean) => {
+    for (let i = 0; i < 400 && !ok(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.ok(ok(), what);
+  };
+  try {
+    await rename(modelFile, `${modelFile}.away`); // the restart will fail to load it
+    await broken.crashForTesting();
+    await waitFor('the crashed instance to fail its restart', () => !broken.running && broken.restarts >= 1);
+    assert.ok(healthy.running);
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => fetch(`${base}/v1/models/tiny/generate?class=0&seed=${i}`)));
+    assert.deepEqual(answers.map((a) => a.status), new Array(8).fill(200), 'every request served by the running instance');
+    assert.equal(ts.registry.get('tiny')?.status, 'ready');
+    await rename(`${modelFile}.away`, modelFile);
+    await waitFor('the retry (1 s later) to bring the instance back', () => broken.running);
   } finally {
     server.close();
     await ts.close();
