@@ -36,6 +36,7 @@ interface Options extends ServerCliOptions {
   batchSizes: number[];
   rawSeconds: number;
   encodeConcurrency: number;
+  rawRepeats: number;
   pauseMs: number;
   graphOptimizationLevel?: SessionOptions['graphOptimizationLevel'];
   warmup: number;
@@ -51,6 +52,7 @@ const program = addServerOptions(new Command('bench').description('Benchmark sag
   .option('--concurrency <list>', 'concurrent generate clients per level', intList, [1, 8, 32, 64])
   .option('--batch-sizes <list>', 'batch sizes for the raw session.run ceiling', intList, [1, 4, 8, 16, 32])
   .option('--raw-seconds <s>', 'timed seconds per raw batch size and for PNG encoding', positiveNumber, 2)
+  .option('--raw-repeats <n>', 'sweeps over the raw batch sizes; each size reports its best sweep', (v) => Math.max(1, nonNegativeInt(v)), 3)
   .option('--encode-concurrency <n>', 'PNG encodes in flight for the encode ceiling', positiveNumber, 8)
   .option('--pause-ms <ms>', 'pause before each raw batch-1 run of the after-idle measurement (0 = skip it)', nonNegativeInt, 4)
   .addOption(new Option('--graph-optimization-level <level>', "raw ceiling only: ORT graph optimisation to compare with the server's 'all'").choices(['disabled', 'basic', 'extended', 'all']))
@@ -112,11 +114,23 @@ async function main(): Promise<void> {
     rawProvider = bench.provider;
     rawInstances = bench.instances;
     log(`raw ceiling on ${bench.provider} (${rawInstances} session${rawInstances > 1 ? 's at once' : ''}, intra-op threads ${intraOpThreads || 'ORT default'} each, graph optimisation ${o.graphOptimizationLevel ?? 'all'})`);
-    for (const batch of o.batchSizes) {
-      const r = await measureRaw(bench, batch);
-      raw.push(r);
-      log(`  batch ${batch}: ${fmt(r.msPerBatchMean, 2)} ms/batch, ${fmt(r.imagesPerSecond)} images/s (${r.runs} runs; other processes ${fmt(rawOther[batch], 2)} cores)`);
+    // Other tenants of a shared machine only ever slow a run down, so the ceiling is the best of
+    // --raw-repeats sweeps over the batch sizes (sweeps, not back-to-back repeats, so that the attempts of
+    // one batch size are spread over the raw phase).
+    const attempts = new Map<number, { result: RawBatchResult; otherCores: number | undefined }[]>();
+    for (let sweep = 1; sweep <= o.rawRepeats; sweep++) {
+      for (const batch of o.batchSizes) {
+        const r = await measureRaw(bench, batch);
+        attempts.set(batch, [...(attempts.get(batch) ?? []), { result: r, otherCores: rawOther[batch] }]);
+        log(`  sweep ${sweep}, batch ${batch}: ${fmt(r.msPerBatchMean, 2)} ms/batch, ${fmt(r.imagesPerSecond)} images/s (${r.runs} runs; other processes ${fmt(rawOther[batch], 2)} cores)`);
+      }
     }
+    raw = o.batchSizes.map((batch) => {
+      const tries = attempts.get(batch)!;
+      const best = tries.reduce((a, b) => (b.result.imagesPerSecond > a.result.imagesPerSecond ? b : a));
+      rawOther[batch] = best.otherCores;
+      return { ...best.result, attemptsImagesPerSecond: tries.map((t) => t.result.imagesPerSecond) };
+    });
     if (rawInstances > 1 && o.batchSizes.includes(1)) {
       rawAlone1 = (await quietly(() => bench.measureBatch(1, o.rawSeconds, 3, { alone: true }))).result.result;
       log(`  batch 1 on one session alone: ${fmt(rawAlone1.msPerBatchMean, 2)} ms`);
@@ -210,8 +224,10 @@ async function main(): Promise<void> {
   out.push(`machine: ${machine.cpuModel} (${machine.cpuFamilyModel ?? '?'}), ${machine.logicalCpus} CPUs, ${machine.memoryGiB} GiB, node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}, sharp ${machine.sharp} (libvips ${machine.libvips}), UV_THREADPOOL_SIZE ${machine.uvThreadpoolSize}`);
   out.push(`server batching: ${JSON.stringify(modelInfo.batching)}, MODEL_INSTANCES ${instances}${instances === 0 ? ' (automatic)' : ''}, intra-op threads per session ${intraOpThreads || 'ORT default'}, PNG_COMPRESSION_LEVEL ${pngCompressionLevel}`);
   if (raw.length) {
-    out.push(`\nRaw ceiling (in process, session.run only, ${rawProvider}, ${rawInstances} session${rawInstances > 1 ? 's at once' : ''}${o.graphOptimizationLevel ? `, graph optimisation ${o.graphOptimizationLevel} (the server uses all)` : ''}):`);
-    out.push(table(['batch', 'ms/batch', 'ms/image', 'images/s', 'runs', 'other CPU'], allRaw.map((r) => [r.batch, fmt(r.msPerBatchMean, 2), fmt(1000 / r.imagesPerSecond, 2), fmt(r.imagesPerSecond), r.runs, fmt(rawOther[r.batch], 2)])));
+    out.push(`\nRaw ceiling (in process, session.run only, ${rawProvider}, ${rawInstances} session${rawInstances > 1 ? 's at once' : ''}, best of ${o.rawRepeats} sweeps${o.graphOptimizationLevel ? `, graph optimisation ${o.graphOptimizationLevel} (the server uses all)` : ''}):`);
+    const range = (r: RawBatchResult) => (r.attemptsImagesPerSecond && r.attemptsImagesPerSecond.length > 1
+      ? `${fmt(Math.min(...r.attemptsImagesPerSecond))}-${fmt(Math.max(...r.attemptsImagesPerSecond))}` : '');
+    out.push(table(['batch', 'ms/batch', 'ms/image', 'images/s', 'all sweeps', 'runs', 'other CPU'], allRaw.map((r) => [r.batch, fmt(r.msPerBatchMean, 2), fmt(1000 / r.imagesPerSecond, 2), fmt(r.imagesPerSecond), range(r), r.runs, fmt(rawOther[r.batch], 2)])));
     if (rawAlone1) out.push(`batch 1 on one session alone (the latency ratio uses this): ${fmt(rawAlone1.msPerBatchMean, 2)} ms, ${rawAlone1.runs} runs`);
     if (rawAfterPause) out.push(`batch 1 after a ${rawAfterPause.pauseMs} ms pause before each run (as at 1 client): ${fmt(rawAfterPause.msP50, 2)} ms median, ${rawAfterPause.runs} runs, other CPU ${fmt(rawOther.afterPause, 2)}`);
   }

@@ -21,6 +21,8 @@ type GraphOptimizationLevel = NonNullable<SessionOptions['graphOptimizationLevel
 
 export interface RawBatchResult {
   batch: number;
+  /** images/s of every attempt when the ceiling is the best of several (bench.ts --raw-repeats). */
+  attemptsImagesPerSecond?: number[];
   runs: number;
   seconds: number;
   msPerBatchMean: number;

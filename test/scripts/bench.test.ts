@@ -83,7 +83,7 @@ describe('bench scripts (real server, placeholder model)', () => {
     const out = path.join(dir, 'bench.json');
     const { stdout } = await run(process.execPath, [
       path.join(PACKAGE_ROOT, 'dist/scripts/bench.js'), '--model-dir', path.join(PACKAGE_ROOT, 'models/dogs64'),
-      '--batch-sizes', '1,2', '--raw-seconds', '0.1', '--concurrency', '1,4', '--duration', '0.5', '--warmup', '0',
+      '--batch-sizes', '1,2', '--raw-seconds', '0.1', '--raw-repeats', '2', '--concurrency', '1,4', '--duration', '0.5', '--warmup', '0',
       '--quiet-wait', '0', '--out', out,
     ], { cwd: PACKAGE_ROOT });
     assert.match(stdout, /Raw ceiling/);
@@ -98,6 +98,10 @@ describe('bench scripts (real server, placeholder model)', () => {
       assert.ok(level.server.meanBatchSize >= 1);
     }
     assert.ok(json.raw.batches.length >= 2);
+    for (const b of json.raw.batches.filter((r: { batch: number }) => r.batch <= 2)) {
+      assert.equal(b.attemptsImagesPerSecond.length, 2, 'one attempt per sweep');
+      assert.equal(b.imagesPerSecond, Math.max(...b.attemptsImagesPerSecond), 'the ceiling is the best sweep');
+    }
     assert.ok(json.raw.encode.imagesPerSecond > 0);
     // Generator output barely compresses (about 95% of 3 x 64 x 64 bytes untrained); concurrent lanes
     // once lost each other's byte counts and reported an eighth of that.
