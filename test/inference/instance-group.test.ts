@@ -4,6 +4,7 @@ import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { autoInstanceCount, intraOpThreadsPerInstance } from '../../src/inference/instance-group.js';
 import { isReady } from '../../src/models/model-registry.js';
+import { waitFor } from '../../scripts/reliability/http-client.js';
 import { listenLocally, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
 
 test('intra-op threads per instance: the configured value, else ORT default for one instance, else cores shared out', () => {
@@ -72,7 +73,7 @@ test('MODEL_INSTANCES=0 (automatic) settles on the provider; two sessions serve 
     tiny.instances.instances[0].hangForTesting(1500);
     const started = performance.now();
     const slow = fetch(`${base}/v1/models/tiny/generate?class=0&seed=1`).then(() => performance.now() - started);
-    for (let i = 0; i < 200 && tiny.instances.instances[0].runsInFlight === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor('a run to reach the stuck instance', () => tiny.instances.instances[0].runsInFlight > 0, 1000, 5);
     assert.equal(tiny.instances.instances[0].runsInFlight, 1, 'the first request waits on the stuck instance');
     const fast = await fetch(`${base}/v1/models/tiny/generate?class=1&seed=2`);
     const fastMs = performance.now() - started;
@@ -93,20 +94,16 @@ test('an instance that crashed and cannot restart takes no batches; the other se
   assert.ok(tiny && isReady(tiny));
   const modelFile = path.join(tiny.dir, tiny.manifest.file);
   const [broken, healthy] = tiny.instances.instances;
-  const waitFor = async (what: string, ok: () => boolean) => {
-    for (let i = 0; i < 400 && !ok(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.ok(ok(), what);
-  };
   try {
     await rename(modelFile, `${modelFile}.away`); // the restart will fail to load it
     await broken.crashForTesting();
-    await waitFor('the crashed instance to fail its restart', () => !broken.running && broken.restarts >= 1);
+    await waitFor('the crashed instance to fail its restart', () => !broken.running && broken.restarts >= 1, 4000, 10);
     assert.ok(healthy.running);
     const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => fetch(`${base}/v1/models/tiny/generate?class=0&seed=${i}`)));
     assert.deepEqual(answers.map((a) => a.status), new Array(8).fill(200), 'every request served by the running instance');
     assert.equal(ts.registry.get('tiny')?.status, 'ready');
     await rename(`${modelFile}.away`, modelFile);
-    await waitFor('the retry (1 s later) to bring the instance back', () => broken.running);
+    await waitFor('the retry (1 s later) to bring the instance back', () => broken.running, 4000, 10);
   } finally {
     server.close();
     await ts.close();
