@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadSession, runSession, type Feed, type SessionOptions } from '../../src/inference/ort-session.js';
+import { timeRuns } from './timed-runs.js';
 
 export interface RawInstanceData {
   modelPath: string;
@@ -31,14 +32,7 @@ try {
   port.on('message', (request: RawInstanceRequest) => {
     void (async () => {
       try {
-        for (let i = 0; i < request.warmupRuns; i++) await runSession(loaded, request.feeds, request.fetches);
-        const times: number[] = [];
-        const t0 = performance.now();
-        while (times.length < 3 || performance.now() - t0 < request.seconds * 1000) {
-          const s = performance.now();
-          await runSession(loaded, request.feeds, request.fetches);
-          times.push(performance.now() - s);
-        }
+        const { times } = await timeRuns(() => runSession(loaded, request.feeds, request.fetches), request);
         port.postMessage({ type: 'times', times } satisfies RawInstanceReply);
       } catch (err) {
         port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) } satisfies RawInstanceReply);

@@ -16,6 +16,7 @@ import { RenderPool } from '../../src/render/render-pool.js';
 import type { RenderSpec } from '../../src/render/render-request.js';
 import type { RawInstanceData, RawInstanceReply, RawInstanceRequest } from './raw-instance.js';
 import { summarize } from './stats.js';
+import { timeRuns } from './timed-runs.js';
 
 type GraphOptimizationLevel = NonNullable<SessionOptions['graphOptimizationLevel']>;
 
@@ -130,15 +131,7 @@ export class RawBench {
         imagesPerSecond: perInstance.reduce((sum, t, i) => sum + (batch * t.length) / instanceSeconds[i], 0),
       };
     }
-    for (let i = 0; i < warmupRuns; i++) await runSession(this.loaded, feeds, fetches);
-    const times: number[] = [];
-    const t0 = performance.now();
-    while (times.length < 3 || performance.now() - t0 < seconds * 1000) {
-      const s = performance.now();
-      await runSession(this.loaded, feeds, fetches);
-      times.push(performance.now() - s);
-    }
-    const total = (performance.now() - t0) / 1000;
+    const { times, wallSeconds: total } = await timeRuns(() => runSession(this.loaded, feeds, fetches), { seconds, warmupRuns });
     const stats = summarize(times);
     return {
       batch, runs: times.length, seconds: total, msPerBatchMean: stats.meanMs, msPerBatchP50: stats.p50Ms,
@@ -155,15 +148,7 @@ export class RawBench {
   async measureBatch1AfterPause(pauseMs: number, seconds: number): Promise<{ pauseMs: number; runs: number; msP50: number }> {
     const feeds = this.feeds(1, 1000);
     const fetches = [this.manifest.image.output];
-    for (let i = 0; i < 3; i++) await runSession(this.loaded, feeds, fetches);
-    const times: number[] = [];
-    const t0 = performance.now();
-    while (times.length < 3 || performance.now() - t0 < seconds * 1000) {
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
-      const s = performance.now();
-      await runSession(this.loaded, feeds, fetches);
-      times.push(performance.now() - s);
-    }
+    const { times } = await timeRuns(() => runSession(this.loaded, feeds, fetches), { seconds, warmupRuns: 3, pauseMs });
     return { pauseMs, runs: times.length, msP50: summarize(times).p50Ms };
   }
 
