@@ -10,8 +10,8 @@
  * caller creates afterwards (ONNX Runtime's intra-op pool) inherit it. Elsewhere it would renice the
  * whole process, so it does nothing.
  *
- * Not covered: libuv's threadpool, where sharp's pipelines (resizing, JPEG, WebP; not the default PNG,
- * which a render thread writes itself) actually run. Node creates it while loading the
+ * Not covered: libuv's threadpool, where sharp's pipelines (resizing, JPEG, WebP, large PNG; not the
+ * default PNG, which a render thread writes itself) actually run. Node creates it while loading the
  * ES modules, from the main thread, before this code can run. Creating it from a niced thread first (a
  * CommonJS preload) was measured: /healthz p99 about 1 ms lower, 64-client throughput about 7% lower
  * (BENCHMARKS.md, "second pass"); not kept.

@@ -102,11 +102,6 @@ export class InstanceGroup implements BatchBackend {
     return this.workers.some((worker) => worker.running);
   }
 
-  /** Restarts of all instances together (attempts, including failed ones). */
-  get restarts(): number {
-    return this.workers.reduce((sum, worker) => sum + worker.restarts, 0);
-  }
-
   async close(): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.close()));
   }

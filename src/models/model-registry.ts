@@ -1,7 +1,8 @@
 /**
  * The model repository: every `<MODELS_DIR>/<dir>/model.json` found at start, each loaded into its
- * instances (session workers, instance-group.ts) with its own batcher. A model that fails anywhere (manifest, file, graph check,
- * every provider) is kept as `unavailable` with the reason, and the others serve.
+ * instances (session workers, instance-group.ts) with its own batcher. A model that fails anywhere
+ * (manifest, file, graph check, every provider) is kept as `unavailable` with the reason, and the others
+ * serve.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';

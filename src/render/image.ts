@@ -4,8 +4,8 @@
  *
  * Who encodes what: sharp resizes, and encodes JPEG, WebP and resized or large PNG in the same pipeline;
  * a PNG at the generator's own resolution of up to PNGJS_MAX_PIXELS (the default response) is written by
- * pngjs, synchronously on the calling thread (a render thread in the server). For the small images a generator makes, sharp's
- * cost per PNG is almost all fixed overhead (a libvips pipeline and three thread hand-offs: libuv's
+ * pngjs, synchronously on the calling thread (a render thread in the server). For the small images a
+ * generator makes, sharp's cost per PNG is almost all fixed overhead (a libvips pipeline and three thread hand-offs: libuv's
  * pool, a libvips worker and back): 1.2 ms for a 64x64 PNG whose deflate takes 0.1 ms, 1.7 ms when its
  * threads have gone idle between requests; pngjs writes the same PNG in about 0.2 ms (BENCHMARKS.md).
  *

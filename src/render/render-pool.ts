@@ -8,7 +8,7 @@
  * encoders); it takes ownership of the rows' buffers (they are moved to the render thread and detached
  * here), so pass buffers nothing else reads afterwards. Each thread runs up to
  * `tasksPerThread` renders at once: the pixel work and a PNG at the model's resolution are synchronous
- * on the thread; sharp's pipelines (resizing, JPEG, WebP) run on libuv's pool (UV_THREADPOOL_SIZE), which
+ * on the thread; sharp's pipelines (resizing, JPEG, WebP, large PNG) run on libuv's pool (UV_THREADPOOL_SIZE), which
  * is process-wide, so several of those overlap.
  */
 import { availableParallelism } from 'node:os';
