@@ -10,16 +10,14 @@
  * machine (sharp: --concurrency encodes in flight; pngjs: one thread, times the cores, which is what
  * RENDER_THREADS of them would reach at best), and bytes.
  */
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import sharp from 'sharp';
-import { loadSession, releaseSession, runSession } from '../src/inference/ort-session.js';
-import { fillLatent } from '../src/latent/seeded-latent.js';
-import { parseManifest } from '../src/models/manifest.js';
 import { encodePng, sharpPngOptions, toRgbBytes } from '../src/render/image.js';
+import { RawBench } from './bench/raw.js';
 import { fmt, intList, nonNegativeInt, positiveNumber, table, timestamp, writeJson } from './bench/report.js';
+import { timeRuns } from './bench/timed-runs.js';
 
 interface Options {
   modelDir: string;
@@ -41,32 +39,21 @@ const program = new Command('bench:png')
   .option('--nearest', 'also nearest-neighbour upscales of the generator image (what size= requests make)', false)
   .option('--out <file>', 'JSON results (default bench-results/png-<timestamp>.json)');
 
+/** One generator image (seed 7, class 7 mod the class count), as the server converts it. */
 async function generatorImage(modelDir: string): Promise<{ rgb: Buffer; size: number }> {
-  const manifest = parseManifest(JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')));
-  const loaded = await loadSession(path.join(modelDir, manifest.file), { providers: ['cpu'] });
+  const bench = await RawBench.open(modelDir, ['cpu'], 0);
   try {
-    const z = new Float32Array(manifest.latent.dim);
-    fillLatent(z, 7);
-    const result = await runSession(loaded, {
-      [manifest.latent.input]: { data: z, dims: [1, manifest.latent.dim] },
-      [manifest.class_input]: { data: new BigInt64Array([0n]), dims: [1] },
-    }, [manifest.image.output]);
-    return { rgb: toRgbBytes(result.outputs[manifest.image.output].data, manifest.image.size, manifest.image.range), size: manifest.image.size };
+    const { size, range } = bench.manifest.image;
+    return { rgb: toRgbBytes(await bench.runOnce(1, 7), size, range), size };
   } finally {
-    await releaseSession(loaded);
+    await bench.close();
   }
 }
 
 /** Mean ms per call of `encode`, back to back, for about `seconds`. */
 async function msPerImage(encode: () => Promise<Buffer> | Buffer, seconds: number): Promise<number> {
-  for (let i = 0; i < 20; i++) await encode();
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000) {
-    await encode();
-    n++;
-  }
-  return (performance.now() - t0) / n;
+  const { times, wallSeconds } = await timeRuns(async () => encode(), { seconds, warmupRuns: 20 });
+  return (wallSeconds * 1000) / times.length;
 }
 
 async function sharpRate(encode: () => Promise<Buffer>, seconds: number, concurrency: number): Promise<number> {

@@ -137,7 +137,7 @@ export async function encodeImage(rgb: Buffer, width: number, height: number, op
   switch (format) {
     case 'png':
       // Resized output already pays for a sharp pipeline, so it encodes there too (libvips's zlib-ng is
-      // faster than Node's zlib on the large images upscaling makes: 1.9 against 3.5 ms for a 512x512
+      // faster than Node's zlib on the large images upscaling makes: 1.7-1.9 against 3.1-3.5 ms for a 512x512
       // nearest upscale, `npm run bench:png -- --sizes 512 --nearest`).
       img = img.png(sharpPngOptions(level));
       break;
