@@ -12,6 +12,8 @@ if (!parentPort) throw new Error('session-worker.ts must run in a worker thread'
 const port = parentPort;
 let loaded: LoadedSession | undefined;
 let request: LoadRequest | undefined;
+/** Runs awaiting session.run; 'release' waits for them so a closing server's running batches still finish. */
+const runsInFlight = new Set<Promise<void>>();
 
 function reply(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
@@ -110,11 +112,14 @@ port.on('message', (message: ToWorker) => {
     case 'load':
       void load(message);
       break;
-    case 'run':
-      void run(message);
+    case 'run': {
+      const running = run(message).finally(() => runsInFlight.delete(running));
+      runsInFlight.add(running);
       break;
+    }
     case 'release':
       void (async () => {
+        await Promise.allSettled(runsInFlight);
         if (loaded) await releaseSession(loaded).catch(() => undefined);
         loaded = undefined;
         reply({ type: 'released' });

@@ -27,6 +27,8 @@ interface PendingRun {
 
 const WORKER_URL = new URL('./session-worker.js', import.meta.url);
 const MAX_RETRY_DELAY_MS = 30_000;
+/** How long close() lets runs already in the worker finish; a batch normally takes milliseconds. */
+const RUN_DRAIN_MS = 5000;
 
 export class ModelWorker implements BatchBackend {
   private worker: Worker | undefined;
@@ -102,7 +104,7 @@ export class ModelWorker implements BatchBackend {
           reject(new Error(`worker exited with code ${code} while loading`));
           return;
         }
-        this.failPending(`inference worker exited (code ${code})`);
+        this.failPending(new ServeError('WORKER_FAILED', `inference worker exited (code ${code})`, { retryAfterSeconds: 1 }));
         if (!this.closed) this.restart();
       });
     });
@@ -137,10 +139,10 @@ export class ModelWorker implements BatchBackend {
     this.retryTimer.unref();
   }
 
-  private failPending(reason: string): void {
+  private failPending(error: ServeError): void {
     for (const [id, run] of this.pending) {
       clearTimeout(run.timer);
-      run.reject(new ServeError('WORKER_FAILED', reason, { retryAfterSeconds: 1 }));
+      run.reject(error);
       this.pending.delete(id);
     }
   }
@@ -168,12 +170,14 @@ export class ModelWorker implements BatchBackend {
   }
 
   async run(batch: BatchInput): Promise<BatchOutput> {
-    if (this.closed) throw new ServeError('SHUTTING_DOWN', 'model worker is closed');
+    if (this.closed) throw new ServeError('SHUTTING_DOWN', 'model worker is closed', { retryAfterSeconds: 1 });
     try {
       await this.ready;
     } catch {
       throw new ServeError('WORKER_FAILED', 'inference worker is not running (restart failed)', { retryAfterSeconds: 5 });
     }
+    // close() may have begun while this run waited for the worker: its release is already on the way.
+    if (this.closed) throw new ServeError('SHUTTING_DOWN', 'model worker is closed', { retryAfterSeconds: 1 });
     const worker = this.worker;
     if (!worker) throw new ServeError('WORKER_FAILED', 'inference worker is restarting', { retryAfterSeconds: 1 });
     const id = this.nextId++;
@@ -206,22 +210,29 @@ export class ModelWorker implements BatchBackend {
     this.worker?.postMessage({ type: 'hang-for-testing', ms });
   }
 
+  /**
+   * Stops the worker. Runs already sent to it finish first (the worker releases its session only after
+   * them), for up to RUN_DRAIN_MS; a run still going then fails with SHUTTING_DOWN, as queued work does
+   * once the grace period is over, not with WORKER_FAILED (the worker did not fail).
+   */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
     const worker = this.worker;
     if (!worker) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 2000);
-      worker.once('message', (m: FromWorker) => {
-        if (m.type === 'released') {
-          clearTimeout(timer);
-          resolve();
-        }
+      const timer = setTimeout(resolve, RUN_DRAIN_MS);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'released') done();
       });
+      worker.once('exit', done);
       worker.postMessage({ type: 'release' });
     });
-    this.failPending('model worker closed');
+    this.failPending(new ServeError('SHUTTING_DOWN', 'the server shut down while this batch ran', { retryAfterSeconds: 1 }));
     await worker.terminate();
   }
 }
