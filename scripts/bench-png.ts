@@ -17,7 +17,7 @@ import sharp from 'sharp';
 import { encodePng, sharpPngOptions, toRgbBytes } from '../src/render/image.js';
 import { RawBench } from './bench/raw.js';
 import { fmt, intList, nonNegativeInt, positiveNumber, table, timestamp, writeJson } from './bench/report.js';
-import { timeRuns } from './bench/timed-runs.js';
+import { timeConcurrently, timeRuns } from './bench/timed-runs.js';
 
 interface Options {
   modelDir: string;
@@ -57,16 +57,8 @@ async function msPerImage(encode: () => Promise<Buffer> | Buffer, seconds: numbe
 }
 
 async function sharpRate(encode: () => Promise<Buffer>, seconds: number, concurrency: number): Promise<number> {
-  let done = 0;
-  const t0 = performance.now();
-  const deadline = t0 + seconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < deadline) {
-      await encode();
-      done++;
-    }
-  }));
-  return done / ((performance.now() - t0) / 1000);
+  const { calls, wallSeconds } = await timeConcurrently(encode, { seconds, concurrency });
+  return calls / wallSeconds;
 }
 
 async function main(): Promise<void> {

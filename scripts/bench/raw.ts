@@ -16,7 +16,7 @@ import { RenderPool } from '../../src/render/render-pool.js';
 import type { RenderSpec } from '../../src/render/render-request.js';
 import type { RawInstanceData, RawInstanceReply, RawInstanceRequest } from './raw-instance.js';
 import { summarize } from './stats.js';
-import { timeRuns } from './timed-runs.js';
+import { timeConcurrently, timeRuns } from './timed-runs.js';
 
 type GraphOptimizationLevel = NonNullable<SessionOptions['graphOptimizationLevel']>;
 
@@ -187,26 +187,19 @@ export class RawBench {
     const spec: RenderSpec = { format: 'png', size: S, resample: 'nearest', attention: 'none', queries: [], pngCompressionLevel };
     // The pool takes ownership of each row (moved to its thread), so every render gets its own copy.
     const renderOnPool = (i: number) => pool.render(model, { image: sample(i).slice(), attention: undefined }, 1, spec);
-    let done = 0;
     let bytes = 0;
-    let total = 0;
+    let timed: { calls: number; wallSeconds: number };
     try {
       for (let i = 0; i < 2 * threads; i++) await renderOnPool(i);
-      const deadline = performance.now() + seconds * 1000;
-      t0 = performance.now();
-      const lane = async (k: number) => {
-        for (let i = k; performance.now() < deadline; i += concurrency) {
-          // Not `bytes += await ...`: that reads `bytes` before the await, and the other lanes' additions are lost.
-          const png = await renderOnPool(i);
-          bytes += png.length;
-          done++;
-        }
-      };
-      await Promise.all(Array.from({ length: concurrency }, (_, k) => lane(k)));
-      total = (performance.now() - t0) / 1000;
+      timed = await timeConcurrently(async (i) => {
+        // Not `bytes += await ...`: that reads `bytes` before the await, and the other lanes' additions are lost.
+        const png = await renderOnPool(i);
+        bytes += png.length;
+      }, { seconds, concurrency });
     } finally {
       await pool.close();
     }
+    const { calls: done, wallSeconds: total } = timed;
     return {
       concurrency, threads, pngCompressionLevel, imageSize: S, images: done, seconds: total, imagesPerSecond: done / total,
       sequentialMsPerImage, toRgbMicrosPerImage, meanPngBytes: bytes / done,
