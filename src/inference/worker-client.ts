@@ -170,14 +170,10 @@ export class ModelWorker implements BatchBackend {
   }
 
   async run(batch: BatchInput): Promise<BatchOutput> {
+    const loaded = await this.ready?.then(() => true, () => false);
+    // Checked after the wait: close() may have begun meanwhile, and its release is already on the way.
     if (this.closed) throw new ServeError('SHUTTING_DOWN', 'model worker is closed', { retryAfterSeconds: 1 });
-    try {
-      await this.ready;
-    } catch {
-      throw new ServeError('WORKER_FAILED', 'inference worker is not running (restart failed)', { retryAfterSeconds: 5 });
-    }
-    // close() may have begun while this run waited for the worker: its release is already on the way.
-    if (this.closed) throw new ServeError('SHUTTING_DOWN', 'model worker is closed', { retryAfterSeconds: 1 });
+    if (loaded === false) throw new ServeError('WORKER_FAILED', 'inference worker is not running (restart failed)', { retryAfterSeconds: 5 });
     const worker = this.worker;
     if (!worker) throw new ServeError('WORKER_FAILED', 'inference worker is restarting', { retryAfterSeconds: 1 });
     const id = this.nextId++;
