@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend, syncBackend, type BackendChoice } from './lib/backend.js';
-import { backendChoice, positiveInt, runMain, side } from './lib/cli-common.js';
+import { backendOption, positiveInt, runMain, side, threadsOption } from './lib/cli-common.js';
 import { parsePolicies } from './lib/diffaugment.js';
 import { makeModelConfig } from './lib/model-config.js';
 import { SyntheticSource } from './lib/synthetic.js';
@@ -32,13 +32,16 @@ interface Options {
   warmup: number;
   readEvery: number;
   profile: boolean;
+  phases: boolean;
+  threads?: number;
   json?: string;
 }
 
 const program = new Command()
   .name('bench-train')
   .description('Benchmark SAGAN training iterations (synthetic data) on a tfjs backend')
-  .addOption(new Option('--backend <name>', 'auto, webgpu, tensorflow, cpu').argParser(backendChoice).default('auto'))
+  .addOption(backendOption('tfjs backend', 'auto'))
+  .addOption(threadsOption())
   .option('--submit-batch <n>', 'WebGPU: WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (kernels recorded per queue submit)', positiveInt, 200)
   .option('--size <px>', 'image side', positiveInt, 16)
   .option('--width <ch>', 'G and D base channels', positiveInt, 4)
@@ -53,6 +56,7 @@ const program = new Command()
   .option('--warmup <n>', 'untimed iterations first (shader compilation, allocation)', positiveInt, 3)
   .option('--read-every <n>', 'read the losses back every n iterations (as train --log-every)', positiveInt, 50)
   .option('--no-profile', 'skip the kernel count (tf.profile of one iteration)')
+  .option('--no-phases', 'skip the per-phase timing')
   .option('--json <file>', 'write the results as JSON');
 
 const FREE_KERNELS = new Set(['Reshape', 'Identity', 'Cast']);
@@ -60,7 +64,7 @@ const FREE_KERNELS = new Set(['Reshape', 'Identity', 'Cast']);
 async function main(): Promise<void> {
   program.parse();
   const o = program.opts<Options>();
-  const backend = await setupBackend(o.backend, { deferredSubmitBatchSize: o.submitBatch });
+  const backend = await setupBackend(o.backend, { deferredSubmitBatchSize: o.submitBatch, threads: o.threads });
   const model = makeModelConfig({ imageSize: o.size, numClasses: o.classes, gWidth: o.width, zDim: o.zDim, gAttention: o.gAttention, dAttention: o.dAttention });
   const hyper = { ...DEFAULT_HYPER, batch: o.batch, nDis: o.nDis, augment: parsePolicies(o.diffaugment), emaStart: 1 };
   const trainer = await Trainer.create(model, hyper, new SyntheticSource(o.size, o.classes));
@@ -133,7 +137,7 @@ async function main(): Promise<void> {
 
   // phases, with a sync after each (the syncs add a little)
   const phases: Record<string, number> = {};
-  const steps = Math.max(1, Math.min(o.steps, 5));
+  const steps = o.phases ? Math.max(1, Math.min(o.steps, 5)) : 0;
   for (let i = 0; i < steps; i++) {
     let last = performance.now();
     await trainer.trainStepTensors(false, async (name) => {
@@ -143,9 +147,11 @@ async function main(): Promise<void> {
       last = now;
     });
   }
-  for (const k of Object.keys(phases)) phases[k] /= steps;
-  console.log(`phases (ms per iteration, synced): ${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
-  results.phasesMs = phases;
+  if (steps > 0) {
+    for (const k of Object.keys(phases)) phases[k] /= steps;
+    console.log(`phases (ms per iteration, synced): ${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    results.phasesMs = phases;
+  }
   console.log(`tensors alive: ${tf.memory().numTensors}, bytes: ${(tf.memory().numBytes / 1024 / 1024).toFixed(1)} MiB`);
   if (o.json) await writeFile(o.json, `${JSON.stringify(results, null, 2)}\n`);
   trainer.dispose();

@@ -9,7 +9,7 @@
 import { Command, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend, type BackendChoice } from './lib/backend.js';
-import { backendChoice, float, positiveInt, runMain } from './lib/cli-common.js';
+import { backendOption, float, positiveInt, runMain, threadsOption } from './lib/cli-common.js';
 import { registerFastCpuKernels } from './lib/cpu-kernels.js';
 import { drawAugment, parsePolicies } from './lib/diffaugment.js';
 import { buildSaganGenerator } from '../../src/onnx/sagan-graph.js';
@@ -21,12 +21,13 @@ import { maxRelativeDifference } from './lib/compare.js';
 import { SyntheticSource } from './lib/synthetic.js';
 import { DEFAULT_HYPER, Trainer } from './lib/trainer.js';
 
-interface Options { backend: BackendChoice; size: number; width: number; batch: number; classes: number; diffaugment: string; steps: number; tolerance: number }
+interface Options { backend: BackendChoice; threads?: number; size: number; width: number; batch: number; classes: number; diffaugment: string; steps: number; tolerance: number }
 
 const program = new Command()
   .name('check-backend')
   .description('Compare losses, gradients and export parity of a tfjs backend with the CPU backend')
-  .addOption(new Option('--backend <name>', 'backend to check').argParser(backendChoice).default('webgpu'))
+  .addOption(backendOption('backend to check', 'webgpu'))
+  .addOption(threadsOption())
   .option('--size <px>', 'image side', positiveInt, 16)
   .option('--width <ch>', 'base channels', positiveInt, 4)
   .option('--batch <n>', 'batch size', positiveInt, 4)
@@ -38,7 +39,7 @@ const program = new Command()
 async function main(): Promise<void> {
   program.parse();
   const o = program.opts<Options>();
-  const target = await setupBackend(o.backend);
+  const target = await setupBackend(o.backend, { threads: o.threads });
   registerFastCpuKernels();
   console.log(`checking ${target.description} against cpu`);
   const model = makeModelConfig({ imageSize: o.size, numClasses: o.classes, gWidth: o.width, zDim: 32 });

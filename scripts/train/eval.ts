@@ -18,7 +18,7 @@ import { normaliseClassName as serverNormalise } from '../../src/models/class-na
 import { parseManifest, type ModelManifest } from '../../src/models/manifest.js';
 import { setupBackend, type BackendChoice } from './lib/backend.js';
 import { argmaxRows, Classifier, defaultClassifierConfig, stratifiedSplit, type ClassifierConfig } from './lib/classifier.js';
-import { backendChoice, float, positiveInt, runMain } from './lib/cli-common.js';
+import { backendOption, float, positiveInt, runMain, threadsOption } from './lib/cli-common.js';
 import { loadDataset, type DecodedDataset } from './lib/data.js';
 import { fitGaussian, frechetDistance } from './lib/frechet.js';
 
@@ -35,6 +35,7 @@ interface Options {
   seed: number;
   cacheDir: string;
   backend: BackendChoice;
+  threads?: number;
   provider: ProviderName;
   write: boolean;
   json?: string;
@@ -54,7 +55,8 @@ const program = new Command()
   .option('--classifier-width <ch>', 'classifier base channels', positiveInt, 32)
   .option('--seed <n>', 'split / classifier / sample seed', positiveInt, 1)
   .option('--cache-dir <dir>', 'where the decoded real images and the trained classifier are cached', 'runs/eval-cache')
-  .addOption(new Option('--backend <name>', 'tfjs backend for the classifier').argParser(backendChoice).default('auto'))
+  .addOption(backendOption('tfjs backend for the classifier', 'auto'))
+  .addOption(threadsOption())
   .addOption(new Option('--provider <name>', 'ONNX Runtime provider for generation').choices(['cpu', 'webgpu', 'cuda']).default('cpu'))
   .option('--no-write', 'do not write the results into the manifest')
   .option('--json <file>', 'also write the results as JSON to this file');
@@ -108,7 +110,7 @@ async function main(): Promise<void> {
   const manifestPath = path.join(o.model, 'model.json');
   const manifest = parseManifest(JSON.parse(await readFile(manifestPath, 'utf8')));
   const size = manifest.image.size;
-  const backend = await setupBackend(o.backend);
+  const backend = await setupBackend(o.backend, { threads: o.threads });
   console.log(`backend (classifier): ${backend.description}; generation: onnxruntime ${o.provider}`);
   const cacheKey = createHash('sha256').update(`${path.resolve(o.data)}|${o.annotations ? path.resolve(o.annotations) : '-'}`).digest('hex').slice(0, 12);
   const data = await loadDataset({ data: o.data, annotations: o.annotations, size, cacheFile: path.join(o.cacheDir, `dataset-${size}px-${cacheKey}.bin`) });

@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { countParameters, estimateFlops } from '../../src/onnx/sagan-graph.js';
 import { setupBackend, type BackendChoice } from './lib/backend.js';
 import { loadCheckpoint } from './lib/checkpoint.js';
-import { backendChoice, float, formatBytes, positiveInt, runMain } from './lib/cli-common.js';
+import { backendOption, float, formatBytes, positiveInt, runMain, threadsOption } from './lib/cli-common.js';
 import { exportModelDirectory } from './lib/export-model.js';
 import { Trainer, type BatchSource } from './lib/trainer.js';
 
@@ -25,6 +25,7 @@ interface Options {
   standingStats: number;
   standingBatch?: number;
   backend: BackendChoice;
+  threads?: number;
 }
 
 const program = new Command()
@@ -40,7 +41,8 @@ const program = new Command()
   .option('--tolerance <t>', 'max |ORT - tfjs| allowed on the parity probe', float, 1e-4)
   .option('--standing-stats <batches>', 'recompute BN statistics for the exported weights from this many batches of random z (0: use the EMA running statistics)', (v: string) => Number(v), 0)
   .option('--standing-batch <n>', 'batch size for --standing-stats (default: the training batch)', positiveInt)
-  .addOption(new Option('--backend <name>', 'tfjs backend for the reference forward').argParser(backendChoice).default('cpu'));
+  .addOption(backendOption('tfjs backend for the reference forward', 'cpu'))
+  .addOption(threadsOption());
 
 /** Export never samples data. */
 class NoData implements BatchSource {
@@ -57,7 +59,7 @@ class NoData implements BatchSource {
 async function main(): Promise<void> {
   program.parse();
   const o = program.opts<Options>();
-  const backend = await setupBackend(o.backend);
+  const backend = await setupBackend(o.backend, { threads: o.threads });
   const ckpt = await loadCheckpoint(o.checkpoint);
   const { meta } = ckpt;
   const trainer = new Trainer(meta.model, meta.hyper, new NoData(meta.model.g.imageSize, meta.model.g.numClasses), 'none');

@@ -13,7 +13,7 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { setupBackend, type BackendChoice } from './lib/backend.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta, type DataDescription, type StoredDtype } from './lib/checkpoint.js';
-import { backendChoice, float, formatBytes, formatDuration, intList, positiveInt, runMain, side } from './lib/cli-common.js';
+import { backendOption, float, formatBytes, formatDuration, intList, positiveInt, runMain, side, threadsOption } from './lib/cli-common.js';
 import { classCounts, DatasetSource, loadDataset } from './lib/data.js';
 import { parsePolicies } from './lib/diffaugment.js';
 import { makeModelConfig, type ModelConfig } from './lib/model-config.js';
@@ -27,6 +27,7 @@ interface Options {
   size: number;
   out: string;
   backend: BackendChoice;
+  threads?: number;
   submitBatch: number;
   steps: number;
   batch: number;
@@ -68,7 +69,8 @@ const program = new Command()
   .option('--data <dir>', 'ImageFolder directory: <dir>/<class>/<image> (or <dir>/Images/<class>/...)')
   .option('--annotations <dir>', 'Pascal-VOC annotations: <dir>/<class folder>/<image id>; crops to the largest box')
   .option('--size <px>', 'image side: 32, 64 or 128 (others with --g-multipliers/--d-multipliers)', positiveInt, 64)
-  .addOption(new Option('--backend <name>', 'tfjs backend: auto (webgpu, else tensorflow, else cpu), webgpu, tensorflow (needs @tensorflow/tfjs-node), cpu').argParser(backendChoice).default('auto'))
+  .addOption(backendOption('tfjs backend', 'auto'))
+  .addOption(threadsOption())
   .option('--submit-batch <n>', 'WebGPU: WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (kernels recorded per queue submit)', positiveInt, 200)
   .option('--steps <n>', 'train until this many iterations (one iteration = n-dis D steps + 1 G step)', positiveInt, 10000)
   .option('--batch <n>', 'batch size (D and G steps)', positiveInt, DEFAULT_HYPER.batch)
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
   const annotations = o.annotations ?? resumed?.meta.data.annotations;
   const size = resumed?.meta.model.g.imageSize ?? o.size;
 
-  const backend = await setupBackend(o.backend, { deferredSubmitBatchSize: o.submitBatch });
+  const backend = await setupBackend(o.backend, { deferredSubmitBatchSize: o.submitBatch, threads: o.threads });
   console.log(`backend: ${backend.description}`);
   for (const why of backend.skipped) console.log(`  (skipped: ${why})`);
 

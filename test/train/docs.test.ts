@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
-const scripts = ['train', 'export', 'eval', 'bench-train', 'check-backend'];
+const scripts = ['train', 'export', 'eval', 'bench-train', 'check-backend', 'compare-pytorch'];
 
 test('every option of the trainer scripts is in docs/TRAINING.md', () => {
   const doc = readFileSync(`${PACKAGE_ROOT}docs/TRAINING.md`, 'utf8');

@@ -4,7 +4,7 @@
  * the server's manifest checks (parseManifest + checkGraph on loadSession's inputs/outputs) and
  * generates; a wrong weight mapping makes export fail and leaves the target untouched.
  */
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,11 +16,11 @@ import { buildSaganGenerator } from '../../src/onnx/sagan-graph.js';
 import { Rng } from '../../scripts/train/lib/rng.js';
 import { SyntheticSource } from '../../scripts/train/lib/synthetic.js';
 import { Trainer } from '../../scripts/train/lib/trainer.js';
-import { cpu, tinyHyper, tinyModel } from './helpers.js';
+import { tinyHyper, tinyModel, trainerBackend } from './helpers.js';
 
-before(cpu);
+const skip = await trainerBackend();
 
-test('hwioToOihw permutes conv kernels', () => {
+test('hwioToOihw permutes conv kernels', { skip }, () => {
   // [kh=1, kw=2, in=2, out=3]
   const data = Float32Array.from({ length: 12 }, (_, i) => i);
   const { data: o, shape } = hwioToOihw(data, [1, 2, 2, 3]);
@@ -29,7 +29,7 @@ test('hwioToOihw permutes conv kernels', () => {
   for (let oc = 0; oc < 3; oc++) for (let i = 0; i < 2; i++) for (let w = 0; w < 2; w++) assert.equal(o[(oc * 2 + i) * 2 + w], (w * 2 + i) * 3 + oc);
 });
 
-test('random weights (non-zero attention gamma, random BN statistics): ONNX Runtime matches the tfjs generator', async () => {
+test('random weights (non-zero attention gamma, random BN statistics): ONNX Runtime matches the tfjs generator', { skip }, async () => {
   for (const overrides of [{}, { gAttention: null }, { poolKeys: false }, { imageSize: 32, gWidth: 2 }]) {
     const model = tinyModel(overrides);
     const t = new Trainer(model, tinyHyper(), new SyntheticSource(model.g.imageSize, 3));
@@ -47,7 +47,7 @@ test('random weights (non-zero attention gamma, random BN statistics): ONNX Runt
   }
 });
 
-test('export of a trained tiny EMA generator: parity, manifest check, loads and generates', async () => {
+test('export of a trained tiny EMA generator: parity, manifest check, loads and generates', { skip }, async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'sagan-export-'));
   try {
     const model = tinyModel();
@@ -82,7 +82,7 @@ test('export of a trained tiny EMA generator: parity, manifest check, loads and 
   }
 });
 
-test('export fails and writes nothing when ONNX Runtime and tfjs disagree', async () => {
+test('export fails and writes nothing when ONNX Runtime and tfjs disagree', { skip }, async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'sagan-export-'));
   try {
     const model = tinyModel();

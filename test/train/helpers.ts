@@ -7,8 +7,26 @@ import { makeModelConfig, type ModelConfig } from '../../scripts/train/lib/model
 import { Rng } from '../../scripts/train/lib/rng.js';
 import { DEFAULT_HYPER, type TrainHyper } from '../../scripts/train/lib/trainer.js';
 
-export async function cpu(): Promise<void> {
-  await setupBackend('cpu');
+/** The backend the trainer tests run on: TRAIN_TEST_BACKEND, cpu by default (npm test runs them on torch too). */
+export const TEST_BACKEND: 'cpu' | 'torch' = process.env.TRAIN_TEST_BACKEND === 'torch' ? 'torch' : 'cpu';
+
+/**
+ * Sets up TEST_BACKEND. Returns why the tests must be skipped only when that is torch and libtorch is
+ * not installed on this machine (node:test then reports them as skipped with the reason); any other
+ * failure to load the torch backend (libtorch present, addon missing or broken) is thrown.
+ */
+export async function trainerBackend(): Promise<string | undefined> {
+  if (TEST_BACKEND === 'cpu') {
+    await setupBackend('cpu');
+    return undefined;
+  }
+  try {
+    await setupBackend('torch', { threads: 2 });
+    return undefined;
+  } catch (err) {
+    if ((err as Error & { cause?: { reason?: string } }).cause?.reason === 'libtorch-missing') return (err as Error).message;
+    throw err;
+  }
 }
 
 export function randomTensor(shape: number[], rng: Rng, scale = 1): tf.Tensor {

@@ -2,7 +2,7 @@
  * Trainer: losses finite, no tensor leaks across steps, checkpoint + resume reproduces the next step
  * exactly (float32 moments) or closely (float16 moments), checkpoint file layout.
  */
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,9 +14,9 @@ import { SyntheticSource } from '../../scripts/train/lib/synthetic.js';
 import { orthogonal, orthogonalBlocked } from '../../scripts/train/lib/params.js';
 import { Rng } from '../../scripts/train/lib/rng.js';
 import { Trainer } from '../../scripts/train/lib/trainer.js';
-import { cpu, tinyHyper, tinyModel } from './helpers.js';
+import { tinyHyper, tinyModel, trainerBackend } from './helpers.js';
 
-before(cpu);
+const skip = await trainerBackend();
 
 const data = { dataset: 'synthetic', classes: ['a', 'b', 'c'], images: 0 };
 
@@ -24,7 +24,7 @@ function makeTrainer(augment = true): Trainer {
   return new Trainer(tinyModel(), tinyHyper({ augment: augment ? ['color', 'translation', 'cutout'] : [] }), new SyntheticSource(16, 3, 9));
 }
 
-test('training steps give finite losses and leak no tensors', async () => {
+test('training steps give finite losses and leak no tensors', { skip }, async () => {
   clearConstants();
   const atStart = tf.memory().numTensors;
   const t = makeTrainer();
@@ -55,7 +55,7 @@ async function snapshot(t: Trainer): Promise<Record<string, Float32Array>> {
 }
 
 for (const momentsDtype of ['float32', 'float16'] as const) {
-  test(`resume from a checkpoint reproduces the next step (${momentsDtype} moments)`, async () => {
+  test(`resume from a checkpoint reproduces the next step (${momentsDtype} moments)`, { skip }, async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'sagan-ckpt-'));
     try {
       const a = makeTrainer();
@@ -101,7 +101,7 @@ for (const momentsDtype of ['float32', 'float16'] as const) {
   });
 }
 
-test('float16 moments keep tiny second moments (sqrt + scale, no underflow to 0)', async () => {
+test('float16 moments keep tiny second moments (sqrt + scale, no underflow to 0)', { skip }, async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'sagan-ckpt-'));
   try {
     const t = makeTrainer(false);
@@ -121,7 +121,7 @@ test('float16 moments keep tiny second moments (sqrt + scale, no underflow to 0)
   }
 });
 
-test('a second checkpoint replaces the first atomically', async () => {
+test('a second checkpoint replaces the first atomically', { skip }, async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'sagan-ckpt-'));
   try {
     const t = makeTrainer(false);
@@ -140,7 +140,7 @@ test('a second checkpoint replaces the first atomically', async () => {
   }
 });
 
-test('orthogonal init: JavaScript and blocked (tfjs) Gram-Schmidt give the same orthonormal matrix', async () => {
+test('orthogonal init: JavaScript and blocked (tfjs) Gram-Schmidt give the same orthonormal matrix', { skip }, async () => {
   for (const [rows, cols] of [[300, 70], [40, 150]]) {
     const m = Math.max(rows, cols);
     const n = Math.min(rows, cols);
@@ -160,7 +160,7 @@ test('orthogonal init: JavaScript and blocked (tfjs) Gram-Schmidt give the same 
   }
 });
 
-test('Trainer.create (backend init) and new Trainer (JavaScript init) start from the same weights', async () => {
+test('Trainer.create (backend init) and new Trainer (JavaScript init) start from the same weights', { skip }, async () => {
   const a = new Trainer(tinyModel(), tinyHyper(), new SyntheticSource(16, 3));
   const b = await Trainer.create(tinyModel(), tinyHyper(), new SyntheticSource(16, 3));
   const wa = await a.thetaG.data();

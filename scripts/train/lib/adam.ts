@@ -5,9 +5,14 @@
  *   m = beta1 m + (1 - beta1) g        (not stored when beta1 = 0: m = g)
  *   v = beta2 v + (1 - beta2) g^2
  *   theta -= lr_t * m / (sqrt(v) + eps)
+ * On a backend with a FusedAdam kernel (torch) the step is that one kernel, a single pass with the same
+ * float32 arithmetic.
  */
 import * as tf from '@tensorflow/tfjs';
+import { backendHasKernel } from './backend.js';
 import { flatVariable } from './params.js';
+
+const FUSED_ADAM = 'FusedAdam';
 
 export interface AdamOptions {
   lr: number;
@@ -32,6 +37,16 @@ export class FlatAdam {
     this.t += 1;
     const { lr, beta1, beta2, eps } = this.opts;
     const lrT = (lr * Math.sqrt(1 - beta2 ** this.t)) / (1 - beta1 ** this.t);
+    if (backendHasKernel(FUSED_ADAM)) {
+      const inputs: tf.NamedTensorMap = { theta, v: this.v, g };
+      if (this.m) inputs.m = this.m;
+      const [thetaNew, vNew, mNew] = tf.engine().runKernel(FUSED_ADAM, inputs, { lrT, beta1, beta2, eps }) as tf.Tensor[];
+      theta.assign(thetaNew);
+      this.v.assign(vNew);
+      if (this.m) this.m.assign(mNew);
+      tf.dispose([thetaNew, vNew, mNew]);
+      return;
+    }
     tf.tidy(() => {
       const v = tf.add(tf.mul(this.v, beta2), tf.mul(tf.square(g), 1 - beta2));
       let m: tf.Tensor = g;

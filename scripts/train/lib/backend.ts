@@ -1,6 +1,9 @@
 /**
  * TensorFlow.js backend selection for the trainer.
  *
+ *   torch       @sagan-serve/tfjs-backend-torch: kernels in libtorch (oneDNN convolutions, OpenBLAS matrix
+ *               products) on the cpu backend's typed arrays; the CPU training backend. Needs libtorch
+ *               (apt-get install libtorch-dev libopenblas0-openmp) when `npm ci` builds its addon.
  *   webgpu      @tensorflow/tfjs-backend-webgpu on Dawn (package `webgpu`). navigator.gpu must exist
  *               before the backend module is imported, so it is set first and the module is imported
  *               dynamically. Flags WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE and WEBGPU_CPU_FORWARD=false are
@@ -8,15 +11,15 @@
  *   tensorflow  @tensorflow/tfjs-node (libtensorflow, CPU or CUDA build). Not a dependency of this
  *               project: imported dynamically, with a clear error when it is absent.
  *   cpu         the pure-JavaScript backend bundled with @tensorflow/tfjs: for tests and tiny runs.
- *   auto        webgpu when a GPU adapter is found, else tensorflow when installed, else cpu.
+ *   auto        webgpu on a hardware GPU adapter, else torch when its addon loads, else cpu (printing why).
  *
  * wasm is not offered: it lacks Conv2DBackpropFilter and cannot train convolutions.
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerFastCpuKernels } from './cpu-kernels.js';
 
-export type BackendName = 'webgpu' | 'tensorflow' | 'cpu';
-export const BACKEND_CHOICES = ['auto', 'webgpu', 'tensorflow', 'cpu'] as const;
+export type BackendName = 'torch' | 'webgpu' | 'tensorflow' | 'cpu';
+export const BACKEND_CHOICES = ['auto', 'torch', 'webgpu', 'tensorflow', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendInfo {
@@ -30,6 +33,10 @@ export interface BackendInfo {
 export interface BackendOptions {
   /** WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE; default 200. */
   deferredSubmitBatchSize?: number;
+  /** torch: libtorch intra-op threads; default every core. */
+  threads?: number;
+  /** webgpu under auto: refuse a software (CPU) adapter such as lavapipe. */
+  hardwareOnly?: boolean;
 }
 
 let active: BackendInfo | undefined;
@@ -53,9 +60,12 @@ async function setupWebgpu(opts: BackendOptions): Promise<BackendInfo> {
     }
   }
   const gpu = (g.navigator as { gpu: { requestAdapter: () => Promise<unknown> } }).gpu;
-  const adapter = (await gpu.requestAdapter()) as { info?: { vendor?: string; architecture?: string; description?: string } } | null;
+  const adapter = (await gpu.requestAdapter()) as { isFallbackAdapter?: boolean; info?: { vendor?: string; architecture?: string; description?: string } } | null;
   if (!adapter) throw new Error('backend webgpu: no WebGPU adapter (no GPU, or Dawn found no usable Vulkan driver)');
   if (adapter.info) adapterText = [adapter.info.vendor, adapter.info.architecture, adapter.info.description].filter(Boolean).join(' ') || adapterText;
+  if (opts.hardwareOnly && (adapter.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(adapterText))) {
+    throw new Error(`backend webgpu: the only adapter is a software one (${adapterText}), slower than the CPU backends`);
+  }
   await import('@tensorflow/tfjs-backend-webgpu');
   const batch = opts.deferredSubmitBatchSize ?? 200;
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', batch);
@@ -81,6 +91,26 @@ async function setupTensorflow(): Promise<BackendInfo> {
   return { name: 'tensorflow', description: 'tensorflow (@tensorflow/tfjs-node, libtensorflow)', skipped: [] };
 }
 
+async function setupTorch(opts: BackendOptions): Promise<BackendInfo> {
+  const moduleName = '@sagan-serve/tfjs-backend-torch';
+  let torch: typeof import('@sagan-serve/tfjs-backend-torch');
+  try {
+    torch = await import(moduleName);
+  } catch (err) {
+    throw new Error(`backend torch: ${moduleName} could not be imported (${(err as Error).message}); run npm ci from the repository root`);
+  }
+  let info: ReturnType<typeof torch.registerTorchBackend>;
+  try {
+    info = torch.registerTorchBackend({ threads: opts.threads });
+  } catch (err) {
+    throw new Error(`backend torch: ${(err as Error).message}`, { cause: err });
+  }
+  if (!(await tf.setBackend('torch'))) throw new Error('backend torch: tf.setBackend(\'torch\') failed');
+  await tf.ready();
+  const blas = info.blas === 'openblas' ? 'OpenBLAS' : `BLAS ${info.blas}`;
+  return { name: 'torch', description: `torch (libtorch ${info.torchVersion}, ${info.threads} threads, ${info.mkldnn ? 'oneDNN' : 'no oneDNN'}, ${blas})`, skipped: [] };
+}
+
 async function setupCpu(): Promise<BackendInfo> {
   registerFastCpuKernels();
   if (!(await tf.setBackend('cpu'))) throw new Error('backend cpu: tf.setBackend(\'cpu\') failed');
@@ -99,11 +129,12 @@ export async function setupBackend(choice: BackendChoice, opts: BackendOptions =
   }
   tf.enableProdMode();
   if (choice === 'webgpu') active = await setupWebgpu(opts);
+  else if (choice === 'torch') active = await setupTorch(opts);
   else if (choice === 'tensorflow') active = await setupTensorflow();
   else if (choice === 'cpu') active = await setupCpu();
   else {
     const skipped: string[] = [];
-    for (const attempt of [() => setupWebgpu(opts), setupTensorflow]) {
+    for (const attempt of [() => setupWebgpu({ ...opts, hardwareOnly: true }), () => setupTorch(opts)]) {
       try {
         active = await attempt();
         active.skipped = skipped;
@@ -120,6 +151,14 @@ export async function setupBackend(choice: BackendChoice, opts: BackendOptions =
 
 export function activeBackend(): BackendInfo | undefined {
   return active;
+}
+
+/**
+ * Whether the active backend has kernel `name`: the torch backend adds kernels of its own (FusedAdam,
+ * SoftmaxGrad) that the trainer's layers use where they exist, keeping tfjs's composition elsewhere.
+ */
+export function backendHasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
 /** Reads a tensor's values without dataSync (which throws on WebGPU in Node). */

@@ -1,5 +1,5 @@
 /** Option parsers and small formatting helpers shared by the trainer's command-line scripts. */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice } from './backend.js';
 
 export function integer(value: string): number {
@@ -32,6 +32,17 @@ export function intList(value: string): number[] {
 export function backendChoice(value: string): BackendChoice {
   if (!(BACKEND_CHOICES as readonly string[]).includes(value)) throw new InvalidArgumentError(`backend must be one of ${BACKEND_CHOICES.join(', ')}`);
   return value as BackendChoice;
+}
+
+/** --backend, with the choices and what `auto` picks. */
+export function backendOption(what: string, defaultChoice: BackendChoice): Option {
+  return new Option('--backend <name>', `${what}: auto (webgpu on a GPU, else torch, else cpu), torch, webgpu, tensorflow (needs @tensorflow/tfjs-node), cpu`)
+    .argParser(backendChoice).default(defaultChoice);
+}
+
+/** --threads: the torch backend's libtorch threads. */
+export function threadsOption(): Option {
+  return new Option('--threads <n>', 'torch backend: libtorch threads (default: every core)').argParser(positiveInt);
 }
 
 export function formatBytes(n: number): string {

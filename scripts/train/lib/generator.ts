@@ -119,7 +119,7 @@ export function generatorForward(config: SaganGeneratorConfig, w: Record<string,
     if (i === c.attentionBlock) {
       const a = selfAttention(x, {
         theta: w['attention.theta.weight'], phi: w['attention.phi.weight'], g: w['attention.g.weight'], o: w['attention.o.weight'], gamma: w['attention.gamma'],
-      }, c.poolKeys);
+      }, c.poolKeys, !mode.training);
       x = a.out;
       attention = a.attention;
     }

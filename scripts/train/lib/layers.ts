@@ -13,6 +13,7 @@
  *   1x1 out conv, y = x + gamma * o (tfjs's gradients of these standard ops).
  */
 import * as tf from '@tensorflow/tfjs';
+import { backendHasKernel } from './backend.js';
 
 // ---------------------------------------------------------------------------------------------
 // custom-gradient helper
@@ -112,6 +113,9 @@ export interface BatchStats {
   variance: tf.Tensor1D;
 }
 
+const CONDITIONAL_BATCH_NORM = 'ConditionalBatchNorm';
+const CONDITIONAL_BATCH_NORM_GRAD = 'ConditionalBatchNormGrad';
+
 /**
  * Training-mode conditional batch norm of NHWC x: y = (x - mean) / sqrt(var + eps) * gain[y] +
  * bias[y], statistics over batch and space per channel; gain/bias tables [K, C] selected by
@@ -119,6 +123,35 @@ export interface BatchStats {
  * When `stats` is given, the batch mean and variance are pushed to it (kept tensors).
  */
 export function condBatchNorm(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, eps: number, relu: boolean, stats?: BatchStats[]): tf.Tensor4D {
+  if (backendHasKernel(CONDITIONAL_BATCH_NORM) && backendHasKernel(CONDITIONAL_BATCH_NORM_GRAD)) return condBatchNormFused(x, onehot, gain, bias, eps, relu, stats);
+  return condBatchNormComposed(x, onehot, gain, bias, eps, relu, stats);
+}
+
+/**
+ * The same layer on a backend with ConditionalBatchNorm kernels (torch): one reduction and one
+ * normalising pass each way instead of the composition's matrix products with ones.
+ */
+function condBatchNormFused(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, eps: number, relu: boolean, stats?: BatchStats[]): tf.Tensor4D {
+  const c = x.shape[3];
+  const k = onehot.shape[1];
+  const op = customOp(([xIn, gIn, bIn], save) => {
+    const gy = tf.matMul(onehot, gIn as tf.Tensor2D); // [b, C]
+    const by = tf.matMul(onehot, bIn as tf.Tensor2D);
+    const [y, mean, variance, rstd] = tf.engine().runKernel(CONDITIONAL_BATCH_NORM, { x: xIn, gain: gy, bias: by }, { epsilon: eps, relu }) as tf.Tensor[];
+    if (stats) stats.push({ mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D });
+    save([xIn, y, mean, rstd, gy]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, [sx, sy, sm, sr, sgy]: tf.Tensor[]) => {
+        const [dx, sg, sgx] = tf.engine().runKernel(CONDITIONAL_BATCH_NORM_GRAD, { dy, x: sx, y: sy, mean: sm, rstd: sr, gain: sgy }, { relu }) as tf.Tensor[];
+        return [dx, tf.matMul(onehot, sgx, true, false), tf.matMul(onehot, sg, true, false)];
+      },
+    };
+  });
+  return op(x, tf.reshape(gain, [k, c]), tf.reshape(bias, [k, c])) as tf.Tensor4D;
+}
+
+function condBatchNormComposed(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, eps: number, relu: boolean, stats?: BatchStats[]): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   const n = b * h * w;
   const hw = h * w;
@@ -180,6 +213,35 @@ export function condBatchNormInference(x: tf.Tensor4D, onehot: tf.Tensor2D, gain
 // ---------------------------------------------------------------------------------------------
 // self-attention
 
+const SOFTMAX_ATTENTION = 'SoftmaxAttention';
+const SOFTMAX_ATTENTION_GRAD = 'SoftmaxAttentionGrad';
+
+/** The torch backend's fused attention as a differentiable op (the map is saved for the gradient, not returned). */
+const fusedAttention = customOp(([theta, phi, value], save) => {
+  const [o, attention] = tf.engine().runKernel(SOFTMAX_ATTENTION, { query: theta, key: phi, value }, {}) as tf.Tensor[];
+  save([theta, phi, value, attention]);
+  return {
+    value: o,
+    gradFunc: (dy: tf.Tensor, [q, k, v, weights]: tf.Tensor[]) =>
+      tf.engine().runKernel(SOFTMAX_ATTENTION_GRAD, { dOut: dy, weights, query: q, key: k, value: v }, {}) as tf.Tensor[],
+  };
+});
+
+/**
+ * softmax(theta phi^T) value, and the attention map [b, N, M] when `withMap`. On a backend with the
+ * SoftmaxAttention kernels (torch) that is one fused kernel each way (the inner dimension C/8 is too
+ * small for batched GEMMs to run well); elsewhere tfjs's matMul + softmax + matMul.
+ */
+function attend(theta: tf.Tensor3D, phi: tf.Tensor3D, value: tf.Tensor3D, withMap: boolean): { o: tf.Tensor3D; attention?: tf.Tensor3D } {
+  if (backendHasKernel(SOFTMAX_ATTENTION) && backendHasKernel(SOFTMAX_ATTENTION_GRAD)) {
+    if (!withMap) return { o: fusedAttention(theta, phi, value) as tf.Tensor3D };
+    const [o, attention] = tf.engine().runKernel(SOFTMAX_ATTENTION, { query: theta, key: phi, value }, {}) as tf.Tensor3D[];
+    return { o, attention };
+  }
+  const attention = tf.softmax(tf.matMul(theta, phi, false, true)) as tf.Tensor3D;
+  return { o: tf.matMul(attention, value), attention };
+}
+
 export interface AttentionWeights {
   theta: tf.Tensor; // [1, 1, C, C/8]
   phi: tf.Tensor; // [1, 1, C, C/8]
@@ -190,9 +252,10 @@ export interface AttentionWeights {
 
 /**
  * SAGAN self-attention on NHWC x [b, h, w, C]: N = h*w queries, M keys (h/2 * w/2 when pooled).
- * Returns the output and the attention map [b, N, M] (softmax over keys).
+ * Returns the output and, when `withMap` (or when the backend computes it anyway), the attention map
+ * [b, N, M] (softmax over keys).
  */
-export function selfAttention(x: tf.Tensor4D, wt: AttentionWeights, poolKeys: boolean): { out: tf.Tensor4D; attention: tf.Tensor3D } {
+export function selfAttention(x: tf.Tensor4D, wt: AttentionWeights, poolKeys: boolean, withMap = false): { out: tf.Tensor4D; attention?: tf.Tensor3D } {
   const [b, h, w, c] = x.shape;
   const c8 = c / 8;
   const c2 = c / 2;
@@ -206,8 +269,8 @@ export function selfAttention(x: tf.Tensor4D, wt: AttentionWeights, poolKeys: bo
   };
   const phi = keys(wt.phi, c8);
   const value = keys(wt.g, c2);
-  const attention = tf.softmax(tf.matMul(theta, phi, false, true)) as tf.Tensor3D; // [b, N, M]
-  const o = tf.matMul(tf.reshape(tf.matMul(attention, value), [b * n, c2]), tf.reshape(wt.o, [c2, c]));
+  const { o: weighted, attention } = attend(theta, phi, value, withMap); // [b, N, C/2], [b, N, M]
+  const o = tf.matMul(tf.reshape(weighted, [b * n, c2]), tf.reshape(wt.o, [c2, c]));
   const out = tf.add(x, tf.mul(tf.reshape(o, [b, h, w, c]), wt.gamma)) as tf.Tensor4D;
   return { out, attention };
 }

@@ -3,7 +3,7 @@
  * SaganGeneratorConfig (same channel layout, same attention placement, same weight names), the
  * discriminator mirrors the released SAGAN / BigGAN discriminators.
  */
-import { resolveConfig, type ResolvedSaganConfig, type SaganGeneratorConfig } from '../../../src/onnx/sagan-graph.js';
+import { estimateFlops, resolveConfig, type ResolvedSaganConfig, type SaganGeneratorConfig } from '../../../src/onnx/sagan-graph.js';
 
 export interface DiscriminatorConfig {
   imageSize: number;
@@ -121,4 +121,38 @@ export function resolveDiscriminator(d: DiscriminatorConfig): ResolvedDiscrimina
 
 export function resolveGenerator(g: SaganGeneratorConfig): ResolvedSaganConfig {
   return resolveConfig(g);
+}
+
+/**
+ * D's FLOPs per image, counted like sagan-graph.ts's estimateFlops (2 x multiply-accumulates of the
+ * convolutions, the attention products and the linear layers; element-wise work left out).
+ */
+export function estimateDiscriminatorFlops(config: DiscriminatorConfig): number {
+  const d = resolveDiscriminator(config);
+  let macs = 0;
+  let side = d.imageSize;
+  d.outChannels.forEach((cout, i) => {
+    const cin = d.inChannels[i];
+    const out = d.sides[i];
+    macs += side * side * (cin * cout * 9 + cout * cout * 9);
+    if (i === 0 || d.downsample[i] || cin !== cout) macs += out * out * cin * cout;
+    if (i === d.attentionBlock) {
+      const n = out * out;
+      const m = d.poolKeys ? n / 4 : n;
+      macs += n * cout * (cout / 8) * 2 + n * cout * (cout / 2) + n * (cout / 2) * cout + n * m * (cout / 8) + n * m * (cout / 2);
+    }
+    side = out;
+  });
+  const cl = d.outChannels[d.outChannels.length - 1];
+  macs += cl + d.numClasses * cl;
+  return 2 * macs;
+}
+
+/**
+ * FLOPs of one training iteration (one D step and one G step per n_dis = 1): G forward once for the D
+ * step's fakes and forward + backward (3x) in the G step; D forward + backward (3x) on real and fake
+ * images in the D step, forward + input gradient (2x) in the G step: batch x (4 G + 8 D).
+ */
+export function trainingIterationFlops(model: ModelConfig, batch: number, nDis = 1): number {
+  return batch * ((3 + nDis) * estimateFlops(model.g) + (6 * nDis + 2) * estimateDiscriminatorFlops(model.d));
 }

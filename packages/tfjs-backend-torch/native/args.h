@@ -1,0 +1,69 @@
+// Argument handling shared by every native kernel.
+//
+// Tensors stay in JavaScript typed arrays (the cpu backend's storage). A kernel receives each input as
+// (typed array, shape) and its output as a typed array that JavaScript allocated with the right shape;
+// `Reader::tensor` wraps them with at::from_blob for the length of one synchronous call, so nothing is
+// copied in or out and libtorch never owns JavaScript memory beyond the call.
+#pragma once
+
+#include <napi.h>
+#include <ATen/ATen.h>
+
+#include <string>
+#include <vector>
+
+namespace torch_backend {
+
+// The arguments of one call, read left to right.
+class Reader {
+ public:
+  explicit Reader(const Napi::CallbackInfo& info) : info_(info) {}
+
+  // (typed array, shape array) -> a tensor over the array's memory.
+  at::Tensor tensor();
+  // null/undefined -> an undefined tensor; otherwise as tensor().
+  at::Tensor optionalTensor();
+  // An array of tensors given as [typedArray0, shape0, typedArray1, shape1, ...].
+  std::vector<at::Tensor> tensorList();
+  std::vector<int64_t> ints();
+  int64_t integer();
+  double number();
+  bool boolean();
+  std::string string();
+
+  Napi::Env env() const { return info_.Env(); }
+
+ private:
+  const Napi::Value& next();
+  const Napi::CallbackInfo& info_;
+  size_t index_ = 0;
+  Napi::Value current_;
+};
+
+using KernelFn = void (*)(Reader&);
+
+// Exports `fn` as `name`: it runs under c10::InferenceMode (tfjs records its own gradient tape) and
+// turns c10::Error and std::exception into JavaScript exceptions.
+void exportKernel(Napi::Env env, Napi::Object exports, const char* name, KernelFn fn);
+
+// NHWC storage viewed as NCHW without a copy (a channels_last tensor, which oneDNN takes as is).
+inline at::Tensor nchw(const at::Tensor& nhwc) { return nhwc.permute({0, 3, 1, 2}); }
+// An HWIO filter (TensorFlow's layout) viewed as OIHW (libtorch's).
+inline at::Tensor oihw(const at::Tensor& hwio) { return hwio.permute({3, 2, 0, 1}); }
+
+// Fused activations of tfjs's _FusedMatMul and FusedConv2D, applied in place.
+void applyActivation(at::Tensor& y, const std::string& activation, const at::Tensor& preluWeights, double leakyAlpha);
+
+// Registration functions, one per source file.
+void registerElementwise(Napi::Env env, Napi::Object exports);
+void registerReduce(Napi::Env env, Napi::Object exports);
+void registerMatmul(Napi::Env env, Napi::Object exports);
+void registerConv(Napi::Env env, Napi::Object exports);
+void registerPool(Napi::Env env, Napi::Object exports);
+void registerSoftmax(Napi::Env env, Napi::Object exports);
+void registerShape(Napi::Env env, Napi::Object exports);
+void registerOptimizer(Napi::Env env, Napi::Object exports);
+void registerAttention(Napi::Env env, Napi::Object exports);
+void registerBatchNorm(Napi::Env env, Napi::Object exports);
+
+}  // namespace torch_backend

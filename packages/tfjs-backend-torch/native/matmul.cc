@@ -1,0 +1,53 @@
+// Matrix products: tfjs BatchMatMul (batch dimensions broadcast) and _FusedMatMul (+ bias, activation).
+#include "args.h"
+
+namespace torch_backend {
+
+namespace {
+
+at::Tensor maybeTransposed(const at::Tensor& t, bool transpose) { return transpose ? t.transpose(-1, -2) : t; }
+
+// a [..., M, K] (or [..., K, M] with transposeA), b [..., K, N] (or [..., N, K]) -> out [..., M, N].
+void BatchMatMul(Reader& r) {
+  at::Tensor a = r.tensor();
+  at::Tensor b = r.tensor();
+  at::Tensor out = r.tensor();
+  bool transposeA = r.boolean();
+  bool transposeB = r.boolean();
+  a = maybeTransposed(a, transposeA);
+  b = maybeTransposed(b, transposeB);
+  if (a.dim() == 2 && b.dim() == 2) at::mm_out(out, a, b);
+  else if (a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0)) at::bmm_out(out, a, b);
+  else at::matmul_out(out, a, b);
+}
+
+void FusedMatMul(Reader& r) {
+  at::Tensor a = r.tensor();
+  at::Tensor b = r.tensor();
+  at::Tensor bias = r.optionalTensor();
+  at::Tensor prelu = r.optionalTensor();
+  at::Tensor out = r.tensor();
+  bool transposeA = r.boolean();
+  bool transposeB = r.boolean();
+  std::string activation = r.string();
+  double leakyAlpha = r.number();
+  a = maybeTransposed(a, transposeA);
+  b = maybeTransposed(b, transposeB);
+  if (bias.defined() && a.dim() == 2 && b.dim() == 2) {
+    at::addmm_out(out, bias.expand(out.sizes()), a, b);
+  } else {
+    if (a.dim() == 2 && b.dim() == 2) at::mm_out(out, a, b);
+    else at::matmul_out(out, a, b);
+    if (bias.defined()) out.add_(bias);
+  }
+  applyActivation(out, activation, prelu, leakyAlpha);
+}
+
+}  // namespace
+
+void registerMatmul(Napi::Env env, Napi::Object exports) {
+  exportKernel(env, exports, "BatchMatMul", BatchMatMul);
+  exportKernel(env, exports, "_FusedMatMul", FusedMatMul);
+}
+
+}  // namespace torch_backend

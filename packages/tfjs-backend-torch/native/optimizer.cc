@@ -1,0 +1,71 @@
+// One Adam step over a whole flat parameter buffer in a single pass (the trainer keeps every
+// parameter of a network in one buffer). tfjs composes it from about ten element-wise kernels.
+//   m' = beta1 m + (1 - beta1) g          (no m when beta1 = 0: m = g)
+//   v' = beta2 v + (1 - beta2) g^2
+//   theta' = theta - lrT m' / (sqrt(v') + eps)
+#include "args.h"
+#include "multiversion.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+
+namespace torch_backend {
+
+namespace {
+
+MULTIVERSION void adamRange(const float* __restrict theta, const float* __restrict m, const float* __restrict v, const float* __restrict g,
+                            float* __restrict thetaOut, float* __restrict mOut, float* __restrict vOut, int64_t n,
+                            float b1, float oneMinusB1, float b2, float oneMinusB2, float lr, float eps) {
+  for (int64_t i = 0; i < n; i++) {
+    // The composed update's float32 operations in its order.
+    const float gi = g[i];
+    const float vi = v[i] * b2 + (gi * gi) * oneMinusB2;
+    const float mi = m ? m[i] * b1 + gi * oneMinusB1 : gi;
+    if (mOut) mOut[i] = mi;
+    vOut[i] = vi;
+    thetaOut[i] = theta[i] - (mi / (std::sqrt(vi) + eps)) * lr;
+  }
+}
+
+void FusedAdam(Reader& r) {
+  at::Tensor theta = r.tensor();
+  at::Tensor m = r.optionalTensor();
+  at::Tensor v = r.tensor();
+  at::Tensor g = r.tensor();
+  at::Tensor thetaOut = r.tensor();
+  at::Tensor mOut = r.optionalTensor();
+  at::Tensor vOut = r.tensor();
+  // Each constant is rounded to float32 from its double value, as tfjs rounds the scalars of the composed
+  // update (tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2), ...): the two paths agree bit for bit.
+  const double lrT = r.number();
+  const double beta1 = r.number();
+  const double beta2 = r.number();
+  const float eps = static_cast<float>(r.number());
+  const float b1 = static_cast<float>(beta1), oneMinusB1 = static_cast<float>(1.0 - beta1);
+  const float b2 = static_cast<float>(beta2), oneMinusB2 = static_cast<float>(1.0 - beta2);
+  const float lr = static_cast<float>(lrT);
+  TORCH_CHECK(theta.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat && g.scalar_type() == at::kFloat, "FusedAdam takes float32 buffers");
+  TORCH_CHECK(m.defined() == mOut.defined(), "FusedAdam: m and its output come together");
+  const int64_t n = theta.numel();
+  TORCH_CHECK(v.numel() == n && g.numel() == n && thetaOut.numel() == n && vOut.numel() == n, "FusedAdam: buffers of different lengths");
+  const float* pt = theta.data_ptr<float>();
+  const float* pv = v.data_ptr<float>();
+  const float* pg = g.data_ptr<float>();
+  const float* pm = m.defined() ? m.data_ptr<float>() : nullptr;
+  float* ot = thetaOut.data_ptr<float>();
+  float* ov = vOut.data_ptr<float>();
+  float* om = mOut.defined() ? mOut.data_ptr<float>() : nullptr;
+  at::parallel_for(0, n, 16384, [&](int64_t begin, int64_t end) {
+    adamRange(pt + begin, pm ? pm + begin : nullptr, pv + begin, pg + begin, ot + begin, om ? om + begin : nullptr, ov + begin, end - begin,
+              b1, oneMinusB1, b2, oneMinusB2, lr, eps);
+  });
+}
+
+}  // namespace
+
+void registerOptimizer(Napi::Env env, Napi::Object exports) {
+  exportKernel(env, exports, "FusedAdam", FusedAdam);
+}
+
+}  // namespace torch_backend

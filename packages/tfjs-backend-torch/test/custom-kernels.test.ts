@@ -1,0 +1,87 @@
+/**
+ * The kernels only this backend has (FusedAdam, SoftmaxGrad, SoftmaxAttention(+Grad),
+ * ConditionalBatchNorm(+Grad)) against the tfjs compositions they replace, computed on the same backend.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { maxRelDiff, torchOrSkip, values } from './helpers.js';
+
+const skip = torchOrSkip();
+
+const t = (shape: number[], seed: number, scale = 1): tf.Tensor => tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed, scale), shape);
+const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): tf.Tensor[] =>
+  tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs as never) as tf.Tensor[];
+const data = async (ts: tf.Tensor[]): Promise<Float32Array[]> => Promise.all(ts.map(async (x) => Float32Array.from(await x.data())));
+
+test('FusedAdam equals the composed Adam update bit for bit (with and without a first moment)', { skip }, async () => {
+  await tf.setBackend('torch');
+  const n = 50_001;
+  const theta = t([n], 1);
+  const v = tf.abs(t([n], 2, 1e-3));
+  const m = t([n], 3, 1e-2);
+  const g = t([n], 4, 1e-1);
+  for (const beta1 of [0, 0.5]) {
+    const lrT = 1e-4 * Math.sqrt(1 - 0.9 ** 7) / (1 - beta1 ** 7);
+    const inputs: Record<string, tf.Tensor> = { theta, v, g };
+    if (beta1 !== 0) inputs.m = m;
+    const fused = await data(run('FusedAdam', inputs, { lrT, beta1, beta2: 0.9, eps: 1e-8 }));
+    const composed = await data(tf.tidy(() => {
+      const v2 = tf.add(tf.mul(v, 0.9), tf.mul(tf.square(g), 1 - 0.9));
+      const m2 = beta1 === 0 ? g : tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
+      const out = [tf.sub(theta, tf.mul(tf.div(m2, tf.add(tf.sqrt(v2), 1e-8)), lrT)), v2];
+      if (beta1 !== 0) out.push(m2);
+      return out;
+    }));
+    assert.equal(fused.length, composed.length);
+    fused.forEach((f, i) => assert.deepEqual(f, composed[i], `output ${i} (beta1 ${beta1})`));
+  }
+});
+
+test('SoftmaxGrad equals the gradient tfjs derives for softmax', { skip }, async () => {
+  await tf.setBackend('torch');
+  const x = t([3, 6, 9], 5, 3);
+  const dy = t([3, 6, 9], 6);
+  const [want] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.softmax(a), dy)))([x]);
+  const got = tf.engine().runKernel('SoftmaxGrad', { dy, y: tf.softmax(x) }, { dim: -1 }) as tf.Tensor;
+  assert.ok(maxRelDiff(await data([got]), await data([want])) < 1e-6);
+});
+
+for (const [B, N, M, d, e] of [[2, 16, 4, 1, 4], [3, 64, 16, 2, 8], [2, 20, 13, 3, 5]]) {
+  test(`SoftmaxAttention and its gradient equal softmax(Q K^T) V composed (B ${B}, N ${N}, M ${M}, d ${d}, e ${e})`, { skip }, async () => {
+    await tf.setBackend('torch');
+    const q = t([B, N, d], 7, 2);
+    const k = t([B, M, d], 8, 2);
+    const v = t([B, M, e], 9);
+    const dOut = t([B, N, e], 10);
+    const [out, weights] = run('SoftmaxAttention', { query: q, key: k, value: v });
+    const composedWeights = tf.softmax(tf.matMul(q, k, false, true));
+    assert.ok(maxRelDiff(await data([out, weights]), await data([tf.matMul(composedWeights, v), composedWeights])) < 1e-5);
+    const fused = run('SoftmaxAttentionGrad', { dOut, weights, query: q, key: k, value: v });
+    const composed = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(tf.matMul(tf.softmax(tf.matMul(a, b, false, true)), c), dOut)))([q, k, v]);
+    assert.ok(maxRelDiff(await data(fused), await data(composed)) < 1e-5);
+  });
+}
+
+for (const relu of [false, true]) {
+  test(`ConditionalBatchNorm and its gradient equal the batch-norm formulas (relu ${relu})`, { skip }, async () => {
+    await tf.setBackend('torch');
+    const [b, h, w, c] = [4, 5, 3, 6];
+    const x = tf.add(t([b, h, w, c], 11, 2), 0.7);
+    const gy = tf.add(t([b, c], 12, 0.5), 1);
+    const by = t([b, c], 13);
+    const dy = t([b, h, w, c], 14);
+    const [y, mean, variance, rstd] = run('ConditionalBatchNorm', { x, gain: gy, bias: by }, { epsilon: 1e-5, relu });
+    const moments = tf.moments(x, [0, 1, 2]);
+    const ref = (xIn: tf.Tensor, g: tf.Tensor, bb: tf.Tensor): tf.Tensor => {
+      const m = tf.moments(xIn, [0, 1, 2]);
+      const out = tf.add(tf.mul(tf.div(tf.sub(xIn, m.mean), tf.sqrt(tf.add(m.variance, 1e-5))), tf.reshape(g, [b, 1, 1, c])), tf.reshape(bb, [b, 1, 1, c]));
+      return relu ? tf.relu(out) : out;
+    };
+    assert.ok(maxRelDiff(await data([y, mean, variance, rstd]), await data([ref(x, gy, by), moments.mean, moments.variance, tf.rsqrt(tf.add(moments.variance, 1e-5))])) < 1e-5);
+    const [dx, sg, sgx] = run('ConditionalBatchNormGrad', { dy, x, y, mean, rstd, gain: gy }, { relu });
+    const [rdx, rdg, rdb] = tf.grads((a: tf.Tensor, g: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(ref(a, g, bb), dy)))([x, gy, by]);
+    // the gain and bias rows' gradients are sum(g * xhat) and sum(g) over each sample's positions
+    assert.ok(maxRelDiff(await data([dx, sgx, sg]), await data([rdx, rdg, rdb])) < 1e-5);
+  });
+}
