@@ -33,6 +33,7 @@ interface Options {
   readEvery: number;
   profile: boolean;
   phases: boolean;
+  memoryEvery?: number;
   threads?: number;
   json?: string;
 }
@@ -57,6 +58,7 @@ const program = new Command()
   .option('--read-every <n>', 'read the losses back every n iterations (as train --log-every)', positiveInt, 50)
   .option('--no-profile', 'skip the kernel count (tf.profile of one iteration)')
   .option('--no-phases', 'skip the per-phase timing')
+  .option('--memory-every <n>', 'print tensors, RSS and the backend\'s memory every n timed iterations (a leak check over --steps)', positiveInt)
   .option('--json <file>', 'write the results as JSON');
 
 const FREE_KERNELS = new Set(['Reshape', 'Identity', 'Cast']);
@@ -81,6 +83,8 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = { backend: backend.name, description: backend.description, options: o };
   if (o.profile) {
     try {
+      const torch = backend.name === 'torch' ? await import('@sagan-serve/tfjs-backend-torch') : undefined;
+      torch?.resetKernelCounts();
       const prof = await tf.profile(async () => {
         const t = await trainer.trainStepTensors(true);
         await t?.data();
@@ -96,6 +100,14 @@ async function main(): Promise<void> {
       console.log(`kernels per iteration: ${total} tfjs kernels (${prof.kernels.length} ops recorded incl. reshapes/identities; `
         + `on WebGPU some kernels dispatch several programs, e.g. SplitV one per piece); top: ${top.slice(0, 12).map(([k, n]) => `${k} ${n}`).join(', ')}`);
       results.kernels = { tfjsKernels: total, recorded: prof.kernels.length, byName: Object.fromEntries(top) };
+      if (torch) {
+        // how each call ran: in libtorch, as a view of existing memory, or on the cpu backend's kernel
+        const paths = torch.kernelCounts();
+        const sum = (m: Record<string, number>): number => Object.values(m).reduce((a, b) => a + b, 0);
+        const fallbacks = Object.entries(paths.cpu).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+        console.log(`torch kernels per iteration: ${sum(paths.native)} native, ${sum(paths.view)} views (${Object.keys(paths.view).join(', ')}), ${sum(paths.cpu)} on the cpu backend's kernels: ${fallbacks}`);
+        results.torchKernelPaths = paths;
+      }
     } catch (err) {
       console.log(`kernel count unavailable on this backend (tf.profile failed: ${(err as Error).message}); use --no-profile`);
     }
@@ -127,12 +139,25 @@ async function main(): Promise<void> {
 
   // throughput as in training: no reads except every readEvery iterations
   await syncBackend();
+  const memory: Record<string, unknown>[] = [];
+  const recordMemory = (iteration: number): void => {
+    const backendMemory = tf.backend().memory() as { pool?: { buffersInUse: number; freeBytes: number } };
+    const row = { iteration, tensors: tf.memory().numTensors, rssMiB: process.memoryUsage().rss / 2 ** 20, heapUsedMiB: process.memoryUsage().heapUsed / 2 ** 20, ...(backendMemory.pool ? { poolBuffersInUse: backendMemory.pool.buffersInUse, poolIdleMiB: backendMemory.pool.freeBytes / 2 ** 20 } : {}) };
+    memory.push(row);
+    console.log(`memory after ${iteration} iterations: ${row.tensors} tensors, RSS ${row.rssMiB.toFixed(0)} MiB, JS heap ${row.heapUsedMiB.toFixed(0)} MiB`
+      + (backendMemory.pool ? `, pool ${backendMemory.pool.buffersInUse} buffers in use, ${(backendMemory.pool.freeBytes / 2 ** 20).toFixed(0)} MiB idle` : ''));
+  };
+  if (o.memoryEvery) recordMemory(0);
   const t1 = performance.now();
-  for (let i = 0; i < o.steps; i++) await trainer.trainStep((i + 1) % o.readEvery === 0 || i === o.steps - 1);
+  for (let i = 0; i < o.steps; i++) {
+    await trainer.trainStep((i + 1) % o.readEvery === 0 || i === o.steps - 1);
+    if (o.memoryEvery && (i + 1) % o.memoryEvery === 0) recordMemory(i + 1);
+  }
   await syncBackend();
   const ms = (performance.now() - t1) / o.steps;
   console.log(`throughput: ${(1000 / ms).toFixed(3)} it/s, ${ms.toFixed(1)} ms per iteration (${o.steps} iterations, losses read every ${o.readEvery})`);
   results.msPerIteration = ms;
+  if (memory.length) results.memory = memory;
   results.itPerSecond = 1000 / ms;
 
   // phases, with a sync after each (the syncs add a little)

@@ -71,10 +71,10 @@ const cases: Case[] = [
       return [tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'), tf.maxPool(x as tf.Tensor4D, 3, 1, 'same'), tf.avgPool(x as tf.Tensor4D, 3, 1, 'same'),
         ...grads((a) => tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'), [x]), ...grads((a) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), [x])]; } },
   { name: 'softmax', native: ['Softmax'], f: () => [tf.softmax(t([3, 5, 7], 26, 4))] },
-  { name: 'data movement: gather, concat, transpose, strided slice, pad, tile, nearest resize, where, addN, fill', native: ['GatherV2', 'Concat', 'Transpose', 'Slice', 'PadV2', 'Tile', 'ResizeNearestNeighbor', 'Select', 'AddN', 'Fill'],
+  { name: 'data movement: gather, concat, stack, split, transpose, strided slice, pad, tile, nearest resize, where, addN, fill', native: ['GatherV2', 'Concat', 'Pack', 'SplitV', 'Transpose', 'Slice', 'PadV2', 'Tile', 'ResizeNearestNeighbor', 'Select', 'AddN', 'Fill'],
     f: () => { const x = t([4, 3, 5], 27); const idx = tf.tensor1d([3, 0, 0, 2], 'int32');
       return [tf.gather(x, idx), tf.gather(x, tf.tensor2d([[1, 2], [0, 4]], [2, 2], 'int32'), 2), tf.concat([x, t([4, 2, 5], 28)], 1), tf.concat([x, x, x], 2),
-        tf.transpose(x, [2, 0, 1]), tf.slice(x, [1, 1, 1], [2, 2, 3]), tf.pad(x, [[1, 0], [0, 2], [1, 1]], 0.5), tf.tile(x, [1, 2, 3]),
+        tf.stack([x, x], 1), ...tf.split(x, [1, 3], 0), ...tf.split(x, [2, 3], 2), tf.transpose(x, [2, 0, 1]), tf.slice(x, [1, 1, 1], [2, 2, 3]), tf.pad(x, [[1, 0], [0, 2], [1, 1]], 0.5), tf.tile(x, [1, 2, 3]),
         tf.image.resizeNearestNeighbor(t([2, 3, 4, 2], 29) as tf.Tensor4D, [6, 8]), tf.where(tf.greater(x, 0), x, tf.neg(x)), tf.addN([x, x, tf.exp(x)]), tf.fill([3, 4], 2.5)]; } },
   { name: 'cases left to the cpu backend: NCHW convolution, asymmetric pooling, aligned-corners resize, batched gather', native: [],
     cpu: ['Conv2D', 'AvgPool', 'ResizeNearestNeighbor', 'GatherV2'],

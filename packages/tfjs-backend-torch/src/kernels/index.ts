@@ -18,6 +18,7 @@ import { fusedMatMulConfig } from './FusedMatMul.js';
 import { gatherV2Config } from './GatherV2.js';
 import { maxPoolConfig } from './MaxPool.js';
 import { maxPoolGradConfig } from './MaxPoolGrad.js';
+import { packConfig } from './Pack.js';
 import { padV2Config } from './PadV2.js';
 import { argKernels, reductionKernels } from './reductions.js';
 import { resizeNearestNeighborConfig } from './ResizeNearestNeighbor.js';
@@ -26,6 +27,7 @@ import { sliceConfig } from './Slice.js';
 import { softmaxConfig } from './Softmax.js';
 import { softmaxAttentionConfig, softmaxAttentionGradConfig } from './SoftmaxAttention.js';
 import { softmaxGradConfig } from './SoftmaxGrad.js';
+import { splitVConfig } from './SplitV.js';
 import { tileConfig } from './Tile.js';
 import { transposeConfig } from './Transpose.js';
 
@@ -35,7 +37,7 @@ export const nativeKernelConfigs: KernelConfig[] = [
   conv2DBackpropFilterConfig, avgPoolConfig, avgPoolGradConfig, maxPoolConfig, maxPoolGradConfig, softmaxConfig,
   softmaxGradConfig, fusedAdamConfig, gatherV2Config, concatConfig, transposeConfig, sliceConfig, padV2Config,
   tileConfig, resizeNearestNeighborConfig, selectConfig, addNConfig, fillConfig, softmaxAttentionConfig, softmaxAttentionGradConfig,
-  conditionalBatchNormConfig, conditionalBatchNormGradConfig,
+  conditionalBatchNormConfig, conditionalBatchNormGradConfig, splitVConfig, packConfig,
 ];
 
 export { FUSED_ADAM } from './FusedAdam.js';
