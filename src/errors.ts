@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   NO_ATTENTION: { status: 400, description: 'Attention overlays were asked of a model whose graph has no attention output.' },
   NOT_FOUND: { status: 404, description: 'No such route.' },
   UNKNOWN_MODEL: { status: 404, description: 'No model of that name is in the model repository; `allowed` lists the models.' },
+  UNKNOWN_VERSION: { status: 404, description: 'The model exists but not in that version; `allowed` lists the versions it serves.' },
   METHOD_NOT_ALLOWED: { status: 405, description: 'The route exists but not for this HTTP method.' },
   PAYLOAD_TOO_LARGE: { status: 413, description: 'The request body is larger than the limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'A request body was sent with a content type other than application/json.' },

@@ -2,12 +2,15 @@
  * createApp(deps): the Express app with every route and middleware, without listening, so the CLI
  * and the tests build exactly the same server.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
 import { ServeError, type ErrorCode } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import type { RenderPool } from '../render/render-pool.js';
 import { accessLog } from './access-log.js';
@@ -16,10 +19,13 @@ import { errorHandler } from './error-handler.js';
 import { loadOpenApiText, OpenApiValidators } from './openapi-validation.js';
 import { generateRoutes } from './routes/generate.js';
 import { healthRoutes } from './routes/health.js';
+import { inferenceProtocolRoutes } from './routes/inference-protocol.js';
 import { interpolateRoutes } from './routes/interpolate.js';
 import { modelRoutes } from './routes/models.js';
 import { samplesRoutes } from './routes/samples.js';
 import { webRoutes } from './routes/web.js';
+
+const SERVER_VERSION = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Shared, mutable server state the routes read (set when SIGTERM arrives). */
 export interface Lifecycle { draining: boolean }
@@ -47,6 +53,15 @@ export const ROUTES: Array<[string, string[]]> = [
   ['/readyz', ['GET']],
   ['/metrics', ['GET']],
   ['/openapi.yaml', ['GET']],
+  ['/v2', ['GET']],
+  ['/v2/health/live', ['GET']],
+  ['/v2/health/ready', ['GET']],
+  ['/v2/models/:model', ['GET']],
+  ['/v2/models/:model/ready', ['GET']],
+  ['/v2/models/:model/infer', ['POST']],
+  ['/v2/models/:model/versions/:version', ['GET']],
+  ['/v2/models/:model/versions/:version/ready', ['GET']],
+  ['/v2/models/:model/versions/:version/infer', ['POST']],
 ];
 
 /** Error codes logged at debug (see levelFor below). */
@@ -89,7 +104,7 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
 
   app.use(accessLog(deps.logger, {
     // Health checks and scrapes would drown the log.
-    ignore: (req) => req.url === '/healthz' || req.url === '/metrics' || req.url === '/readyz',
+    ignore: (req) => req.url === '/healthz' || req.url === '/metrics' || req.url === '/readyz' || req.url === '/v2/health/live' || req.url === '/v2/health/ready',
     levelFor: (res) => {
       // Load shedding answers one request in several under overload; a log line each would add work
       // exactly when there is none to spare. sagan_requests_rejected_total counts them instead.
@@ -115,6 +130,7 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
   generateRoutes(api, deps);
   samplesRoutes(api, deps);
   interpolateRoutes(api, deps);
+  inferenceProtocolRoutes(api, deps, SERVER_VERSION);
   app.use(api);
   app.use(webRoutes());
 

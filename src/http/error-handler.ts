@@ -13,6 +13,20 @@ export interface ErrorBody {
   request_id?: string;
 }
 
+/** The Open Inference Protocol's error shape (`error` is the message), with this server's code beside it. */
+export interface InferenceProtocolErrorBody {
+  error: string;
+  code: string;
+  field?: string;
+  allowed?: unknown;
+  request_id?: string;
+}
+
+/** Paths answered in the Open Inference Protocol's error shape. */
+function isInferenceProtocolPath(path: string): boolean {
+  return path === '/v2' || path.startsWith('/v2/');
+}
+
 /** Body-parser / raw-body error types and the code each becomes. */
 const BODY_PARSER_ERRORS: Record<string, ServeError['code']> = {
   'entity.parse.failed': 'MALFORMED_JSON',
@@ -43,6 +57,14 @@ export function toServeError(err: unknown): ServeError {
   return new ServeError('INTERNAL', 'internal server error');
 }
 
+export function inferenceProtocolErrorBody(error: ServeError, requestId: string | undefined): InferenceProtocolErrorBody {
+  const body: InferenceProtocolErrorBody = { error: error.message, code: error.code };
+  if (error.details.field !== undefined) body.field = error.details.field;
+  if (error.details.allowed !== undefined) body.allowed = error.details.allowed;
+  if (requestId !== undefined) body.request_id = requestId;
+  return body;
+}
+
 export function errorBody(error: ServeError, requestId: string | undefined): ErrorBody {
   const body: ErrorBody = { error: { code: error.code, message: error.message } };
   if (error.details.field !== undefined) body.error.field = error.details.field;
@@ -71,7 +93,8 @@ export function sendError(res: Response, err: unknown): void {
   if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
   res.removeHeader('ETag');
   res.removeHeader('Cache-Control');
-  res.status(status).json(errorBody(error, typeof res.req.id === 'string' ? res.req.id : String(res.req.id ?? '')));
+  const requestId = typeof res.req.id === 'string' ? res.req.id : String(res.req.id ?? '');
+  res.status(status).json(isInferenceProtocolPath(res.req.path) ? inferenceProtocolErrorBody(error, requestId) : errorBody(error, requestId));
 }
 
 /** HTTP status of a coded error and its Retry-After in seconds (every 503 has one). */

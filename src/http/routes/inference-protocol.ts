@@ -1,0 +1,169 @@
+/**
+ * The Open Inference Protocol (KServe v2 REST, JSON tensors): health, server and model metadata, and
+ * `infer`, which goes through the model's batcher like `/generate`, so v2 and image traffic share
+ * batches. A generator has two inputs, the manifest's latent input (`z`, FP32 [-1, dim]) and class input
+ * (`y`, INT64 [-1]), and the outputs `image` (FP32 [-1, 3, S, S], the model's output range) and, where
+ * the graph has it, `attention` (FP32 [-1, N, M]).
+ *
+ * Errors keep the spec's shape, `{"error": "<message>"}`, with this server's `code`, `field` and
+ * `allowed` beside it (error-handler.ts writes them for every /v2 path).
+ */
+import type { Request, Response, Router } from 'express';
+import { ServeError } from '../../errors.js';
+import { isReady, type ModelEntry, type ReadyModel } from '../../models/model-registry.js';
+import { MAX_LATENT_MAGNITUDE } from '../generate-request.js';
+import type { AppDeps } from '../app.js';
+import { clientGone, requireJson, requireReady } from './generate.js';
+import { findModel } from './models.js';
+
+export const SERVER_NAME = 'sagan-serve';
+
+type Datatype = 'FP32' | 'FP64' | 'INT64' | 'INT32' | 'INT16' | 'INT8' | 'UINT8';
+
+interface RequestInput { name: string; shape: number[]; datatype: Datatype; data: unknown[]; parameters?: Record<string, unknown> }
+interface InferRequest { id?: string; parameters?: Record<string, unknown>; inputs: RequestInput[]; outputs?: Array<{ name: string; parameters?: Record<string, unknown> }> }
+
+export interface MetadataTensor { name: string; datatype: string; shape: number[] }
+
+/** The model's tensors as the protocol describes them (-1: the batch axis). */
+export function modelTensors(model: ReadyModel): { inputs: MetadataTensor[]; outputs: MetadataTensor[] } {
+  const m = model.manifest;
+  const S = m.image.size;
+  const outputs: MetadataTensor[] = [{ name: m.image.output, datatype: 'FP32', shape: [-1, 3, S, S] }];
+  if (m.attention) {
+    outputs.push({ name: m.attention.output, datatype: 'FP32', shape: [-1, m.attention.grid[0] * m.attention.grid[1], m.attention.key_grid[0] * m.attention.key_grid[1]] });
+  }
+  return {
+    inputs: [{ name: m.latent.input, datatype: 'FP32', shape: [-1, m.latent.dim] }, { name: m.class_input, datatype: 'INT64', shape: [-1] }],
+    outputs,
+  };
+}
+
+function invalid(field: string, message: string, allowed?: string | Array<string | number>): ServeError {
+  return new ServeError('INVALID_ARGUMENT', message, { field, allowed });
+}
+
+/** The model a v2 path names, and its version when the path has one (UNKNOWN_VERSION otherwise). */
+function modelAt(deps: AppDeps, req: Request): ModelEntry {
+  const params = req.params as Record<string, string | undefined>;
+  const entry = findModel(deps.registry, params.model ?? '');
+  const version = params.version;
+  const served = entry.manifest?.version;
+  if (version !== undefined && version !== served) {
+    throw new ServeError('UNKNOWN_VERSION', `model '${entry.name}' has no version '${version.slice(0, 100)}'`, { field: 'version', allowed: served !== undefined ? [served] : [] });
+  }
+  return entry;
+}
+
+/** Row-major values of a flat or nested `data` array, checked against `shape`. */
+function flatten(data: unknown[], field: string, expected: number): unknown[] {
+  const out = data.some(Array.isArray) ? (data as unknown[]).flat(Infinity) : data;
+  if (out.length !== expected) throw invalid(`${field}.data`, `data has ${out.length} elements, shape says ${expected}`, `${expected} elements`);
+  return out;
+}
+
+/** The z and class rows of a request, checked against the model (names, datatypes, shapes, values). */
+export function readInferInputs(body: InferRequest, model: ReadyModel, maxRows: number): { z: Float32Array; classes: Int32Array; rows: number } {
+  const m = model.manifest;
+  const byName = new Map(body.inputs.map((input, i) => [input.name, { input, i }]));
+  for (const [name, { i }] of byName) {
+    if (name !== m.latent.input && name !== m.class_input) throw invalid(`body.inputs[${i}].name`, `model '${m.name}' has no input '${name.slice(0, 64)}'`, [m.latent.input, m.class_input]);
+  }
+  if (byName.size !== body.inputs.length) throw invalid('body.inputs', 'an input is given twice', [m.latent.input, m.class_input]);
+  const latent = byName.get(m.latent.input);
+  const cls = byName.get(m.class_input);
+  if (!latent) throw invalid('body.inputs', `input '${m.latent.input}' is required`, [m.latent.input, m.class_input]);
+  if (!cls) throw invalid('body.inputs', `input '${m.class_input}' is required`, [m.latent.input, m.class_input]);
+  const zField = `body.inputs[${latent.i}]`;
+  const yField = `body.inputs[${cls.i}]`;
+  const dim = m.latent.dim;
+  if (latent.input.datatype !== 'FP32') throw invalid(`${zField}.datatype`, `'${m.latent.input}' is FP32`, ['FP32']);
+  if (!['INT64', 'INT32'].includes(cls.input.datatype)) throw invalid(`${yField}.datatype`, `'${m.class_input}' is INT64 (INT32 accepted)`, ['INT64', 'INT32']);
+  const [rows, zDim] = latent.input.shape;
+  if (latent.input.shape.length !== 2 || zDim !== dim) throw invalid(`${zField}.shape`, `'${m.latent.input}' has shape [rows, ${dim}]`, `[rows, ${dim}]`);
+  if (!(rows >= 1 && rows <= maxRows)) throw invalid(`${zField}.shape`, `${rows} rows; between 1 and ${maxRows} per request`, `1..${maxRows} rows`);
+  if (cls.input.shape.length !== 1 || cls.input.shape[0] !== rows) throw invalid(`${yField}.shape`, `'${m.class_input}' has shape [${rows}] (one class per row of '${m.latent.input}')`, `[${rows}]`);
+  const z = new Float32Array(rows * dim);
+  flatten(latent.input.data, zField, rows * dim).forEach((v, i) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > MAX_LATENT_MAGNITUDE) throw invalid(`${zField}.data`, `element ${i} (${JSON.stringify(v)?.slice(0, 32)}) is not a number within the latent range`, `finite numbers with |v| <= ${MAX_LATENT_MAGNITUDE}`);
+    z[i] = v;
+  });
+  const K = m.classes.length;
+  const classes = new Int32Array(rows);
+  flatten(cls.input.data, yField, rows).forEach((v, i) => {
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= K) throw invalid(`${yField}.data`, `class ${JSON.stringify(v)?.slice(0, 32)} at row ${i} is not a class index`, `integers 0..${K - 1} (${m.classes.join(', ')})`);
+    classes[i] = v as number;
+  });
+  return { z, classes, rows };
+}
+
+/** The requested outputs (all of the model's, when the request names none). */
+function requestedOutputs(body: InferRequest, model: ReadyModel): string[] {
+  const available = modelTensors(model).outputs.map((t) => t.name);
+  if (!body.outputs || body.outputs.length === 0) return available;
+  return body.outputs.map((o, i) => {
+    if (!available.includes(o.name)) throw invalid(`body.outputs[${i}].name`, `model '${model.manifest.name}' has no output '${o.name.slice(0, 64)}'`, available);
+    return o.name;
+  });
+}
+
+async function infer(deps: AppDeps, req: Request, res: Response, validate: (v: unknown) => void): Promise<void> {
+  const entry = modelAt(deps, req);
+  const model = requireReady(deps, entry.name);
+  requireJson(req);
+  const body = req.body as InferRequest;
+  validate(body);
+  const { z, classes, rows } = readInferInputs(body, model, deps.config.maxSamplesPerImage);
+  const outputs = requestedOutputs(body, model);
+  const attentionName = model.manifest.attention?.output;
+  const result = await model.batcher.submit({ z, classes, wantAttention: attentionName !== undefined && outputs.includes(attentionName) }, { signal: clientGone(res) });
+  const tensors = modelTensors(model).outputs;
+  res.setHeader('X-Model', model.manifest.name);
+  res.setHeader('X-Model-Version', model.manifest.version);
+  res.json({
+    model_name: model.manifest.name,
+    model_version: model.manifest.version,
+    ...(body.id !== undefined ? { id: body.id } : {}),
+    outputs: outputs.map((name) => {
+      const spec = tensors.find((t) => t.name === name)!;
+      const values = name === model.manifest.image.output ? result.image : result.attention!;
+      return { name, datatype: 'FP32', shape: [rows, ...spec.shape.slice(1)], data: Array.from(values) };
+    }),
+  });
+}
+
+function readiness(res: Response, ready: boolean, body: Record<string, unknown>): void {
+  // The protocol answers health with the status code: 200 for true, a 4xx for false.
+  res.status(ready ? 200 : 400).json(body);
+}
+
+/** Registers this module's routes on the app's API router (see app.ts). */
+export function inferenceProtocolRoutes(router: Router, deps: AppDeps, serverVersion: string): void {
+  const validate = deps.validators.body('v2Infer');
+  router.get('/v2', (_req, res) => {
+    res.json({ name: SERVER_NAME, version: serverVersion, extensions: [] });
+  });
+  router.get('/v2/health/live', (_req, res) => {
+    res.json({ live: true });
+  });
+  router.get('/v2/health/ready', (_req, res) => {
+    const ready = deps.registry.allReady() && !deps.lifecycle.draining;
+    readiness(res, ready, { ready });
+  });
+  const metadata = (req: Request, res: Response): void => {
+    const entry = modelAt(deps, req);
+    if (!isReady(entry)) throw new ServeError('MODEL_UNAVAILABLE', `model '${entry.name}' is ${entry.status}${entry.reason ? `: ${entry.reason}` : ''}`, { retryAfterSeconds: entry.status === 'loading' ? 5 : 60 });
+    res.json({ name: entry.name, versions: [entry.manifest.version], platform: 'onnxruntime_onnx', ...modelTensors(entry) });
+  };
+  const modelReady = (req: Request, res: Response): void => {
+    const entry = modelAt(deps, req);
+    const ready = isReady(entry) && !deps.lifecycle.draining;
+    readiness(res, ready, { name: entry.name, ready });
+  };
+  router.get('/v2/models/:model', metadata);
+  router.get('/v2/models/:model/versions/:version', metadata);
+  router.get('/v2/models/:model/ready', modelReady);
+  router.get('/v2/models/:model/versions/:version/ready', modelReady);
+  router.post('/v2/models/:model/infer', (req, res) => infer(deps, req, res, validate));
+  router.post('/v2/models/:model/versions/:version/infer', (req, res) => infer(deps, req, res, validate));
+}
