@@ -17,7 +17,11 @@ RUN ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/in
 RUN npm prune --omit=dev && rm -rf dist/test dist/scripts
 
 FROM nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04
+# MALLOC_ARENA_MAX: a reloaded model version gets new worker threads; with glibc's default of one malloc
+# arena per thread (up to 8 per core) the memory a released version freed is not reused by the next one
+# (RELIABILITY.md, "Model version swap").
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     PORT=8080 \
     HOST=0.0.0.0 \
     MODELS_DIR=/app/models \

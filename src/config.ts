@@ -50,6 +50,15 @@ export interface ServerConfig extends BatchingConfig {
   workerNice: number;
   /** Largest JSON body accepted, in bytes. */
   bodyLimitBytes: number;
+  /**
+   * Repository control: 'none' (models are read once at start), 'explicit' (the /v1/repository load,
+   * unload and index calls), 'poll' (those calls, and MODELS_DIR is re-read every repositoryPollSeconds).
+   */
+  modelControl: 'none' | 'explicit' | 'poll';
+  /** Seconds between repository scans in poll mode. */
+  repositoryPollSeconds: number;
+  /** Bearer token every repository control call needs; required with control on a non-loopback host. */
+  adminToken: string | undefined;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
@@ -73,6 +82,9 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   renderThreads: 0,
   workerNice: 10,
   bodyLimitBytes: 1_048_576,
+  modelControl: 'none',
+  repositoryPollSeconds: 10,
+  adminToken: undefined,
 } satisfies ServerConfig);
 
 /** Environment variable -> config key. The README's configuration table lists the same names. */
@@ -97,6 +109,9 @@ export const ENV_VARS: Readonly<Record<string, keyof ServerConfig>> = Object.fre
   RENDER_THREADS: 'renderThreads',
   WORKER_NICE: 'workerNice',
   BODY_LIMIT_BYTES: 'bodyLimitBytes',
+  MODEL_CONTROL: 'modelControl',
+  REPOSITORY_POLL_SECONDS: 'repositoryPollSeconds',
+  ADMIN_TOKEN: 'adminToken',
 });
 
 const int = (minimum: number, maximum?: number) => ({ type: 'integer', minimum, ...(maximum === undefined ? {} : { maximum }) });
@@ -111,7 +126,7 @@ export const BATCHING_SCHEMA_PROPERTIES = {
 const CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: Object.keys(DEFAULT_CONFIG).filter((k) => k !== 'defaultModel'),
+  required: Object.keys(DEFAULT_CONFIG).filter((k) => k !== 'defaultModel' && k !== 'adminToken'),
   properties: {
     port: int(0, 65535),
     host: { type: 'string', minLength: 1 },
@@ -129,8 +144,16 @@ const CONFIG_SCHEMA = {
     renderThreads: int(0, 64),
     workerNice: int(0, 19),
     bodyLimitBytes: int(1024),
+    modelControl: { enum: ['none', 'explicit', 'poll'] },
+    repositoryPollSeconds: { type: 'number', minimum: 0.05, maximum: 86_400 },
+    adminToken: { type: 'string', minLength: 16, maxLength: 512 },
   },
 };
+
+/** Hosts that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: false });
 const validateConfig = ajv.compile(CONFIG_SCHEMA);
@@ -164,6 +187,7 @@ export function loadConfig(...layers: RawConfig[]): Readonly<ServerConfig> {
     merged.executionProviders = merged.executionProviders.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
   }
   if (merged.defaultModel === undefined) delete merged.defaultModel;
+  if (merged.adminToken === undefined) delete merged.adminToken;
   if (!validateConfig(merged)) {
     const envName = (key: string) => Object.entries(ENV_VARS).find(([, k]) => k === key)?.[0] ?? key;
     const problems = (validateConfig.errors ?? []).map((e) => {
@@ -173,6 +197,9 @@ export function loadConfig(...layers: RawConfig[]): Readonly<ServerConfig> {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const config = merged as unknown as ServerConfig;
+  if (config.modelControl !== 'none' && !config.adminToken && !isLoopbackHost(config.host)) {
+    throw new ConfigError(`invalid configuration: MODEL_CONTROL=${config.modelControl} on HOST ${config.host} (reachable from other machines) needs ADMIN_TOKEN (16 or more characters), or HOST=127.0.0.1`);
+  }
   Object.freeze(config.executionProviders);
   return Object.freeze(config);
 }

@@ -21,58 +21,58 @@ export class Metrics {
   readonly inferenceDuration = new Histogram({
     name: 'sagan_inference_duration_seconds',
     help: 'Time inside ONNX Runtime session.run for one batch, measured on the worker thread.',
-    labelNames: ['model', 'provider'] as const,
+    labelNames: ['model', 'version', 'provider'] as const,
     buckets: LATENCY_BUCKETS_SECONDS,
     registers: [this.registry],
   });
   readonly queueWait = new Histogram({
     name: 'sagan_queue_wait_seconds',
     help: "Time a request waited in its model's queue before its first row was batched.",
-    labelNames: ['model'] as const,
+    labelNames: ['model', 'version'] as const,
     buckets: LATENCY_BUCKETS_SECONDS,
     registers: [this.registry],
   });
   readonly batchSize = new Histogram({
     name: 'sagan_batch_size',
     help: 'Rows (images) per batch sent to session.run.',
-    labelNames: ['model'] as const,
+    labelNames: ['model', 'version'] as const,
     buckets: BATCH_SIZE_BUCKETS,
     registers: [this.registry],
   });
   readonly queueDepth = new Gauge({
     name: 'sagan_queue_depth',
     help: 'Rows (images) waiting in the model queue.',
-    labelNames: ['model'] as const,
+    labelNames: ['model', 'version'] as const,
     registers: [this.registry],
   });
   readonly imagesGenerated = new Counter({
     name: 'sagan_images_generated_total',
     help: 'Images produced by the generator (rows returned by session.run).',
-    labelNames: ['model'] as const,
+    labelNames: ['model', 'version'] as const,
     registers: [this.registry],
   });
   readonly requestsRejected = new Counter({
     name: 'sagan_requests_rejected_total',
     help: 'Generation requests refused or failed by the batcher, by reason (queue_full, timeout, shutdown, failed).',
-    labelNames: ['model', 'reason'] as const,
+    labelNames: ['model', 'version', 'reason'] as const,
     registers: [this.registry],
   });
   readonly modelInfo = new Gauge({
     name: 'sagan_model_info',
-    help: 'Always 1 for each model that is ready; labels carry its version and execution provider.',
+    help: 'Always 1 for each model version that is ready; labels carry its version and execution provider.',
     labelNames: ['model', 'version', 'provider'] as const,
     registers: [this.registry],
   });
   readonly modelLoadDuration = new Gauge({
     name: 'sagan_model_load_seconds',
-    help: 'Seconds to create the session and run its warm-up, per model.',
-    labelNames: ['model'] as const,
+    help: 'Seconds to create the session and run its warm-up, per model version.',
+    labelNames: ['model', 'version'] as const,
     registers: [this.registry],
   });
   readonly workerRestarts = new Counter({
     name: 'sagan_worker_restarts_total',
     help: 'Inference worker restarts after a crash or a hung run.',
-    labelNames: ['model'] as const,
+    labelNames: ['model', 'version'] as const,
     registers: [this.registry],
   });
 
@@ -82,17 +82,24 @@ export class Metrics {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, gcDurationBuckets: LATENCY_BUCKETS_SECONDS });
   }
 
-  /** The batcher's hooks for one model, recording into these metrics. */
-  batcherObserver(model: string, provider: () => string): BatcherObserver {
+  /** The batcher's hooks for one model version, recording into these metrics. */
+  batcherObserver(model: string, version: string, provider: () => string): BatcherObserver {
+    const labels = { model, version };
     return {
-      queueDepth: (rows) => this.queueDepth.set({ model }, rows),
-      queueWait: (seconds) => this.queueWait.observe({ model }, seconds),
+      queueDepth: (rows) => this.queueDepth.set(labels, rows),
+      queueWait: (seconds) => this.queueWait.observe(labels, seconds),
       batch: (rows, inferenceSeconds) => {
-        this.batchSize.observe({ model }, rows);
-        this.inferenceDuration.observe({ model, provider: provider() }, inferenceSeconds);
-        this.imagesGenerated.inc({ model }, rows);
+        this.batchSize.observe(labels, rows);
+        this.inferenceDuration.observe({ ...labels, provider: provider() }, inferenceSeconds);
+        this.imagesGenerated.inc(labels, rows);
       },
-      rejected: (reason: RejectReason) => this.requestsRejected.inc({ model, reason }),
+      rejected: (reason: RejectReason) => this.requestsRejected.inc({ ...labels, reason }),
     };
+  }
+
+  /** Drops a released version's gauges (its counters and histograms stay, as Prometheus expects). */
+  forgetVersion(model: string, version: string): void {
+    this.queueDepth.remove({ model, version });
+    this.modelLoadDuration.remove({ model, version });
   }
 }

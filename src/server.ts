@@ -9,6 +9,7 @@ import { createApp, type Lifecycle } from './http/app.js';
 import { frontDoor } from './http/front-door.js';
 import { Metrics } from './metrics.js';
 import { ModelRegistry } from './models/model-registry.js';
+import { RepositoryPoller } from './models/repository-poller.js';
 import { RenderPool } from './render/render-pool.js';
 
 export interface RunningServer {
@@ -35,6 +36,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   const metrics = new Metrics();
   const lifecycle: Lifecycle = { draining: false };
   const registry = await ModelRegistry.open(config, metrics, logger);
+  const poller = config.modelControl === 'poll' ? new RepositoryPoller(registry, config.repositoryPollSeconds * 1000).start() : undefined;
   const renderer = new RenderPool({ threads: config.renderThreads, threadNice: config.workerNice });
   const app = createApp({ config, registry, metrics, logger, lifecycle, renderer });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -47,7 +49,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ host: config.host, port, renderThreads: renderer.threads, models: registry.list().map((m) => `${m.name}:${m.status}`) }, 'sagan-serve listening');
+  logger.info({ host: config.host, port, renderThreads: renderer.threads, modelControl: config.modelControl, models: registry.list().map((m) => `${m.name}:${m.status}`) }, 'sagan-serve listening');
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
@@ -57,6 +59,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       server.closeIdleConnections();
       // Logged once the listening socket is closed, so the line is true when it is read.
       logger.info({ reason, graceMs: config.shutdownGraceMs }, 'shutting down: refusing new connections, draining queues');
+      await poller?.stop();
       await registry.close(config.shutdownGraceMs);
       // Batches finished above are still being encoded for their clients; those renders complete first.
       await renderer.close();

@@ -37,6 +37,19 @@ function decodedVariants(text: string): string[] {
   return [text, once, decode(once)];
 }
 
+interface ErrorFields { code: unknown; message: unknown }
+
+/**
+ * Code and message of an error body in either of the server's shapes: `{error: {code, message}}`, or the
+ * Open Inference Protocol's `{error: message, code}` under /v2.
+ */
+export function errorFields(body: unknown): ErrorFields {
+  const { error, code } = (body ?? {}) as { error?: unknown; code?: unknown };
+  if (typeof error === 'string') return { code, message: error };
+  const nested = (error ?? {}) as { code?: unknown; message?: unknown };
+  return { code: nested.code, message: nested.message };
+}
+
 /** Problems with one response, as readable strings (empty = fine). */
 export function checkResponse(
   status: number,
@@ -72,20 +85,20 @@ export function checkResponse(
       problems.push(`${status} with content-type '${type}' (expected a JSON error body)`);
       return problems;
     }
-    let parsed: { error?: { code?: unknown; message?: unknown } } | undefined;
+    let parsed: ErrorFields;
     try {
-      parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
+      parsed = errorFields(JSON.parse(body.toString('utf8')));
     } catch {
       problems.push(`${status} body is not JSON: ${body.toString('utf8').slice(0, 200)}`);
       return problems;
     }
-    const code = parsed?.error?.code;
+    const { code, message } = parsed;
     if (typeof code !== 'string' || !(code in ERROR_CODES)) {
       problems.push(`${status} error.code ${JSON.stringify(code)} is not in ERROR_CODES`);
     } else if (ERROR_CODES[code as keyof typeof ERROR_CODES].status !== status) {
       problems.push(`${code} answered with ${status}, table says ${ERROR_CODES[code as keyof typeof ERROR_CODES].status}`);
     }
-    if (typeof parsed?.error?.message !== 'string') problems.push(`${status} error.message is not a string`);
+    if (typeof message !== 'string') problems.push(`${status} error message is not a string`);
     if (status === 503 && headers['retry-after'] === undefined) problems.push('503 without Retry-After');
   }
   return problems;

@@ -22,6 +22,7 @@ import { healthRoutes } from './routes/health.js';
 import { inferenceProtocolRoutes } from './routes/inference-protocol.js';
 import { interpolateRoutes } from './routes/interpolate.js';
 import { modelRoutes } from './routes/models.js';
+import { repositoryRoutes } from './routes/repository.js';
 import { samplesRoutes } from './routes/samples.js';
 import { webRoutes } from './routes/web.js';
 
@@ -47,8 +48,12 @@ export const ROUTES: Array<[string, string[]]> = [
   ['/v1/models', ['GET']],
   ['/v1/models/:model', ['GET']],
   ['/v1/models/:model/generate', ['GET', 'POST']],
+  ['/v1/models/:model/versions/:version/generate', ['GET', 'POST']],
   ['/v1/models/:model/samples', ['POST']],
   ['/v1/models/:model/interpolate', ['GET']],
+  ['/v1/repository/index', ['POST']],
+  ['/v1/repository/models/:model/load', ['POST']],
+  ['/v1/repository/models/:model/unload', ['POST']],
   ['/healthz', ['GET']],
   ['/readyz', ['GET']],
   ['/metrics', ['GET']],
@@ -131,6 +136,7 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
   samplesRoutes(api, deps);
   interpolateRoutes(api, deps);
   inferenceProtocolRoutes(api, deps, SERVER_VERSION);
+  repositoryRoutes(api, deps);
   app.use(api);
   app.use(webRoutes());
 

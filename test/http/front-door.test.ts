@@ -51,7 +51,7 @@ test('a full queue is answered at the front door exactly as the app answers QUEU
     assert.deepEqual(names(fromDoor), names(fromApp));
     for (const h of names(fromApp)) if (h !== 'x-request-id' && h !== 'retry-after') assert.equal(fromDoor.headers[h], fromApp.headers[h], h);
     const metrics = await ts.metrics.registry.metrics();
-    assert.match(metrics, /sagan_requests_rejected_total\{model="tiny",reason="queue_full"\} 3/);
+    assert.match(metrics, /sagan_requests_rejected_total\{model="tiny",version="1",reason="queue_full"\} 3/);
     assert.match(metrics, /sagan_http_request_duration_seconds_count\{route="\/v1\/models\/:model\/generate",method="GET",status="503"\} 2/);
     assert.match(metrics, /sagan_http_request_duration_seconds_count\{route="\/generate",method="GET",status="503"\} 1/);
     const answered = await Promise.all(pending);

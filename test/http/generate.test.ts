@@ -103,9 +103,9 @@ describe('generate', () => {
     assert.equal(rows, 24);
     assert.ok(rows / batches > 1, `mean batch size ${rows / batches} should be > 1`);
     const metrics = await request(server).get('/metrics').expect(200);
-    assert.match(metrics.text, /sagan_inference_duration_seconds_count\{model="dogs",provider="cpu"\} \d+/);
+    assert.match(metrics.text, /sagan_inference_duration_seconds_count\{model="dogs",version="1",provider="cpu"\} \d+/);
     assert.match(metrics.text, /sagan_model_info\{model="dogs",version="1",provider="cpu"\} 1/);
-    assert.match(metrics.text, /sagan_images_generated_total\{model="dogs"\} \d+/);
+    assert.match(metrics.text, /sagan_images_generated_total\{model="dogs",version="1"\} \d+/);
     assert.match(metrics.text, /sagan_http_request_duration_seconds_bucket\{le="0.005",route="\/generate",method="GET",status="200"\}/);
   });
 

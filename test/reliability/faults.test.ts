@@ -327,13 +327,13 @@ describe('faults: worker crash and hang, client disconnects', () => {
       runTimeoutMs: 300,
       onEvent: (event) => {
         events.push(event);
-        if (event === 'restarted') l.ts.metrics.workerRestarts.inc({ model: 'tiny' });
+        if (event === 'restarted') l.ts.metrics.workerRestarts.inc({ model: 'tiny', version: '1' });
       },
     });
     await worker.start();
     const original = { instances: tiny.instances, batcher: tiny.batcher };
     tiny.instances = new InstanceGroup([worker]);
-    tiny.batcher = new Batcher(worker, { latentDim: manifest.latent.dim, imageRowLength: 3 * manifest.image.size ** 2, attentionRowLength: 0 }, tiny.batching!, l.ts.metrics.batcherObserver('tiny', () => 'cpu'));
+    tiny.batcher = new Batcher(worker, { latentDim: manifest.latent.dim, imageRowLength: 3 * manifest.image.size ** 2, attentionRowLength: 0 }, tiny.batching!, l.ts.metrics.batcherObserver('tiny', '1', () => 'cpu'));
     try {
       const before = await restarts();
       worker.hangForTesting(30_000);

@@ -19,7 +19,7 @@ import type { Agent } from 'node:http';
 import net from 'node:net';
 import fc from 'fast-check';
 import { ROUTES } from '../../src/http/app.js';
-import { checkResponse, leakPatterns } from '../../scripts/reliability/response-checks.js';
+import { checkResponse, errorFields, leakPatterns } from '../../scripts/reliability/response-checks.js';
 import { json, keepAliveAgent, send, type RawRequest } from '../../scripts/reliability/http-client.js';
 import { listenLocally, makeModelsDir, startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -367,7 +367,7 @@ describe('fuzz', () => {
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
           if (res.status >= 400 && String(res.headers['content-type']).startsWith('application/json')) {
             try {
-              const code = json<{ error: { code: string } }>(res).error.code;
+              const code = String(errorFields(json(res)).code);
               codes.set(code, (codes.get(code) ?? 0) + 1);
             } catch { /* reported by checkResponse */ }
           }
@@ -428,5 +428,66 @@ describe('fuzz', () => {
       assert.ok(!leakPatterns([ts.modelsDir]).some((p) => p.test(reply)), `${name}: leak in ${reply.slice(0, 300)}`);
     }
     assert.equal((await send(base, { method: 'GET', path: '/healthz' })).status, 200);
+  });
+});
+
+describe('fuzz: repository control', () => {
+  const TOKEN = 'fuzz-admin-token-0123456789';
+  let ts: TestServer;
+  let server: Server;
+  let base: string;
+
+  before(async () => {
+    const dir = await makeModelsDir([{ name: 'tiny', classes: CLASSES, batching: { maxQueueDelayMs: 2 } }]);
+    ts = await startTestServer(dir, { defaultModel: 'tiny', modelControl: 'explicit', adminToken: TOKEN });
+    ({ server, base } = await listenLocally(ts.app));
+  });
+  after(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await ts.close();
+  });
+
+  const authorization = fc.oneof(
+    fc.constant(`Bearer ${TOKEN}`),
+    fc.constantFrom('', 'Bearer', 'Bearer ', `Bearer  ${TOKEN}`, `bearer ${TOKEN}`, `Basic ${TOKEN}`, `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(1)}`, `Bearer ${'a'.repeat(5000)}`),
+    printable.map((t) => `Bearer ${t}`),
+  );
+  const controlRequest = fc.record({
+    method: fc.oneof({ weight: 5, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'HEAD') }),
+    path: fc.oneof(
+      fc.constant('/v1/repository/index'),
+      fc.tuple(fc.oneof(fc.constantFrom('tiny', 'nope', '..', '.', '%2e%2e', 'tiny%2F..', '%00', 'TINY', 'a'.repeat(300)), anyText.map(pct)), fc.constantFrom('load', 'unload', 'index', 'x'))
+        .map(([m, op]) => `/v1/repository/models/${m}/${op}`),
+    ),
+    body: fc.option(body, { freq: 2 }),
+    type: fc.option(contentType),
+    authorization: fc.option(authorization, { freq: 4 }),
+  });
+
+  test('random admin calls (tokens, names, methods, bodies) get coded answers only, and the model still serves', { timeout: 120_000 }, async () => {
+    const leaks = leakPatterns([ts.modelsDir]);
+    const statuses = new Map<number, number>();
+    let firstFailure: string | undefined;
+    const details = await fc.check(
+      fc.asyncProperty(controlRequest, async (r) => {
+        const headers: Record<string, string> = {};
+        if (r.type !== null) headers['content-type'] = r.type;
+        if (r.authorization !== null) headers.authorization = r.authorization;
+        const res = await send(base, { method: r.method, path: r.path, headers, ...(r.body !== null ? { body: r.body } : {}), timeoutMs: 30_000 });
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        const problems = checkResponse(res.status, res.headers, res.body, { method: r.method, leaks, echo: `${r.path}\n${String(r.body ?? '')}` });
+        if (res.status === 200 && r.authorization !== `Bearer ${TOKEN}`) problems.push('a control call succeeded without the token');
+        if (problems.length > 0) {
+          firstFailure ??= `${r.method} ${r.path.slice(0, 200)} auth=${JSON.stringify(r.authorization)} -> ${problems.join('; ')}`;
+          throw new Error(firstFailure);
+        }
+      }),
+      { numRuns: Number(process.env.FUZZ_CONTROL_RUNS ?? 300), seed: process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED), endOnFailure: true },
+    );
+    console.log(`# fuzz control: statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}, seed ${details.seed}`);
+    if (details.failed) assert.fail(`fuzz failed (seed ${details.seed}): ${firstFailure ?? String(details.errorInstance)}`);
+    assert.ok((statuses.get(401) ?? 0) > 0 && (statuses.get(403) ?? 0) > 0 && (statuses.get(200) ?? 0) > 0, 'refusals and successes were both exercised');
+    await ts.registry.load('tiny');
+    assert.equal((await send(base, { method: 'GET', path: '/generate?class=0&seed=1' })).status, 200);
   });
 });

@@ -11,16 +11,18 @@ import { findModel } from './models.js';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 /**
- * The model a generation request names, if it can take work now: unknown -> UNKNOWN_MODEL, not ready ->
- * MODEL_UNAVAILABLE, queue full -> QUEUE_FULL. Called first, before the request is validated and built,
- * so that shedding load is cheap.
+ * The model (its serving version, or `version`) a request names, if it can take work now: unknown ->
+ * UNKNOWN_MODEL / UNKNOWN_VERSION, not ready -> MODEL_UNAVAILABLE, queue full -> QUEUE_FULL. Called
+ * first, before the request is validated and built, so that shedding load is cheap. The version is held
+ * until the response ends: a reload that retires it meanwhile lets this request finish on it.
  */
-export function requireReady(deps: AppDeps, name: string): ReadyModel {
-  const entry = findModel(deps.registry, name);
+export function requireReady(deps: AppDeps, name: string, res: Response, version?: string): ReadyModel {
+  const entry = findModel(deps.registry, name, version);
   if (!isReady(entry)) {
-    throw new ServeError('MODEL_UNAVAILABLE', `model '${entry.name}' is ${entry.status}${entry.reason ? `: ${entry.reason}` : ''}`, { retryAfterSeconds: entry.status === 'loading' ? 5 : 60 });
+    throw new ServeError('MODEL_UNAVAILABLE', `model '${entry.name}'${version !== undefined ? ` version '${version}'` : ''} is ${entry.status}${entry.reason ? `: ${entry.reason}` : ''}`, { retryAfterSeconds: entry.status === 'loading' ? 5 : 60 });
   }
   entry.batcher.refuseIfFull();
+  deps.registry.hold(entry, res);
   return entry;
 }
 
@@ -66,9 +68,9 @@ export function answeredNotModified(req: Request, res: Response, etag: string, r
 
 type ParamsReader = (req: Request) => { params: GenerateParams; nGiven: boolean };
 
-async function generate(deps: AppDeps, req: Request, res: Response, modelName: string, read: ParamsReader): Promise<void> {
+async function generate(deps: AppDeps, req: Request, res: Response, modelName: string, read: ParamsReader, version?: string): Promise<void> {
   // The model is looked up before the parameters are read, so an unknown model says so first.
-  const model = requireReady(deps, modelName);
+  const model = requireReady(deps, modelName, res, version);
   const { manifest } = model;
   const { params, nGiven } = read(req);
   const request = buildGenerateRequest(params, manifest, deps.config, { nGiven });
@@ -103,6 +105,8 @@ export function generateRoutes(router: Router, deps: AppDeps): void {
   };
   router.get('/v1/models/:model/generate', (req, res) => generate(deps, req, res, req.params.model, fromQuery));
   router.post('/v1/models/:model/generate', (req, res) => generate(deps, req, res, req.params.model, fromBody));
+  router.get('/v1/models/:model/versions/:version/generate', (req, res) => generate(deps, req, res, req.params.model, fromQuery, req.params.version));
+  router.post('/v1/models/:model/versions/:version/generate', (req, res) => generate(deps, req, res, req.params.model, fromBody, req.params.version));
   router.get('/generate', (req, res) => generate(deps, req, res, defaultModelName(deps), fromQuery));
   router.post('/generate', (req, res) => generate(deps, req, res, defaultModelName(deps), fromBody));
 }

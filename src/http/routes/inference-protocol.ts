@@ -43,16 +43,10 @@ function invalid(field: string, message: string, allowed?: string | Array<string
   return new ServeError('INVALID_ARGUMENT', message, { field, allowed });
 }
 
-/** The model a v2 path names, and its version when the path has one (UNKNOWN_VERSION otherwise). */
+/** The model a v2 path names (its serving version, or the path's version). */
 function modelAt(deps: AppDeps, req: Request): ModelEntry {
   const params = req.params as Record<string, string | undefined>;
-  const entry = findModel(deps.registry, params.model ?? '');
-  const version = params.version;
-  const served = entry.manifest?.version;
-  if (version !== undefined && version !== served) {
-    throw new ServeError('UNKNOWN_VERSION', `model '${entry.name}' has no version '${version.slice(0, 100)}'`, { field: 'version', allowed: served !== undefined ? [served] : [] });
-  }
-  return entry;
+  return findModel(deps.registry, params.model ?? '', params.version);
 }
 
 /** Row-major values of a flat or nested `data` array, checked against `shape`. */
@@ -108,8 +102,8 @@ function requestedOutputs(body: InferRequest, model: ReadyModel): string[] {
 }
 
 async function infer(deps: AppDeps, req: Request, res: Response, validate: (v: unknown) => void): Promise<void> {
-  const entry = modelAt(deps, req);
-  const model = requireReady(deps, entry.name);
+  const params = req.params as Record<string, string | undefined>;
+  const model = requireReady(deps, params.model ?? '', res, params.version);
   requireJson(req);
   const body = req.body as InferRequest;
   validate(body);
@@ -153,7 +147,8 @@ export function inferenceProtocolRoutes(router: Router, deps: AppDeps, serverVer
   const metadata = (req: Request, res: Response): void => {
     const entry = modelAt(deps, req);
     if (!isReady(entry)) throw new ServeError('MODEL_UNAVAILABLE', `model '${entry.name}' is ${entry.status}${entry.reason ? `: ${entry.reason}` : ''}`, { retryAfterSeconds: entry.status === 'loading' ? 5 : 60 });
-    res.json({ name: entry.name, versions: [entry.manifest.version], platform: 'onnxruntime_onnx', ...modelTensors(entry) });
+    const versions = deps.registry.versionsOf(entry.name).filter(isReady).map((v) => v.version);
+    res.json({ name: entry.name, versions, platform: 'onnxruntime_onnx', ...modelTensors(entry) });
   };
   const modelReady = (req: Request, res: Response): void => {
     const entry = modelAt(deps, req);

@@ -31,7 +31,7 @@ interface InterpolateParams {
 export function interpolateRoutes(router: Router, deps: AppDeps): void {
   const validateQuery = deps.validators.query('interpolate');
   router.get('/v1/models/:model/interpolate', async (req, res) => {
-    const model = requireReady(deps, req.params.model);
+    const model = requireReady(deps, req.params.model, res);
     const { manifest } = model;
     const query = { ...(req.query as Record<string, unknown>) };
     validateQuery(query);

@@ -71,7 +71,7 @@ function write(res: Response, line: string): Promise<void> {
 export function samplesRoutes(router: Router, deps: AppDeps): void {
   const validateBody = deps.validators.body('samples');
   router.post('/v1/models/:model/samples', async (req, res) => {
-    const model = requireReady(deps, req.params.model);
+    const model = requireReady(deps, req.params.model, res);
     requireJson(req);
     validateBody(req.body);
     const body = req.body as SamplesBody;
