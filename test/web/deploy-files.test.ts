@@ -187,8 +187,10 @@ describe('deploy files', () => {
     }
     const find = (re: RegExp) => exprs.filter((e) => re.test(e));
     const inference = find(/sagan_inference_duration_seconds_bucket/);
-    assert.ok(inference.some((e) => e.includes('histogram_quantile(0.5,') && /by \(le, model, provider\)/.test(e)), 'inference p50 per model and provider');
-    assert.ok(inference.some((e) => e.includes('histogram_quantile(0.99,') && /by \(le, model, provider\)/.test(e)), 'inference p99 per model and provider');
+    assert.ok(inference.some((e) => e.includes('histogram_quantile(0.5,') && /by \(le, model, version, provider\)/.test(e)), 'inference p50 per model, version and provider');
+    assert.ok(inference.some((e) => e.includes('histogram_quantile(0.99,') && /by \(le, model, version, provider\)/.test(e)), 'inference p99 per model, version and provider');
+    assert.ok(panels.some((p) => /by model version/.test(String(p.title)) && (p.targets as Doc[]).some((t) => /by \((model, version|version, model)\)/.test(String(t.expr)))), 'images/s per model version');
+    assert.ok((dashboard.templating.list as Doc[]).some((v) => v.name === 'version'), 'a version template variable');
     assert.ok(find(/sagan_batch_size_/).length > 0, 'batch size');
     assert.ok(find(/sagan_queue_depth/).length > 0, 'queue depth');
     assert.ok(find(/sagan_requests_rejected_total/).some((e) => /by \(reason/.test(e)), 'rejects by reason');
