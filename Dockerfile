@@ -18,7 +18,7 @@ RUN npm prune --omit=dev && rm -rf dist/test dist/scripts
 
 FROM nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04
 # MALLOC_ARENA_MAX: a reloaded model version gets new worker threads; with glibc's default of one malloc
-# arena per thread (up to 8 per core) the memory a released version freed is not reused by the next one
+# arena per thread (up to 8 per core) the memory a released version freed may stay with arenas the next one does not use
 # (RELIABILITY.md, "Model version swap").
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \

@@ -144,7 +144,7 @@ describe('version swap under load', () => {
     const perSwap = (rssEach[swaps - 1] - rssAfter) / swaps;
     console.log(`# swap: ${swaps} more swaps without traffic: RSS ${rssEach.map((r) => mib(r).toFixed(1)).join(', ')} MiB (${mib(perSwap).toFixed(2)} MiB per swap; a loaded version costs ${mib(versionCost).toFixed(1)} MiB; MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 'unset'})`);
     // Without MALLOC_ARENA_MAX, each new version's worker thread may take a fresh glibc arena, so some
-    // growth per swap is the allocator's (README, "Reloading models"); a version never released costs 1x.
+    // growth per swap is the allocator's (README, "Model versions and reloading"); a version never released costs 1x.
     assert.ok(perSwap < versionCost * 0.5, `RSS grows ${mib(perSwap).toFixed(1)} MiB per swap (a version costs ${mib(versionCost).toFixed(1)} MiB): released versions are not giving memory back`);
   });
 });
