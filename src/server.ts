@@ -5,7 +5,8 @@
 import { createServer, type Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import type { ServerConfig } from './config.js';
-import { createApp, type Lifecycle } from './http/app.js';
+import { createApp } from './http/app.js';
+import type { Lifecycle } from './http/app-deps.js';
 import { frontDoor } from './http/front-door.js';
 import { Metrics } from './metrics.js';
 import { ModelRegistry } from './models/model-registry.js';

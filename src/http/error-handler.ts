@@ -65,6 +65,11 @@ export function inferenceProtocolErrorBody(error: ServeError, requestId: string 
   return body;
 }
 
+/** The body for an error on `path`: the Open Inference Protocol's shape under /v2, the server's elsewhere. */
+export function errorBodyFor(path: string, error: ServeError, requestId: string | undefined): ErrorBody | InferenceProtocolErrorBody {
+  return isInferenceProtocolPath(path) ? inferenceProtocolErrorBody(error, requestId) : errorBody(error, requestId);
+}
+
 export function errorBody(error: ServeError, requestId: string | undefined): ErrorBody {
   const body: ErrorBody = { error: { code: error.code, message: error.message } };
   if (error.details.field !== undefined) body.error.field = error.details.field;
@@ -94,7 +99,7 @@ export function sendError(res: Response, err: unknown): void {
   res.removeHeader('ETag');
   res.removeHeader('Cache-Control');
   const requestId = typeof res.req.id === 'string' ? res.req.id : String(res.req.id ?? '');
-  res.status(status).json(isInferenceProtocolPath(res.req.path) ? inferenceProtocolErrorBody(error, requestId) : errorBody(error, requestId));
+  res.status(status).json(errorBodyFor(res.req.path, error, requestId));
 }
 
 /** HTTP status of a coded error and its Retry-After in seconds (every 503 has one). */
@@ -107,9 +112,9 @@ export function errorStatus(error: ServeError): { status: number; retryAfter: nu
  * The same answer as sendError, written on a bare Node response (front-door.ts, before Express): status,
  * Retry-After, the JSON body. Headers already set on `res` (security headers, request id) are kept.
  */
-export function writeError(res: ServerResponse, error: ServeError, requestId: string): void {
+export function writeError(res: ServerResponse, error: ServeError, requestId: string, path: string): void {
   const { status, retryAfter } = errorStatus(error);
-  const body = JSON.stringify(errorBody(error, requestId));
+  const body = JSON.stringify(errorBodyFor(path, error, requestId));
   if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(body));

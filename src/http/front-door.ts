@@ -9,7 +9,8 @@
  * 2-core machine at 4x capacity that difference was CPU taken from inference.
  *
  * Contract: the answer is the one the app would give (same status, Retry-After, security headers,
- * X-Request-Id, JSON body; `src/http/error-handler.ts` writes both), it is counted in
+ * X-Request-Id, JSON body, in the Open Inference Protocol's shape under /v2; `src/http/error-handler.ts`
+ * writes both), it is counted in
  * sagan_requests_rejected_total{reason="queue_full"} and sagan_http_request_duration_seconds under the
  * route template, and it is not access-logged (QUEUE_FULL lines are debug-level in the app as well).
  * A request the door cannot classify cheaply (bad escapes, unknown or unready model) goes to the app,
@@ -21,17 +22,16 @@ import { isServeError } from '../errors.js';
 import { isReady, type ModelRegistry } from '../models/model-registry.js';
 import type { Metrics } from '../metrics.js';
 import { requestIdFor } from './access-log.js';
-import { ROUTES, SECURITY_HEADERS } from './app.js';
 import { writeError } from './error-handler.js';
+import { API_ROUTES } from './route-table.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
-/** The routes that queue generation work; their methods come from app.ts's ROUTES. */
-const GENERATION_TEMPLATES = ['/generate', '/v1/models/:model/generate', '/v1/models/:model/samples', '/v1/models/:model/interpolate'];
-
-/** Route template, its methods, and a pattern capturing the model name (none for `/generate`). */
-const GENERATION_ROUTES = ROUTES.filter(([route]) => GENERATION_TEMPLATES.includes(route)).map(([route, methods]) => ({
-  route, methods, pattern: new RegExp(`^${route.replace(':model', '([^/]+)')}$`),
+/** The routes that queue generation work: template, method, and a pattern capturing model and version. */
+const GENERATION_ROUTES = API_ROUTES.filter((r) => r.queuesWork).map(({ path, method }) => ({
+  route: path,
+  method: method as string,
+  pattern: new RegExp(`^${path.replace(':model', '(?<model>[^/]+)').replace(':version', '(?<version>[^/]+)')}$`),
 }));
-if (GENERATION_ROUTES.length !== GENERATION_TEMPLATES.length) throw new Error('front-door.ts: a generation route is missing from ROUTES');
 
 export function frontDoor(app: Express, deps: { registry: ModelRegistry; metrics: Metrics }): RequestListener {
   const shed = (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -39,16 +39,19 @@ export function frontDoor(app: Express, deps: { registry: ModelRegistry; metrics
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    for (const { methods, route, pattern } of GENERATION_ROUTES) {
+    for (const { method, route, pattern } of GENERATION_ROUTES) {
+      if (method !== req.method) continue;
       const match = pattern.exec(path);
-      if (!match || !methods.includes(req.method ?? '')) continue;
+      if (!match) continue;
       let name: string | undefined;
+      let version: string | undefined;
       try {
-        name = match[1] === undefined ? deps.registry.defaultModelName() : decodeURIComponent(match[1]);
+        name = match.groups?.model === undefined ? deps.registry.defaultModelName() : decodeURIComponent(match.groups.model);
+        version = match.groups?.version === undefined ? undefined : decodeURIComponent(match.groups.version);
       } catch {
         return false;
       }
-      const entry = name === undefined ? undefined : deps.registry.get(name);
+      const entry = name === undefined ? undefined : version === undefined ? deps.registry.get(name) : deps.registry.getVersion(name, version);
       if (!entry || !isReady(entry)) return false;
       try {
         entry.batcher.refuseIfFull();
@@ -59,8 +62,8 @@ export function frontDoor(app: Express, deps: { registry: ModelRegistry; metrics
         res.setHeader('X-Request-Id', requestId);
         // helmet's middleware is synchronous and only sets headers: the same headers as every app response.
         SECURITY_HEADERS(req as never, res as never, () => undefined);
-        writeError(res, err, requestId);
-        deps.metrics.httpRequestDuration.observe({ route, method: req.method ?? '', status: String(res.statusCode) }, (performance.now() - arrivedAt) / 1000);
+        writeError(res, err, requestId, path);
+        deps.metrics.httpRequestDuration.observe({ route, method, status: String(res.statusCode) }, (performance.now() - arrivedAt) / 1000);
         return true;
       }
     }

@@ -37,7 +37,8 @@ test('a full queue is answered at the front door exactly as the app answers QUEU
     // No row is free: refused at the door.
     const fromDoor = await get(base, '/v1/models/tiny/generate?class=0&seed=5&n=2', 'door-1');
     const aliasFromDoor = await get(base, '/generate?class=0');
-    for (const [what, a] of [['app', fromApp], ['door', fromDoor], ['door, /generate', aliasFromDoor]] as const) {
+    const versionFromDoor = await get(base, '/v1/models/tiny/versions/1/generate?class=0');
+    for (const [what, a] of [['app', fromApp], ['door', fromDoor], ['door, /generate', aliasFromDoor], ['door, version route', versionFromDoor]] as const) {
       assert.equal(a.status, 503, what);
       assert.equal(JSON.parse(a.body).error.code, 'QUEUE_FULL', what);
       assert.ok(Number(a.headers['retry-after']) >= 1, `${what}: Retry-After`);
@@ -50,8 +51,15 @@ test('a full queue is answered at the front door exactly as the app answers QUEU
     const names = (a: Answer) => Object.keys(a.headers).filter((h) => !perRequest.has(h)).sort();
     assert.deepEqual(names(fromDoor), names(fromApp));
     for (const h of names(fromApp)) if (h !== 'x-request-id' && h !== 'retry-after') assert.equal(fromDoor.headers[h], fromApp.headers[h], h);
+    // The Open Inference Protocol's infer is shed at the door too, in that protocol's error shape.
+    const v2 = await fetch(`${base}/v2/models/tiny/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const v2Body = await v2.json() as { error: unknown; code: unknown };
+    assert.equal(v2.status, 503);
+    assert.equal(v2Body.code, 'QUEUE_FULL');
+    assert.equal(typeof v2Body.error, 'string');
     const metrics = await ts.metrics.registry.metrics();
-    assert.match(metrics, /sagan_requests_rejected_total\{model="tiny",version="1",reason="queue_full"\} 3/);
+    assert.match(metrics, /sagan_requests_rejected_total\{model="tiny",version="1",reason="queue_full"\} 5/);
+    assert.match(metrics, /sagan_http_request_duration_seconds_count\{route="\/v2\/models\/:model\/infer",method="POST",status="503"\} 1/);
     assert.match(metrics, /sagan_http_request_duration_seconds_count\{route="\/v1\/models\/:model\/generate",method="GET",status="503"\} 2/);
     assert.match(metrics, /sagan_http_request_duration_seconds_count\{route="\/generate",method="GET",status="503"\} 1/);
     const answered = await Promise.all(pending);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { configFromEnv, ENV_VARS, loadConfig } from '../../src/config.js';
-import { ROUTES } from '../../src/http/app.js';
+import { API_ROUTES } from '../../src/http/route-table.js';
 import { Metrics } from '../../src/metrics.js';
 import { OPENAPI_PATH, PACKAGE_ROOT } from '../../src/paths.js';
 import { makeModelsDir, startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -48,7 +48,7 @@ function matches(selector: Record<string, string>, labels: Record<string, string
 
 /** Express route templates (":model") and OpenAPI paths ("{model}") for GET. */
 function isGetRoute(p: string): boolean {
-  return ROUTES.some(([route, methods]) => route === p && methods.includes('GET'));
+  return API_ROUTES.some((route) => route.path === p && route.method === 'GET');
 }
 
 describe('deploy files', () => {
@@ -101,7 +101,7 @@ describe('deploy files', () => {
     const portNames = new Set((container.ports as Array<{ name: string }>).map((p) => p.name));
     for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
       const { path: probePath, port } = container[probe].httpGet;
-      assert.ok(isGetRoute(probePath), `${probe} ${probePath} is a GET route in app.ts ROUTES`);
+      assert.ok(isGetRoute(probePath), `${probe} ${probePath} is a GET route in route-table.ts`);
       assert.ok(openapiPaths.includes(probePath), `${probe} ${probePath} is in openapi.yaml`);
       assert.ok(portNames.has(port), `${probe} port ${port} is a container port name`);
       await request(ts.app).get(probePath).expect(200);

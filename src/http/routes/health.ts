@@ -1,22 +1,32 @@
 /** Liveness, readiness, metrics and the OpenAPI document. */
-import type { Router } from 'express';
-import type { AppDeps } from '../app.js';
+import type { RouteDefinition } from '../route.js';
 
-/** Registers this module's routes on the app's API router (see app.ts). */
-export function healthRoutes(router: Router, deps: AppDeps, openApiText: string): void {
-  router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  router.get('/readyz', (_req, res) => {
-    const models = Object.fromEntries(deps.registry.list().map((m) => [m.name, m.status]));
-    const ready = deps.registry.allReady() && !deps.lifecycle.draining;
-    res.status(ready ? 200 : 503).json({ ready, draining: deps.lifecycle.draining, models });
-  });
-  router.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', deps.metrics.registry.contentType);
-    res.send(await deps.metrics.registry.metrics());
-  });
-  router.get('/openapi.yaml', (_req, res) => {
-    res.type('application/yaml').send(openApiText);
-  });
-}
+export const healthRoutes: readonly RouteDefinition[] = [
+  {
+    method: 'GET', path: '/healthz', operationId: 'healthz', queuesWork: false,
+    createHandler: () => (_req, res) => {
+      res.json({ status: 'ok' });
+    },
+  },
+  {
+    method: 'GET', path: '/readyz', operationId: 'readyz', queuesWork: false,
+    createHandler: ({ registry, lifecycle }) => (_req, res) => {
+      const models = Object.fromEntries(registry.list().map((m) => [m.name, m.status]));
+      const ready = registry.allReady() && !lifecycle.draining;
+      res.status(ready ? 200 : 503).json({ ready, draining: lifecycle.draining, models });
+    },
+  },
+  {
+    method: 'GET', path: '/metrics', operationId: 'metrics', queuesWork: false,
+    createHandler: ({ metrics }) => async (_req, res) => {
+      res.setHeader('Content-Type', metrics.registry.contentType);
+      res.send(await metrics.registry.metrics());
+    },
+  },
+  {
+    method: 'GET', path: '/openapi.yaml', operationId: 'openapi', queuesWork: false,
+    createHandler: ({ openApiText }) => (_req, res) => {
+      res.type('application/yaml').send(openApiText);
+    },
+  },
+];

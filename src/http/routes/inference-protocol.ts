@@ -8,13 +8,13 @@
  * Errors keep the spec's shape, `{"error": "<message>"}`, with this server's `code`, `field` and
  * `allowed` beside it (error-handler.ts writes them for every /v2 path).
  */
-import type { Request, Response, Router } from 'express';
+import type { Request, Response } from 'express';
 import { ServeError } from '../../errors.js';
 import { isReady, type ModelEntry, type ReadyModel } from '../../models/model-registry.js';
+import type { AppDeps, RouteContext } from '../app-deps.js';
 import { MAX_LATENT_MAGNITUDE } from '../generate-request.js';
-import type { AppDeps } from '../app.js';
-import { clientGone, requireJson, requireReady } from './generate.js';
-import { findModel } from './models.js';
+import type { RouteDefinition, RouteHandler } from '../route.js';
+import { clientGone, findModel, readyOrUnavailable, requireJson, requireReady, setModelHeaders } from '../route-helpers.js';
 
 export const SERVER_NAME = 'sagan-serve';
 
@@ -112,8 +112,7 @@ async function infer(deps: AppDeps, req: Request, res: Response, validate: (v: u
   const attentionName = model.manifest.attention?.output;
   const result = await model.batcher.submit({ z, classes, wantAttention: attentionName !== undefined && outputs.includes(attentionName) }, { signal: clientGone(res) });
   const tensors = modelTensors(model).outputs;
-  res.setHeader('X-Model', model.manifest.name);
-  res.setHeader('X-Model-Version', model.manifest.version);
+  setModelHeaders(res, model.manifest);
   res.json({
     model_name: model.manifest.name,
     model_version: model.manifest.version,
@@ -131,34 +130,44 @@ function readiness(res: Response, ready: boolean, body: Record<string, unknown>)
   res.status(ready ? 200 : 400).json(body);
 }
 
-/** Registers this module's routes on the app's API router (see app.ts). */
-export function inferenceProtocolRoutes(router: Router, deps: AppDeps, serverVersion: string): void {
+const serverMetadata = ({ serverVersion }: RouteContext): RouteHandler => (_req, res) => {
+  res.json({ name: SERVER_NAME, version: serverVersion, extensions: [] });
+};
+
+const modelMetadata = (deps: RouteContext): RouteHandler => (req, res) => {
+  const entry = readyOrUnavailable(modelAt(deps, req));
+  const versions = deps.registry.versionsOf(entry.name).filter(isReady).map((v) => v.version);
+  res.json({ name: entry.name, versions, platform: 'onnxruntime_onnx', ...modelTensors(entry) });
+};
+
+const modelReady = (deps: RouteContext): RouteHandler => (req, res) => {
+  const entry = modelAt(deps, req);
+  const ready = isReady(entry) && !deps.lifecycle.draining;
+  readiness(res, ready, { name: entry.name, ready });
+};
+
+const inferHandler = (deps: RouteContext): RouteHandler => {
   const validate = deps.validators.body('v2Infer');
-  router.get('/v2', (_req, res) => {
-    res.json({ name: SERVER_NAME, version: serverVersion, extensions: [] });
-  });
-  router.get('/v2/health/live', (_req, res) => {
+  return (req, res) => infer(deps, req, res, validate);
+};
+
+const v2 = (method: RouteDefinition['method'], path: string, operationId: string, createHandler: RouteDefinition['createHandler'], queuesWork = false): RouteDefinition => ({
+  method, path, operationId, queuesWork, createHandler,
+});
+
+export const inferenceProtocolRoutes: readonly RouteDefinition[] = [
+  v2('GET', '/v2', 'v2ServerMetadata', serverMetadata),
+  v2('GET', '/v2/health/live', 'v2Live', () => (_req, res) => {
     res.json({ live: true });
-  });
-  router.get('/v2/health/ready', (_req, res) => {
-    const ready = deps.registry.allReady() && !deps.lifecycle.draining;
+  }),
+  v2('GET', '/v2/health/ready', 'v2Ready', ({ registry, lifecycle }) => (_req, res) => {
+    const ready = registry.allReady() && !lifecycle.draining;
     readiness(res, ready, { ready });
-  });
-  const metadata = (req: Request, res: Response): void => {
-    const entry = modelAt(deps, req);
-    if (!isReady(entry)) throw new ServeError('MODEL_UNAVAILABLE', `model '${entry.name}' is ${entry.status}${entry.reason ? `: ${entry.reason}` : ''}`, { retryAfterSeconds: entry.status === 'loading' ? 5 : 60 });
-    const versions = deps.registry.versionsOf(entry.name).filter(isReady).map((v) => v.version);
-    res.json({ name: entry.name, versions, platform: 'onnxruntime_onnx', ...modelTensors(entry) });
-  };
-  const modelReady = (req: Request, res: Response): void => {
-    const entry = modelAt(deps, req);
-    const ready = isReady(entry) && !deps.lifecycle.draining;
-    readiness(res, ready, { name: entry.name, ready });
-  };
-  router.get('/v2/models/:model', metadata);
-  router.get('/v2/models/:model/versions/:version', metadata);
-  router.get('/v2/models/:model/ready', modelReady);
-  router.get('/v2/models/:model/versions/:version/ready', modelReady);
-  router.post('/v2/models/:model/infer', (req, res) => infer(deps, req, res, validate));
-  router.post('/v2/models/:model/versions/:version/infer', (req, res) => infer(deps, req, res, validate));
-}
+  }),
+  v2('GET', '/v2/models/:model', 'v2ModelMetadata', modelMetadata),
+  v2('GET', '/v2/models/:model/versions/:version', 'v2ModelVersionMetadata', modelMetadata),
+  v2('GET', '/v2/models/:model/ready', 'v2ModelReady', modelReady),
+  v2('GET', '/v2/models/:model/versions/:version/ready', 'v2ModelVersionReady', modelReady),
+  v2('POST', '/v2/models/:model/infer', 'v2Infer', inferHandler, true),
+  v2('POST', '/v2/models/:model/versions/:version/infer', 'v2InferVersion', inferHandler, true),
+];

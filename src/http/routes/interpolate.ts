@@ -4,15 +4,14 @@
  * z = interp(z_from, z_to, i / (steps - 1)) (src/latent/interpolate.ts), so the first and last tiles
  * are exactly the single images of seeds `from` and `to`.
  */
-import type { Router } from 'express';
 import { resolveClass } from '../../models/class-names.js';
 import { latentForSeed } from '../../latent/seeded-latent.js';
 import { interpolationPath, type InterpolationMode } from '../../latent/interpolate.js';
 import { contentTypeFor, type ImageFormat, type ResizeKernel } from '../../render/image.js';
 import { renderModelOf } from '../../render/render-request.js';
-import type { AppDeps } from '../app.js';
 import { checkOutputPixels, resolveOutputSize, strongEtag } from '../generate-request.js';
-import { answeredNotModified, clientGone, requireReady } from './generate.js';
+import type { RouteDefinition } from '../route.js';
+import { answeredNotModified, clientGone, requireReady, setModelHeaders } from '../route-helpers.js';
 
 /** The query after schema validation (defaults filled in). */
 interface InterpolateParams {
@@ -27,10 +26,11 @@ interface InterpolateParams {
   resample: ResizeKernel;
 }
 
-/** Registers this module's routes on the app's API router (see app.ts). */
-export function interpolateRoutes(router: Router, deps: AppDeps): void {
+export const interpolateRoutes: readonly RouteDefinition[] = [{
+  method: 'GET', path: '/v1/models/:model/interpolate', operationId: 'interpolate', queuesWork: true,
+  createHandler: (deps) => {
   const validateQuery = deps.validators.query('interpolate');
-  router.get('/v1/models/:model/interpolate', async (req, res) => {
+  return async (req, res) => {
     const model = requireReady(deps, req.params.model, res);
     const { manifest } = model;
     const query = { ...(req.query as Record<string, unknown>) };
@@ -41,8 +41,7 @@ export function interpolateRoutes(router: Router, deps: AppDeps): void {
     const size = resolveOutputSize(params.size, manifest, deps.config);
     checkOutputPixels(params.steps, size, 'size', 'steps');
 
-    res.setHeader('X-Model', manifest.name);
-    res.setHeader('X-Model-Version', manifest.version);
+    setModelHeaders(res, manifest);
     res.setHeader('X-Class', cls.name);
     const etag = strongEtag([
       'interpolate', manifest.name, manifest.version, cls.index, params.from, params.to, params.steps, params.mode,
@@ -60,5 +59,6 @@ export function interpolateRoutes(router: Router, deps: AppDeps): void {
       pngCompressionLevel: deps.config.pngCompressionLevel, columns: params.steps,
     });
     res.type(contentTypeFor(params.format)).send(bytes);
-  });
-}
+  };
+  },
+}];

@@ -4,12 +4,12 @@
  * registry's (model-registry.ts: versions load beside the serving one, traffic moves when ready, retired
  * versions drain before release).
  */
-import type { Router } from 'express';
 import { ServeError } from '../../errors.js';
 import { UnknownModelError } from '../../models/model-registry.js';
-import type { AppDeps } from '../app.js';
 import { requireControl } from '../admin-auth.js';
-import { describeModel } from './models.js';
+import type { AppDeps } from '../app-deps.js';
+import { describeModel } from '../model-description.js';
+import type { RouteDefinition } from '../route.js';
 
 async function unknownModel(deps: AppDeps, err: unknown): Promise<never> {
   if (err instanceof UnknownModelError) {
@@ -18,29 +18,37 @@ async function unknownModel(deps: AppDeps, err: unknown): Promise<never> {
   throw err;
 }
 
-/** Registers this module's routes on the app's API router (see app.ts). */
-export function repositoryRoutes(router: Router, deps: AppDeps): void {
-  router.post('/v1/repository/index', (req, res) => {
-    requireControl(deps.config, req, res);
-    res.json({ models: deps.registry.index() });
-  });
-  router.post('/v1/repository/models/:model/load', async (req, res) => {
-    requireControl(deps.config, req, res);
-    const name = req.params.model;
-    const versions = await deps.registry.load(name).catch((err: unknown) => unknownModel(deps, err));
-    const failed = versions.filter((v) => v.status === 'unavailable' || v.reloadError !== undefined);
-    const serving = deps.registry.get(versions[0]?.name ?? name);
-    if (failed.length > 0 || !serving || serving.status !== 'ready') {
-      const reasons = failed.map((v) => `${v.version ?? '?'}: ${v.reloadError ?? v.reason}`).join('; ') || 'no version is ready';
-      const still = serving?.status === 'ready' ? `; version ${serving.version} keeps serving` : '';
-      throw new ServeError('LOAD_FAILED', `load of model '${name}' failed (${reasons})${still}`, { field: 'model' });
-    }
-    res.json(describeModel(serving, deps.registry.versionsOf(serving.name)));
-  });
-  router.post('/v1/repository/models/:model/unload', async (req, res) => {
-    requireControl(deps.config, req, res);
-    const name = req.params.model;
-    await deps.registry.unload(name).catch((err: unknown) => unknownModel(deps, err));
-    res.json({ name, unloaded: true });
-  });
-}
+export const repositoryRoutes: readonly RouteDefinition[] = [
+  {
+    method: 'POST', path: '/v1/repository/index', operationId: 'repositoryIndex', queuesWork: false,
+    createHandler: (deps) => (req, res) => {
+      requireControl(deps.config, req, res);
+      res.json({ models: deps.registry.index() });
+    },
+  },
+  {
+    method: 'POST', path: '/v1/repository/models/:model/load', operationId: 'repositoryLoad', queuesWork: false,
+    createHandler: (deps) => async (req, res) => {
+      requireControl(deps.config, req, res);
+      const name = req.params.model;
+      const versions = await deps.registry.load(name).catch((err: unknown) => unknownModel(deps, err));
+      const failed = versions.filter((v) => v.status === 'unavailable' || v.reloadError !== undefined);
+      const serving = deps.registry.get(versions[0]?.name ?? name);
+      if (failed.length > 0 || !serving || serving.status !== 'ready') {
+        const reasons = failed.map((v) => `${v.version ?? '?'}: ${v.reloadError ?? v.reason}`).join('; ') || 'no version is ready';
+        const still = serving?.status === 'ready' ? `; version ${serving.version} keeps serving` : '';
+        throw new ServeError('LOAD_FAILED', `load of model '${name}' failed (${reasons})${still}`, { field: 'model' });
+      }
+      res.json(describeModel(serving, deps.registry.versionsOf(serving.name)));
+    },
+  },
+  {
+    method: 'POST', path: '/v1/repository/models/:model/unload', operationId: 'repositoryUnload', queuesWork: false,
+    createHandler: (deps) => async (req, res) => {
+      requireControl(deps.config, req, res);
+      const name = req.params.model;
+      await deps.registry.unload(name).catch((err: unknown) => unknownModel(deps, err));
+      res.json({ name, unloaded: true });
+    },
+  },
+];

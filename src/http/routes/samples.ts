@@ -3,7 +3,7 @@
  * batch at a time with at most two chunks in flight, and the next chunk waits for the socket to drain,
  * so memory stays flat however large the count.
  */
-import { type Router, type Response } from 'express';
+import type { Response } from 'express';
 import { ServeError, isServeError } from '../../errors.js';
 import { resolveClass, type ResolvedClass } from '../../models/class-names.js';
 import { fillLatent, sampleSeed } from '../../latent/seeded-latent.js';
@@ -11,9 +11,9 @@ import type { ImageFormat } from '../../render/image.js';
 import { renderModelOf, type RenderSpec } from '../../render/render-request.js';
 import type { JobResult } from '../../batching/inference-job.js';
 import type { ReadyModel } from '../../models/model-registry.js';
-import type { AppDeps } from '../app.js';
 import { errorBody, toServeError } from '../error-handler.js';
-import { clientGone, requireJson, requireReady } from './generate.js';
+import type { RouteDefinition } from '../route.js';
+import { clientGone, requireJson, requireReady, setModelHeaders } from '../route-helpers.js';
 
 interface SamplesBody {
   class?: string | number;
@@ -67,10 +67,11 @@ function write(res: Response, line: string): Promise<void> {
   });
 }
 
-/** Registers this module's routes on the app's API router (see app.ts). */
-export function samplesRoutes(router: Router, deps: AppDeps): void {
+export const samplesRoutes: readonly RouteDefinition[] = [{
+  method: 'POST', path: '/v1/models/:model/samples', operationId: 'samples', queuesWork: true,
+  createHandler: (deps) => {
   const validateBody = deps.validators.body('samples');
-  router.post('/v1/models/:model/samples', async (req, res) => {
+  return async (req, res) => {
     const model = requireReady(deps, req.params.model, res);
     requireJson(req);
     validateBody(req.body);
@@ -103,8 +104,7 @@ export function samplesRoutes(router: Router, deps: AppDeps): void {
     let pending = submitChunk(0);
     let next: Promise<JobResult> | undefined;
     res.status(200).type('application/x-ndjson');
-    res.setHeader('X-Model', manifest.name);
-    res.setHeader('X-Model-Version', manifest.version);
+    setModelHeaders(res, manifest);
     let first = 0;
     try {
       while (first < total && !signal.aborted) {
@@ -138,5 +138,6 @@ export function samplesRoutes(router: Router, deps: AppDeps): void {
       const error = isServeError(err) ? err : toServeError(err);
       res.end(`${JSON.stringify(errorBody(error, String(req.id)))}\n`);
     }
-  });
-}
+  };
+  },
+}];

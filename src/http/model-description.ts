@@ -1,0 +1,23 @@
+/** How `GET /v1/models`, `GET /v1/models/{model}` and a repository load describe a model and its versions. */
+import type { ModelEntry } from '../models/model-registry.js';
+
+/** One version's state. */
+function describeVersion(entry: ModelEntry): Record<string, unknown> {
+  return {
+    version: entry.version ?? null,
+    status: entry.status,
+    ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
+    ...(entry.provider !== undefined ? { provider: entry.provider } : {}),
+    failed_providers: entry.failedProviders.map((a) => ({ provider: a.provider, error: a.error })),
+    ...(entry.loadSeconds !== undefined ? { load_seconds: Number(entry.loadSeconds.toFixed(3)) } : {}),
+    ...(entry.batching !== undefined ? { batching: entry.batching } : {}),
+    ...(entry.batcher !== undefined ? { queue_depth: entry.batcher.queuedRows } : {}),
+    ...(entry.reloadError !== undefined ? { reload_error: entry.reloadError } : {}),
+    ...(entry.manifest !== undefined ? { manifest: entry.manifest } : {}),
+  };
+}
+
+/** A model: its serving version's state at the top level (as before versions), and every version. */
+export function describeModel(entry: ModelEntry, versions: ModelEntry[]): Record<string, unknown> {
+  return { name: entry.name, ...describeVersion(entry), versions: versions.map(describeVersion) };
+}

@@ -1,0 +1,27 @@
+/**
+ * A route is one declaration (as fastify's `route(options)`): method, path template, the OpenAPI
+ * operation it implements, whether it queues generation work, and how to build its handler for an app.
+ * app.ts registers the table in route-table.ts, answers 405 for a known path with another method from
+ * it, and the front door picks the routes it may shed from it; a test holds it against openapi.yaml.
+ */
+import type { Request, Response } from 'express';
+import type { RouteContext } from './app-deps.js';
+
+export type HttpMethod = 'GET' | 'POST';
+
+/** A request whose path parameters (`:model`, `:version`) are single strings: no route has wildcards. */
+export type RouteRequest = Request<Record<string, string>>;
+
+export type RouteHandler = (req: RouteRequest, res: Response) => void | Promise<void>;
+
+export interface RouteDefinition {
+  method: HttpMethod;
+  /** Express template: `/v1/models/:model/generate`. */
+  path: string;
+  /** The operation in openapi.yaml (same method, path written `{model}`). */
+  operationId: string;
+  /** Generation work goes through a model's batcher: the front door sheds it when the queue is full. */
+  queuesWork: boolean;
+  /** Called once per app: compiles validators and closes over the context. */
+  createHandler: (context: RouteContext) => RouteHandler;
+}
