@@ -22,8 +22,8 @@ import { machineInfo } from './bench/machine.js';
 import { fmt, positiveNumber, table, timestamp, writeJson } from './bench/report.js';
 import { startChildServer } from './reliability/child-server.js';
 import { send, sleep, type RawResponse } from './reliability/http-client.js';
-import { histogramBuckets, histogramQuantileBound, metricValue } from './reliability/metrics-text.js';
-import { percentile, Tally } from './reliability/stats.js';
+import { histogramBuckets, histogramQuantileBound, metricValue } from './shared/metrics-text.js';
+import { percentile, Tally } from './shared/stats.js';
 
 interface Options {
   duration: number;

@@ -15,8 +15,8 @@ import { machineInfo } from './bench/machine.js';
 import { fmt, positiveNumber, table, timestamp, writeJson } from './bench/report.js';
 import { startChildServer } from './reliability/child-server.js';
 import { send, sleep, type RawRequest } from './reliability/http-client.js';
-import { metricValue, parseMetrics } from './reliability/metrics-text.js';
-import { MiB, mean, percentile, slope, Tally } from './reliability/stats.js';
+import { metricValue, parseMetrics } from './shared/metrics-text.js';
+import { MiB, mean, percentile, slope, Tally } from './shared/stats.js';
 
 interface Options {
   minutes: number;

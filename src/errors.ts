@@ -1,7 +1,7 @@
 /**
- * The one table of coded errors. Modules throw `ServeError(code, message, details)`; only
- * src/http/error-handler.ts turns them into HTTP responses, using `status` from this table.
- * test/errors-docs.test.ts holds every code against openapi.yaml and README.md.
+ * The one table of coded errors, and (below) the one factory per code that words it. Modules throw
+ * `serveError.CODE(...)`; only src/http/error-handler.ts turns them into HTTP responses, using `status`
+ * from this table. test/errors-docs.test.ts holds every code against openapi.yaml and README.md.
  */
 export const ERROR_CODES = {
   INVALID_ARGUMENT: { status: 400, description: 'A query parameter or body field is missing, malformed or out of range; `field` names it and `allowed` says what is accepted.' },
@@ -60,3 +60,52 @@ export class ServeError extends Error {
 export function isServeError(err: unknown): err is ServeError {
   return err instanceof ServeError;
 }
+
+type Allowed = ErrorDetails['allowed'];
+
+/** Seconds a refused client waits before retrying when the refusal says nothing more specific. */
+const RETRY_SOON_SECONDS = 1;
+
+/**
+ * One factory per code: each fixes its code's wording and details (the field it names, the retry hint
+ * of a 503), so the same refusal reads the same wherever it is raised.
+ */
+export const serveError = {
+  INVALID_ARGUMENT: (field: string | undefined, message: string, allowed?: Allowed) =>
+    new ServeError('INVALID_ARGUMENT', message, { ...(field !== undefined ? { field } : {}), ...(allowed !== undefined ? { allowed } : {}) }),
+  MALFORMED_JSON: () => new ServeError('MALFORMED_JSON', 'request body is not valid JSON', { field: 'body' }),
+  UNKNOWN_CLASS: (field: string, what: string, allowed: Allowed) => new ServeError('UNKNOWN_CLASS', what, { field, allowed }),
+  NO_ATTENTION: (model: string) => new ServeError('NO_ATTENTION', `model '${model}' has no attention output`, { field: 'attention', allowed: ['none'] }),
+  UNAUTHENTICATED: () => new ServeError('UNAUTHENTICATED', 'repository control needs Authorization: Bearer <ADMIN_TOKEN>', { field: 'authorization' }),
+  FORBIDDEN: () => new ServeError('FORBIDDEN', 'the bearer token is not the admin token', { field: 'authorization' }),
+  CONTROL_DISABLED: () => new ServeError('CONTROL_DISABLED', 'repository control is off: start the server with MODEL_CONTROL=explicit (or poll)', { field: 'MODEL_CONTROL', allowed: ['explicit', 'poll'] }),
+  NOT_FOUND: (method: string, path: string, routes: readonly string[]) => new ServeError('NOT_FOUND', `no route for ${method} ${path.slice(0, 200)}`, { allowed: routes }),
+  /** `name` undefined: a version-less alias (`/generate`) with no default model. */
+  UNKNOWN_MODEL: (name: string | undefined, models: readonly string[]) => new ServeError(
+    'UNKNOWN_MODEL',
+    name === undefined ? 'no default model: set DEFAULT_MODEL or use /v1/models/{model}/generate' : `unknown model '${name.slice(0, 100)}'`,
+    { field: 'model', allowed: models },
+  ),
+  UNKNOWN_VERSION: (model: string, version: string, versions: readonly string[]) => new ServeError('UNKNOWN_VERSION', `model '${model}' has no version '${version.slice(0, 100)}'`, { field: 'version', allowed: versions }),
+  METHOD_NOT_ALLOWED: (method: string, path: string, methods: readonly string[]) => new ServeError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}`, { field: 'method', allowed: methods }),
+  PAYLOAD_TOO_LARGE: (limitBytes?: number) => new ServeError('PAYLOAD_TOO_LARGE', 'request body is too large', { field: 'body', ...(limitBytes !== undefined ? { allowed: `at most ${limitBytes} bytes` } : {}) }),
+  LOAD_FAILED: (model: string, reasons: string, stillServing: string | undefined) => new ServeError(
+    'LOAD_FAILED',
+    `load of model '${model}' failed (${reasons})${stillServing !== undefined ? `; version ${stillServing} keeps serving` : ''}`,
+    { field: 'model' },
+  ),
+  UNSUPPORTED_MEDIA_TYPE: (got: string) => new ServeError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got ${got})`, { field: 'body', allowed: ['application/json'] }),
+  INTERNAL: () => new ServeError('INTERNAL', 'internal server error'),
+  INFERENCE_FAILED: (reason: string) => new ServeError('INFERENCE_FAILED', `inference failed: ${reason}`),
+  /** A model that failed to load is not retried soon; one still loading soon is ready. */
+  MODEL_UNAVAILABLE: (model: string, version: string | undefined, state: string, reason: string | undefined) => new ServeError(
+    'MODEL_UNAVAILABLE',
+    `model '${model}'${version !== undefined ? ` version '${version}'` : ''} is ${state}${reason ? `: ${reason}` : ''}`,
+    { retryAfterSeconds: state === 'loading' ? 5 : 60 },
+  ),
+  QUEUE_FULL: (rowsQueued: number, maxRows: number, retryAfterSeconds: number) => new ServeError('QUEUE_FULL', `queue is full (${rowsQueued} of ${maxRows} rows waiting)`, { retryAfterSeconds }),
+  WORKER_FAILED: (what: string, retryAfterSeconds = RETRY_SOON_SECONDS) => new ServeError('WORKER_FAILED', `inference worker ${what}`, { retryAfterSeconds }),
+  /** `detail`: what the shutdown did to this request ("it had not started", ...). */
+  SHUTTING_DOWN: (detail?: string) => new ServeError('SHUTTING_DOWN', `the server is shutting down${detail ? `: ${detail}` : ''}`, { retryAfterSeconds: RETRY_SOON_SECONDS }),
+  TIMEOUT: (waitedMs: number) => new ServeError('TIMEOUT', `request waited more than ${waitedMs} ms in the queue`),
+} as const satisfies { [Code in ErrorCode]: (...args: never[]) => ServeError };

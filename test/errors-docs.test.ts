@@ -50,3 +50,20 @@ test('GC pauses are recorded in the documented latency buckets (README: nodejs_g
   const bounds = new Set([...text.matchAll(/^nodejs_gc_duration_seconds_bucket\{le="([^"]+)"/gm)].map((m) => m[1]));
   assert.deepEqual([...bounds].sort(), [...LATENCY_BUCKETS_SECONDS.map(String), '+Inf'].sort());
 });
+
+test('coded errors are made only by their factories in src/errors.ts (one wording per code), and every 503 factory carries a retry hint', async () => {
+  const { readdir } = await import('node:fs/promises');
+  const { serveError } = await import('../src/errors.js');
+  const offenders: string[] = [];
+  for (const entry of await readdir(`${PACKAGE_ROOT}src`, { recursive: true })) {
+    if (!entry.endsWith('.ts') || entry === 'errors.ts') continue;
+    const text = readFileSync(`${PACKAGE_ROOT}src/${entry}`, 'utf8');
+    if (/new ServeError\(/.test(text)) offenders.push(entry);
+  }
+  assert.deepEqual(offenders, [], 'these build a ServeError by hand instead of serveError.CODE(...)');
+  assert.deepEqual(Object.keys(serveError).sort(), [...codes].sort());
+  assert.equal(serveError.SHUTTING_DOWN().details.retryAfterSeconds, 1);
+  assert.equal(serveError.QUEUE_FULL(3, 3, 2).details.retryAfterSeconds, 2);
+  assert.ok((serveError.MODEL_UNAVAILABLE('m', undefined, 'loading', undefined).details.retryAfterSeconds ?? 0) > 0);
+  assert.ok((serveError.WORKER_FAILED('is restarting').details.retryAfterSeconds ?? 0) > 0);
+});

@@ -7,7 +7,7 @@ import { startHealthzProbe, type HealthzSummary } from './healthz-probe.js';
 import { runGenerateLoad, type LoadResult } from './load.js';
 import { metricsDelta, scrapeMetrics, type MetricsDelta } from './metrics-scrape.js';
 import type { ServerProcess } from './server-process.js';
-import { sleep } from './stats.js';
+import { sleep } from '../shared/stats.js';
 
 export interface LevelResult {
   connections: number;

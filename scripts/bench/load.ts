@@ -5,7 +5,7 @@
  * (float ms from autocannon's 'response' event), not from its 1 ms histogram.
  */
 import autocannon from 'autocannon';
-import { summarize, type LatencySummary } from './stats.js';
+import { summarize, type LatencySummary } from '../shared/stats.js';
 
 export interface LoadOptions {
   url: string;

@@ -1,4 +1,5 @@
 /** Reads the server's /metrics and turns two snapshots into per-level figures. */
+import { metricValue, parseMetrics, valuesByLabel } from '../shared/metrics-text.js';
 
 export interface MetricsSnapshot {
   atMs: number;
@@ -22,65 +23,33 @@ export interface MetricsSnapshot {
   gcPauseBuckets: Record<string, number>;
 }
 
-/** Sum of every sample of `name` (all label sets), from Prometheus text format. */
-export function sumSamples(text: string, name: string, labelFilter?: (labels: string) => boolean): number {
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const rest = line.slice(name.length);
-    let labels = '';
-    let valuePart: string;
-    if (rest.startsWith('{')) {
-      const close = rest.indexOf('}');
-      labels = rest.slice(1, close);
-      valuePart = rest.slice(close + 1);
-    } else if (rest.startsWith(' ')) {
-      valuePart = rest;
-    } else {
-      continue; // a longer metric name with the same prefix
-    }
-    if (labelFilter && !labelFilter(labels)) continue;
-    const value = Number(valuePart.trim().split(/\s+/)[0]);
-    if (Number.isFinite(value)) total += value;
-  }
-  return total;
-}
-
-function byLabel(text: string, name: string, label: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  const re = new RegExp(`^${name}\\{([^}]*)\\}\\s+(\\S+)`, 'gm');
-  for (const m of text.matchAll(re)) {
-    const value = new RegExp(`${label}="([^"]*)"`).exec(m[1])?.[1] ?? '';
-    out[value] = (out[value] ?? 0) + Number(m[2]);
-  }
-  return out;
-}
-
-export function parseMetrics(text: string, atMs = performance.now()): MetricsSnapshot {
+export function snapshotMetrics(text: string, atMs = performance.now()): MetricsSnapshot {
+  const samples = parseMetrics(text);
+  const total = (name: string) => metricValue(samples, name);
   return {
     atMs,
-    batchSizeSum: sumSamples(text, 'sagan_batch_size_sum'),
-    batchSizeCount: sumSamples(text, 'sagan_batch_size_count'),
-    inferenceSecondsSum: sumSamples(text, 'sagan_inference_duration_seconds_sum'),
-    inferenceSecondsCount: sumSamples(text, 'sagan_inference_duration_seconds_count'),
-    queueWaitSecondsSum: sumSamples(text, 'sagan_queue_wait_seconds_sum'),
-    queueWaitSecondsCount: sumSamples(text, 'sagan_queue_wait_seconds_count'),
-    imagesGenerated: sumSamples(text, 'sagan_images_generated_total'),
-    rejected: byLabel(text, 'sagan_requests_rejected_total', 'reason'),
-    workerRestarts: sumSamples(text, 'sagan_worker_restarts_total'),
-    processCpuSeconds: sumSamples(text, 'process_cpu_seconds_total'),
-    eventLoopLagP99Seconds: sumSamples(text, 'nodejs_eventloop_lag_p99_seconds'),
-    eventLoopLagMaxSeconds: sumSamples(text, 'nodejs_eventloop_lag_max_seconds'),
-    gcPauseCount: sumSamples(text, 'nodejs_gc_duration_seconds_count'),
-    gcPauseSeconds: sumSamples(text, 'nodejs_gc_duration_seconds_sum'),
-    gcPauseBuckets: byLabel(text, 'nodejs_gc_duration_seconds_bucket', 'le'),
+    batchSizeSum: total('sagan_batch_size_sum'),
+    batchSizeCount: total('sagan_batch_size_count'),
+    inferenceSecondsSum: total('sagan_inference_duration_seconds_sum'),
+    inferenceSecondsCount: total('sagan_inference_duration_seconds_count'),
+    queueWaitSecondsSum: total('sagan_queue_wait_seconds_sum'),
+    queueWaitSecondsCount: total('sagan_queue_wait_seconds_count'),
+    imagesGenerated: total('sagan_images_generated_total'),
+    rejected: valuesByLabel(samples, 'sagan_requests_rejected_total', 'reason'),
+    workerRestarts: total('sagan_worker_restarts_total'),
+    processCpuSeconds: total('process_cpu_seconds_total'),
+    eventLoopLagP99Seconds: total('nodejs_eventloop_lag_p99_seconds'),
+    eventLoopLagMaxSeconds: total('nodejs_eventloop_lag_max_seconds'),
+    gcPauseCount: total('nodejs_gc_duration_seconds_count'),
+    gcPauseSeconds: total('nodejs_gc_duration_seconds_sum'),
+    gcPauseBuckets: valuesByLabel(samples, 'nodejs_gc_duration_seconds_bucket', 'le'),
   };
 }
 
 export async function scrapeMetrics(url: string): Promise<MetricsSnapshot> {
   const res = await fetch(`${url}/metrics`);
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
-  return parseMetrics(await res.text());
+  return snapshotMetrics(await res.text());
 }
 
 export interface MetricsDelta {

@@ -15,7 +15,7 @@ import { encodeImage, toRgbBytes } from '../../src/render/image.js';
 import { RenderPool } from '../../src/render/render-pool.js';
 import type { RenderSpec } from '../../src/render/render-request.js';
 import type { RawInstanceData, RawInstanceReply, RawInstanceRequest } from './raw-instance.js';
-import { summarize } from './stats.js';
+import { summarize } from '../shared/stats.js';
 import { timeConcurrently, timeRuns } from './timed-runs.js';
 
 type GraphOptimizationLevel = NonNullable<SessionOptions['graphOptimizationLevel']>;

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { sleep } from './stats.js';
+import { sleep } from '../shared/stats.js';
 import { CLI_PATH, nodeFlagsForServer } from '../reliability/child-server.js';
 
 export interface ServerProcessOptions {

@@ -17,7 +17,7 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { quantileSorted } from '../bench/stats.js';
+import { quantileSorted } from '../shared/stats.js';
 import { positiveInt, runMain } from './lib/cli-common.js';
 import { parsePolicies } from './lib/diffaugment.js';
 import { makeModelConfig, resolveDiscriminator, resolveGenerator, trainingIterationFlops } from './lib/model-config.js';

@@ -4,7 +4,7 @@
  * each job its rows back. Deadlines: a job whose deadline passes while any of its rows still waits is
  * failed with TIMEOUT and those rows never run.
  */
-import { ServeError } from '../errors.js';
+import { ServeError, serveError } from '../errors.js';
 import { decideBatch } from './batch-policy.js';
 import { InferenceJob, type JobInput, type JobResult } from './inference-job.js';
 import { RequestQueue, type RowSlice } from './request-queue.js';
@@ -131,7 +131,7 @@ export class Batcher {
     }
     if (this.closing) {
       this.observer.rejected?.('shutdown');
-      return Promise.reject(new ServeError('SHUTTING_DOWN', 'server is shutting down', { retryAfterSeconds: 1 }));
+      return Promise.reject(serveError.SHUTTING_DOWN());
     }
     const job = new InferenceJob(input, this.clock.nowMs(), this.config.requestTimeoutMs);
     try {
@@ -160,7 +160,7 @@ export class Batcher {
 
   /** Fail every waiting job with SHUTTING_DOWN (after the grace period). Running batches still finish. */
   abortQueued(): void {
-    for (const job of this.queue.drain()) this.finish(job, new ServeError('SHUTTING_DOWN', 'server shut down before this request ran'), 'shutdown');
+    for (const job of this.queue.drain()) this.finish(job, serveError.SHUTTING_DOWN('this request had not started'), 'shutdown');
     this.observer.queueDepth?.(0);
     this.notifyIfIdle();
   }
@@ -170,7 +170,7 @@ export class Batcher {
     if (job.settled || job.remainingRows === 0) return;
     this.queue.remove(job);
     this.observer.queueDepth?.(this.queue.queuedRows);
-    this.finish(job, new ServeError('TIMEOUT', `request waited more than ${this.config.requestTimeoutMs} ms in the queue`), 'timeout');
+    this.finish(job, serveError.TIMEOUT(this.config.requestTimeoutMs), 'timeout');
     this.schedule();
   }
 
@@ -264,7 +264,7 @@ export class Batcher {
         this.deliver(slices, output);
       },
       (err: unknown) => {
-        const error = err instanceof Error ? err : new ServeError('INFERENCE_FAILED', String(err));
+        const error = err instanceof Error ? err : serveError.INFERENCE_FAILED(String(err));
         for (const { job } of slices) {
           this.queue.remove(job);
           this.finish(job, error, 'failed');

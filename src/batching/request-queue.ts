@@ -2,7 +2,7 @@
  * The queue policy: a bounded FIFO of jobs counted in rows. Admission (QUEUE_FULL) and removal
  * (deadline, cancellation) live here; when a batch leaves is batch-policy.ts's business.
  */
-import { ServeError } from '../errors.js';
+import { serveError } from '../errors.js';
 import type { InferenceJob } from './inference-job.js';
 
 export interface RowSlice {
@@ -30,7 +30,7 @@ export class RequestQueue {
   /** Throws QUEUE_FULL (with the caller's retry hint) unless `rows` more rows fit. */
   checkRoom(rows: number, retryAfterSeconds: number): void {
     if (this.rowsQueued + rows > this.maxQueueRows) {
-      throw new ServeError('QUEUE_FULL', `queue is full (${this.rowsQueued} of ${this.maxQueueRows} rows waiting)`, { retryAfterSeconds });
+      throw serveError.QUEUE_FULL(this.rowsQueued, this.maxQueueRows, retryAfterSeconds);
     }
   }
 

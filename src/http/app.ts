@@ -5,8 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
-import type { ErrorCode } from '../errors.js';
-import { ServeError } from '../errors.js';
+import { type ErrorCode, serveError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { accessLog } from './access-log.js';
 import type { AppDeps, RouteContext } from './app-deps.js';
@@ -65,11 +64,11 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
   for (const [routePath, methods] of paths) {
     app.all(routePath, (req, res) => {
       res.setHeader('Allow', methods.join(', '));
-      throw new ServeError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${routePath}`, { field: 'method', allowed: methods });
+      throw serveError.METHOD_NOT_ALLOWED(req.method, routePath, methods);
     });
   }
   app.use((req) => {
-    throw new ServeError('NOT_FOUND', `no route for ${req.method} ${req.path.slice(0, 200)}`, { allowed: [...paths.keys()] });
+    throw serveError.NOT_FOUND(req.method, req.path, [...paths.keys()]);
   });
   app.use(errorHandler);
   return app;

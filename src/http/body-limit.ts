@@ -11,11 +11,11 @@
  * apart from a next request. express.json() keeps its own limit on the decoded body.
  */
 import type { RequestHandler } from 'express';
-import { ServeError } from '../errors.js';
+import { ServeError, serveError } from '../errors.js';
 import { sendError } from './error-handler.js';
 
 function tooLarge(limitBytes: number): ServeError {
-  return new ServeError('PAYLOAD_TOO_LARGE', 'request body is too large', { field: 'body', allowed: `at most ${limitBytes} bytes` });
+  return serveError.PAYLOAD_TOO_LARGE(limitBytes);
 }
 
 export function bodyLimit(limitBytes: number): RequestHandler {

@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
-import { ERROR_CODES, ServeError, isServeError } from '../errors.js';
+import { ERROR_CODES, ServeError, isServeError, serveError } from '../errors.js';
 import { requestLogger } from './access-log.js';
 
 export interface ErrorBody {
@@ -28,33 +28,31 @@ function isInferenceProtocolPath(path: string): boolean {
 }
 
 /** Body-parser / raw-body error types and the code each becomes. */
-const BODY_PARSER_ERRORS: Record<string, ServeError['code']> = {
-  'entity.parse.failed': 'MALFORMED_JSON',
-  'entity.too.large': 'PAYLOAD_TOO_LARGE',
-  'encoding.unsupported': 'UNSUPPORTED_MEDIA_TYPE',
-  'charset.unsupported': 'UNSUPPORTED_MEDIA_TYPE',
-  'request.aborted': 'INVALID_ARGUMENT',
-  'request.size.invalid': 'INVALID_ARGUMENT',
+const BODY_PARSER_ERRORS: Record<string, (message: string) => ServeError> = {
+  'entity.parse.failed': () => serveError.MALFORMED_JSON(),
+  'entity.too.large': () => serveError.PAYLOAD_TOO_LARGE(),
+  'encoding.unsupported': (message) => serveError.UNSUPPORTED_MEDIA_TYPE(message),
+  'charset.unsupported': (message) => serveError.UNSUPPORTED_MEDIA_TYPE(message),
+  'request.aborted': (message) => serveError.INVALID_ARGUMENT('body', message),
+  'request.size.invalid': (message) => serveError.INVALID_ARGUMENT('body', message),
 };
 
 export function toServeError(err: unknown): ServeError {
   if (isServeError(err)) return err;
   const { type, status } = (err ?? {}) as { type?: unknown; status?: unknown };
   if (typeof type === 'string') {
-    if (!(type in BODY_PARSER_ERRORS)) return new ServeError('INTERNAL', 'internal server error');
-    const code = BODY_PARSER_ERRORS[type];
-    const message = code === 'MALFORMED_JSON' ? 'request body is not valid JSON' : code === 'PAYLOAD_TOO_LARGE' ? 'request body is too large' : (err as Error).message;
-    return new ServeError(code, message, { field: 'body' });
+    const coded = Object.hasOwn(BODY_PARSER_ERRORS, type) ? BODY_PARSER_ERRORS[type] : undefined;
+    return coded ? coded((err as Error).message) : serveError.INTERNAL();
   }
   // Errors from Express's own layers (router, zlib) carry an HTTP status but no code: a path with broken
   // percent-escapes, a body whose Content-Encoding does not match its bytes.
   if (typeof status === 'number') {
-    if (err instanceof URIError) return new ServeError('INVALID_ARGUMENT', 'the request path has malformed percent-encoding', { field: 'path' });
-    if (status === 413) return new ServeError('PAYLOAD_TOO_LARGE', 'request body is too large', { field: 'body' });
-    if (status === 415) return new ServeError('UNSUPPORTED_MEDIA_TYPE', 'unsupported request body encoding', { field: 'body', allowed: ['application/json'] });
-    if (status >= 400 && status < 500) return new ServeError('INVALID_ARGUMENT', 'the request body could not be read (does Content-Encoding match the bytes?)', { field: 'body' });
+    if (err instanceof URIError) return serveError.INVALID_ARGUMENT('path', 'the request path has malformed percent-encoding');
+    if (status === 413) return serveError.PAYLOAD_TOO_LARGE();
+    if (status === 415) return serveError.UNSUPPORTED_MEDIA_TYPE('an unsupported body encoding');
+    if (status >= 400 && status < 500) return serveError.INVALID_ARGUMENT('body', 'the request body could not be read (does Content-Encoding match the bytes?)');
   }
-  return new ServeError('INTERNAL', 'internal server error');
+  return serveError.INTERNAL();
 }
 
 export function inferenceProtocolErrorBody(error: ServeError, requestId: string | undefined): InferenceProtocolErrorBody {

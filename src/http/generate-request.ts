@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ServerConfig } from '../config.js';
-import { ServeError } from '../errors.js';
+import { ServeError, serveError } from '../errors.js';
 import { resolveClass, type ResolvedClass } from '../models/class-names.js';
 import type { ModelManifest } from '../models/manifest.js';
 import { fillLatent, randomSeed, sampleSeed } from '../latent/seeded-latent.js';
@@ -47,7 +47,7 @@ export const MAX_LATENT_MAGNITUDE = 1000;
 export const MAX_OUTPUT_PIXELS = 4096 * 4096;
 
 function invalid(field: string, message: string, allowed?: string | Array<string | number>): ServeError {
-  return new ServeError('INVALID_ARGUMENT', message, { field, allowed });
+  return serveError.INVALID_ARGUMENT(field, message, allowed);
 }
 
 function parseQueries(points: string[] | undefined, size: number): Query[] {
@@ -107,7 +107,7 @@ export function buildGenerateRequest(
   const size = resolveOutputSize(params.size, manifest, config);
   if (params.n > config.maxSamplesPerImage) throw invalid('n', `n ${params.n} is more than ${config.maxSamplesPerImage}`, `1..${config.maxSamplesPerImage}`);
   if (params.attention !== 'none' && !manifest.attention) {
-    throw new ServeError('NO_ATTENTION', `model '${manifest.name}' has no attention output`, { field: 'attention', allowed: ['none'] });
+    throw serveError.NO_ATTENTION(manifest.name);
   }
   if (params.query && params.query.length > 0 && params.attention === 'none') {
     throw invalid('query', 'query points need attention=overlay or attention=panel', ['overlay', 'panel']);

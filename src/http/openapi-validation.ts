@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import { ServeError } from '../errors.js';
+import { ServeError, serveError } from '../errors.js';
 import { OPENAPI_PATH } from '../paths.js';
 
 interface OpenApiParameter { name: string; in: string; required?: boolean; schema: Record<string, unknown> }
@@ -149,20 +149,20 @@ export class OpenApiValidators {
   }
 
   private toServeError(error: ErrorObject | undefined, known: string[], prefix: string): ServeError {
-    if (!error) return new ServeError('INVALID_ARGUMENT', 'invalid request');
+    if (!error) return serveError.INVALID_ARGUMENT(undefined, 'invalid request');
     const path = error.instancePath.split('/').filter(Boolean);
     if (error.keyword === 'required') {
       const field = `${prefix}${[...path, (error.params as { missingProperty: string }).missingProperty].join('.')}`;
-      return new ServeError('INVALID_ARGUMENT', `'${field}' is required`, { field });
+      return serveError.INVALID_ARGUMENT(field, `'${field}' is required`);
     }
     if (error.keyword === 'additionalProperties') {
       const extra = (error.params as { additionalProperty: string }).additionalProperty;
       const field = `${prefix}${[...path, extra].join('.')}`;
-      return new ServeError('INVALID_ARGUMENT', `unknown parameter '${field}'`, { field, allowed: path.length === 0 ? known : undefined });
+      return serveError.INVALID_ARGUMENT(field, `unknown parameter '${field}'`, path.length === 0 ? known : undefined);
     }
     const field = `${prefix}${path.join('.')}` || prefix.replace(/\.$/, '') || 'request';
     const allowed = allowedFor(this.doc, error);
     const shown = typeof error.data === 'string' ? `'${error.data.slice(0, 64)}'` : JSON.stringify(error.data)?.slice(0, 64);
-    return new ServeError('INVALID_ARGUMENT', `'${field}' ${error.message ?? 'is invalid'}${shown !== undefined ? ` (got ${shown})` : ''}`, { field, allowed });
+    return serveError.INVALID_ARGUMENT(field, `'${field}' ${error.message ?? 'is invalid'}${shown !== undefined ? ` (got ${shown})` : ''}`, allowed);
   }
 }

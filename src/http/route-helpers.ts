@@ -4,7 +4,7 @@
  * which model made an image.
  */
 import type { Request, Response } from 'express';
-import { ServeError } from '../errors.js';
+import { serveError } from '../errors.js';
 import type { ModelManifest } from '../models/manifest.js';
 import { isReady, type ModelEntry, type ModelRegistry, type ReadyModel } from '../models/model-registry.js';
 import type { AppDeps } from './app-deps.js';
@@ -15,12 +15,12 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 export function findModel(registry: ModelRegistry, name: string, version?: string): ModelEntry {
   const entry = registry.get(name);
   if (!entry) {
-    throw new ServeError('UNKNOWN_MODEL', `unknown model '${name.slice(0, 100)}'`, { field: 'model', allowed: registry.list().map((m) => m.name) });
+    throw serveError.UNKNOWN_MODEL(name, registry.list().map((m) => m.name));
   }
   if (version === undefined) return entry;
   const pinned = registry.getVersion(name, version);
   if (!pinned) {
-    throw new ServeError('UNKNOWN_VERSION', `model '${entry.name}' has no version '${version.slice(0, 100)}'`, { field: 'version', allowed: registry.versionsOf(name).map((v) => v.version ?? '').filter(Boolean) });
+    throw serveError.UNKNOWN_VERSION(entry.name, version, registry.versionsOf(name).map((v) => v.version ?? '').filter(Boolean));
   }
   return pinned;
 }
@@ -28,7 +28,7 @@ export function findModel(registry: ModelRegistry, name: string, version?: strin
 /** The entry if it is ready, else MODEL_UNAVAILABLE with its state and reason. */
 export function readyOrUnavailable(entry: ModelEntry, version?: string): ReadyModel {
   if (isReady(entry)) return entry;
-  throw new ServeError('MODEL_UNAVAILABLE', `model '${entry.name}'${version !== undefined ? ` version '${version}'` : ''} is ${entry.status}${entry.reason ? `: ${entry.reason}` : ''}`, { retryAfterSeconds: entry.status === 'loading' ? 5 : 60 });
+  throw serveError.MODEL_UNAVAILABLE(entry.name, version, entry.status, entry.reason);
 }
 
 /**
@@ -48,7 +48,7 @@ export function requireReady(deps: Pick<AppDeps, 'registry'>, name: string, res:
 export function defaultModelName(registry: ModelRegistry): string {
   const name = registry.defaultModelName();
   if (name === undefined) {
-    throw new ServeError('UNKNOWN_MODEL', 'no default model: set DEFAULT_MODEL or use /v1/models/{model}/generate', { field: 'model', allowed: registry.list().map((m) => m.name) });
+    throw serveError.UNKNOWN_MODEL(undefined, registry.list().map((m) => m.name));
   }
   return name;
 }
@@ -64,7 +64,7 @@ export function clientGone(res: Response): AbortSignal {
 
 export function requireJson(req: Request): void {
   if (!req.is('application/json')) {
-    throw new ServeError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got ${req.headers['content-type'] ?? 'no content type'})`, { field: 'body', allowed: ['application/json'] });
+    throw serveError.UNSUPPORTED_MEDIA_TYPE(req.headers['content-type'] ?? 'no content type');
   }
 }
 

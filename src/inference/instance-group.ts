@@ -39,28 +39,14 @@ export function intraOpThreadsPerInstance(configured: number, instances: number,
 
 export class InstanceGroup implements BatchBackend {
   private readonly workers: ModelWorker[];
-  private readonly options: ModelWorkerOptions | undefined;
   /** Instances asked for; 0 = automatic, settled by start() once the provider is known. */
   private readonly requested: number;
 
-  /**
-   * `count` instances (0 = automatic) made with these options, loaded by start(); or existing, started
-   * workers (tests).
-   */
-  constructor(workers: readonly ModelWorker[]);
-  constructor(count: number, options: ModelWorkerOptions);
-  constructor(countOrWorkers: number | readonly ModelWorker[], options?: ModelWorkerOptions) {
-    this.options = options;
-    if (typeof countOrWorkers !== 'number') {
-      if (countOrWorkers.length === 0) throw new RangeError('an instance group needs at least one instance');
-      this.workers = [...countOrWorkers];
-      this.requested = countOrWorkers.length;
-    } else {
-      if (!Number.isInteger(countOrWorkers) || countOrWorkers < 0) throw new RangeError(`instance count must be an integer >= 0, got ${countOrWorkers}`);
-      if (!options) throw new TypeError('InstanceGroup(count, options) needs the worker options');
-      this.requested = countOrWorkers;
-      this.workers = [new ModelWorker(options)];
-    }
+  /** `count` instances (0 = automatic) made with these options, loaded by start(). */
+  constructor(count: number, private readonly options: ModelWorkerOptions) {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`instance count must be an integer >= 0, got ${count}`);
+    this.requested = count;
+    this.workers = [new ModelWorker(options)];
   }
 
   /** The instances (after start(), as many as will serve). */
@@ -76,7 +62,7 @@ export class InstanceGroup implements BatchBackend {
     try {
       const loaded = await this.workers[0].start();
       const count = this.requested === 0 ? autoInstanceCount(loaded.provider) : this.requested;
-      while (this.workers.length < count) this.workers.push(new ModelWorker(this.options!));
+      while (this.workers.length < count) this.workers.push(new ModelWorker(this.options));
       for (const worker of this.workers.slice(1)) await worker.start({ providers: [loaded.provider] });
       return loaded;
     } catch (err) {
@@ -106,13 +92,4 @@ export class InstanceGroup implements BatchBackend {
     await Promise.all(this.workers.map((worker) => worker.close()));
   }
 
-  /** Test and fault-injection hook: kills every instance as a crash would. */
-  async crashForTesting(): Promise<void> {
-    await Promise.all(this.workers.map((worker) => worker.crashForTesting()));
-  }
-
-  /** TEST-ONLY: blocks every instance for `ms` (see ModelWorker.hangForTesting). */
-  hangForTesting(ms: number): void {
-    for (const worker of this.workers) worker.hangForTesting(ms);
-  }
 }

@@ -101,14 +101,10 @@ async function run(req: RunRequest): Promise<void> {
 }
 
 port.on('message', (message: ToWorker) => {
-  // TEST-ONLY fault injection (ModelWorker.hangForTesting, test/reliability/faults.test.ts): block this
-  // thread for `ms` as a stuck session.run would, so hang detection and restart can be exercised.
-  const testHook = message as unknown as { type: string; ms?: number };
-  if (testHook.type === 'hang-for-testing') {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, testHook.ms ?? 0);
-    return;
-  }
   switch (message.type) {
+    case 'hang':
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, message.ms);
+      break;
     case 'load':
       void load(message);
       break;

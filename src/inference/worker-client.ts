@@ -4,7 +4,7 @@
  * were in flight then reject with WORKER_FAILED (503) rather than hang.
  */
 import { Worker } from 'node:worker_threads';
-import { ServeError } from '../errors.js';
+import { ServeError, serveError } from '../errors.js';
 import type { BatchBackend, BatchInput, BatchOutput } from '../batching/batcher.js';
 import type { FromWorker, LoadedReply, LoadRequest, RunRequest } from './worker-protocol.js';
 
@@ -104,7 +104,7 @@ export class ModelWorker implements BatchBackend {
           reject(new Error(`worker exited with code ${code} while loading`));
           return;
         }
-        this.failPending(new ServeError('WORKER_FAILED', `inference worker exited (code ${code})`, { retryAfterSeconds: 1 }));
+        this.failPending(serveError.WORKER_FAILED(`exited (code ${code})`));
         if (!this.closed) this.restart();
       });
     });
@@ -153,12 +153,12 @@ export class ModelWorker implements BatchBackend {
     this.pending.delete(message.id);
     clearTimeout(run.timer);
     if (message.type === 'run-failed') {
-      run.reject(new ServeError('INFERENCE_FAILED', `inference failed: ${message.message}`));
+      run.reject(serveError.INFERENCE_FAILED(message.message));
       return;
     }
     const image = message.outputs[this.options.imageOutput];
     if (!image) {
-      run.reject(new ServeError('INFERENCE_FAILED', `worker returned no '${this.options.imageOutput}' output`));
+      run.reject(serveError.INFERENCE_FAILED(`the worker returned no '${this.options.imageOutput}' output`));
       return;
     }
     const attention = this.options.attentionOutput ? message.outputs[this.options.attentionOutput] : undefined;
@@ -172,10 +172,10 @@ export class ModelWorker implements BatchBackend {
   async run(batch: BatchInput): Promise<BatchOutput> {
     const loaded = await this.ready?.then(() => true, () => false);
     // Checked after the wait: close() may have begun meanwhile, and its release is already on the way.
-    if (this.closed) throw new ServeError('SHUTTING_DOWN', 'model worker is closed', { retryAfterSeconds: 1 });
-    if (loaded === false) throw new ServeError('WORKER_FAILED', 'inference worker is not running (restart failed)', { retryAfterSeconds: 5 });
+    if (this.closed) throw serveError.SHUTTING_DOWN('this model worker is closed');
+    if (loaded === false) throw serveError.WORKER_FAILED('is not running (restart failed)', 5);
     const worker = this.worker;
-    if (!worker) throw new ServeError('WORKER_FAILED', 'inference worker is restarting', { retryAfterSeconds: 1 });
+    if (!worker) throw serveError.WORKER_FAILED('is restarting');
     const id = this.nextId++;
     const fetches = [this.options.imageOutput];
     if (batch.fetchAttention && this.options.attentionOutput) fetches.push(this.options.attentionOutput);
@@ -193,17 +193,12 @@ export class ModelWorker implements BatchBackend {
     });
   }
 
-  /** Test and fault-injection hook: kill the worker as a crash would. */
-  async crashForTesting(): Promise<void> {
-    await this.worker?.terminate();
-  }
-
   /**
-   * TEST-ONLY fault injection: blocks the worker thread for `ms` as a stuck session.run would; runs sent
-   * meanwhile wait behind it, and past runTimeoutMs the worker is declared hung and restarted.
+   * The worker thread now running (a new one after each restart): for resource inspection and fault
+   * injection (test/helpers/faults.ts terminates it as a crash would, or sends it a `hang` message).
    */
-  hangForTesting(ms: number): void {
-    this.worker?.postMessage({ type: 'hang-for-testing', ms });
+  get thread(): Worker | undefined {
+    return this.worker;
   }
 
   /**
@@ -228,7 +223,7 @@ export class ModelWorker implements BatchBackend {
       worker.once('exit', done);
       worker.postMessage({ type: 'release' });
     });
-    this.failPending(new ServeError('SHUTTING_DOWN', 'the server shut down while this batch ran', { retryAfterSeconds: 1 }));
+    this.failPending(serveError.SHUTTING_DOWN('this batch was still running'));
     await worker.terminate();
   }
 }

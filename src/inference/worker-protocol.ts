@@ -29,7 +29,14 @@ export interface RunRequest {
 
 export interface ReleaseRequest { type: 'release' }
 
-export type ToWorker = LoadRequest | RunRequest | ReleaseRequest;
+/**
+ * Fault injection (test/helpers/faults.ts drives it): block the worker thread for `ms` as a stuck
+ * session.run would, so hang detection, restarts and the requests caught in them can be exercised on the
+ * real worker.
+ */
+export interface HangRequest { type: 'hang'; ms: number }
+
+export type ToWorker = LoadRequest | RunRequest | ReleaseRequest | HangRequest;
 
 export interface LoadedReply {
   type: 'loaded';

@@ -2,7 +2,7 @@
  * Class lookup: by index or by name, ignoring case, spaces, hyphens and underscores, so "Saint Bernard",
  * "saint-bernard" and "SAINT_BERNARD" all name saint_bernard. Unknown names get the closest names.
  */
-import { ServeError } from '../errors.js';
+import { serveError } from '../errors.js';
 
 export function normaliseClassName(name: string): string {
   return name.toLowerCase().replace(/[\s_-]+/g, '');
@@ -45,9 +45,7 @@ export function resolveClass(classes: readonly string[], ref: string | number, f
   if (typeof ref === 'number' || /^\d+$/.test(text)) {
     const index = Number(text);
     if (Number.isSafeInteger(index) && index < classes.length) return { index, name: classes[index] };
-    throw new ServeError('UNKNOWN_CLASS', `class index ${text} is out of range (0..${classes.length - 1})`, {
-      field, allowed: `0..${classes.length - 1} or a name: ${classes.slice(0, 20).join(', ')}${classes.length > 20 ? ', ...' : ''}`,
-    });
+    throw serveError.UNKNOWN_CLASS(field, `class index ${text} is out of range (0..${classes.length - 1})`, `0..${classes.length - 1} or a name: ${classes.slice(0, 20).join(', ')}${classes.length > 20 ? ', ...' : ''}`);
   }
   const key = normaliseClassName(text);
   const index = classes.findIndex((c) => normaliseClassName(c) === key);
@@ -55,5 +53,5 @@ export function resolveClass(classes: readonly string[], ref: string | number, f
   // A short class list is given whole (closest first), so `allowed` really lists what is allowed; a long
   // one (1,000 ImageNet classes) only its closest names.
   const count = classes.length <= ALL_CLASSES_UP_TO ? classes.length : 3;
-  throw new ServeError('UNKNOWN_CLASS', `unknown class '${text.slice(0, 100)}'`, { field, allowed: closestClassNames(classes, text, count) });
+  throw serveError.UNKNOWN_CLASS(field, `unknown class '${text.slice(0, 100)}'`, closestClassNames(classes, text, count));
 }

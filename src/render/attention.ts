@@ -42,7 +42,7 @@
  */
 import { checkColour, checkRgb, fillRgb, type RgbColour } from './image.js';
 import { colormapIndex, colormapLut, isColormapName, type ColormapName } from './colormap.js';
-import { ServeError } from '../errors.js';
+import { ServeError, serveError } from '../errors.js';
 
 /** Query colours, in query order (CSS hex); a web page can use these to match the dots. */
 export const QUERY_PALETTE: readonly string[] = Object.freeze([
@@ -407,9 +407,6 @@ function checkQuery(q: Query, size: number): void {
     q.x < size &&
     q.y < size;
   if (!ok) {
-    throw new ServeError('INVALID_ARGUMENT', `query point (${q?.x}, ${q?.y}) is outside the ${size}x${size} image`, {
-      field: 'query',
-      allowed: `0 <= x < ${size}, 0 <= y < ${size}`,
-    });
+    throw serveError.INVALID_ARGUMENT('query', `query point (${q?.x}, ${q?.y}) is outside the ${size}x${size} image`, `0 <= x < ${size}, 0 <= y < ${size}`);
   }
 }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { frontDoor } from '../../src/http/front-door.js';
 import { isReady } from '../../src/models/model-registry.js';
 import { makeModelsDir, startTestServer, TINY_CLASSES } from '../helpers/test-server.js';
+import { hangWorkers } from '../helpers/faults.js';
 
 interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
 
@@ -27,7 +28,7 @@ test('a full queue is answered at the front door exactly as the app answers QUEU
       for (let i = 0; i < 200 && tiny.batcher.queuedRows !== rows; i++) await new Promise((r) => setTimeout(r, 10));
       assert.equal(tiny.batcher.queuedRows, rows);
     };
-    tiny.instances.hangForTesting(3000); // the first batch stays in flight; later requests queue behind it
+    hangWorkers(tiny.instances, 3000); // the first batch stays in flight; later requests queue behind it
     const pending = [get(base, '/v1/models/tiny/generate?class=0&seed=1'), get(base, '/v1/models/tiny/generate?class=0&seed=2')];
     await queued(1);
     // One row is free: a 2-image request passes the door and is refused by the app's batcher.

@@ -6,6 +6,7 @@ import { autoInstanceCount, intraOpThreadsPerInstance } from '../../src/inferenc
 import { isReady } from '../../src/models/model-registry.js';
 import { waitFor } from '../../scripts/reliability/http-client.js';
 import { listenLocally, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
+import { crashWorkers, hangWorkers } from '../helpers/faults.js';
 
 test('intra-op threads per instance: the configured value, else ORT default for one instance, else cores shared out', () => {
   assert.equal(intraOpThreadsPerInstance(3, 2, 16), 3);
@@ -70,7 +71,7 @@ test('MODEL_INSTANCES=0 (automatic) settles on the provider; two sessions serve 
       return;
     }
     // Instance 0 stuck for 1.5 s: the request that lands on it waits; the next one goes to instance 1.
-    tiny.instances.instances[0].hangForTesting(1500);
+    hangWorkers(tiny.instances.instances[0], 1500);
     const started = performance.now();
     const slow = fetch(`${base}/v1/models/tiny/generate?class=0&seed=1`).then(() => performance.now() - started);
     await waitFor('a run to reach the stuck instance', () => tiny.instances.instances[0].runsInFlight > 0, 1000, 5);
@@ -96,7 +97,7 @@ test('an instance that crashed and cannot restart takes no batches; the other se
   const [broken, healthy] = tiny.instances.instances;
   try {
     await rename(modelFile, `${modelFile}.away`); // the restart will fail to load it
-    await broken.crashForTesting();
+    await crashWorkers(broken);
     await waitFor('the crashed instance to fail its restart', () => !broken.running && broken.restarts >= 1, 4000, 10);
     assert.ok(healthy.running);
     const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => fetch(`${base}/v1/models/tiny/generate?class=0&seed=${i}`)));

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isReady } from '../../src/models/model-registry.js';
 import { makeModelsDir, startTestServer, TINY_CLASSES } from '../helpers/test-server.js';
+import { hangWorkers } from '../helpers/faults.js';
 
 test('close() waits for runs in flight: they resolve with images; runs after close get SHUTTING_DOWN', { timeout: 30_000 }, async () => {
   const ts = await startTestServer(await makeModelsDir([{ name: 'tiny', classes: TINY_CLASSES, imageSize: 64, width: 8 }]));
@@ -21,7 +22,7 @@ test('close() waits for runs in flight: they resolve with images; runs after clo
     });
     // Blocking the worker first queues the runs and the release behind it, so the release is handled
     // while those runs are inside session.run, whatever this machine's speed.
-    entry.instances.hangForTesting(200);
+    hangWorkers(entry.instances, 200);
     const runs = [batch(8), batch(8), batch(1)].map((b) => entry.instances.run(b));
     // run() posts after awaiting the loaded worker (a microtask); the batcher's runs are long posted by
     // the time a shutdown closes the instances.

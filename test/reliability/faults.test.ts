@@ -17,9 +17,10 @@ import { ModelWorker } from '../../src/inference/worker-client.js';
 import { loadSession } from '../../src/inference/ort-session.js';
 import type { ModelEntry } from '../../src/models/model-registry.js';
 import { json, send, sleep, waitFor, type RawResponse } from '../../scripts/reliability/http-client.js';
-import { metricValue } from '../../scripts/reliability/metrics-text.js';
+import { metricValue } from '../../scripts/shared/metrics-text.js';
 import { checkResponse, leakPatterns } from '../../scripts/reliability/response-checks.js';
 import { listenLocally, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
+import { crashWorkers, hangWorkers } from '../helpers/faults.js';
 
 interface Listening { ts: TestServer; server: Server; base: string }
 
@@ -214,11 +215,11 @@ describe('faults: worker crash and hang, client disconnects', () => {
 
   test('worker crash mid-request: 503 WORKER_FAILED with Retry-After, the worker restarts, the next request succeeds', async () => {
     const before = await restarts();
-    tiny.instances!.hangForTesting(5000); // keep the run in flight long enough to crash under it
+    hangWorkers(tiny.instances!, 5000); // keep the run in flight long enough to crash under it
     const inFlight = get(l.base, '/generate?class=1&seed=5');
     await dispatched();
     const started = performance.now();
-    await tiny.instances!.crashForTesting();
+    await crashWorkers(tiny.instances!);
     const res = await inFlight;
     assertCoded(res, 503, 'WORKER_FAILED', leaks);
     assert.ok(Number(res.headers['retry-after']) >= 1, 'Retry-After');
@@ -231,7 +232,7 @@ describe('faults: worker crash and hang, client disconnects', () => {
 
   test('a crash while idle is invisible to the next request', async () => {
     const before = await restarts();
-    await tiny.instances!.crashForTesting();
+    await crashWorkers(tiny.instances!);
     const res = await get(l.base, '/generate?class=2&seed=9&n=4');
     assert.equal(res.status, 200, 'queued behind the restart, then served');
     await waitFor('restart counted', async () => (await restarts()) === before + 1, 10_000, 50);
@@ -242,7 +243,7 @@ describe('faults: worker crash and hang, client disconnects', () => {
     const before = await restarts();
     await rename(file, `${file}.away`);
     try {
-      await tiny.instances!.crashForTesting();
+      await crashWorkers(tiny.instances!);
       await waitFor('the model to be marked unavailable', () => tiny.status === 'unavailable', 10_000, 20);
       const res = await get(l.base, '/generate?class=0&seed=1');
       assertCoded(res, 503, 'MODEL_UNAVAILABLE', leaks);
@@ -263,7 +264,7 @@ describe('faults: worker crash and hang, client disconnects', () => {
 
   test('client disconnecting while queued behind a running batch leaves no queued work and its rows never run', async () => {
     const imagesBefore = await imagesGenerated();
-    tiny.instances!.hangForTesting(1500);
+    hangWorkers(tiny.instances!, 1500);
     const running = get(l.base, '/generate?class=0&seed=1&n=4'); // a full batch: dispatched at once, then stuck
     await dispatched();
     const controller = new AbortController();
@@ -317,7 +318,7 @@ describe('faults: worker crash and hang, client disconnects', () => {
     // behind the same model entry so the whole HTTP path runs in test time.
     const manifest = tiny.manifest!;
     const events: string[] = [];
-    const worker = new ModelWorker({
+    const group = new InstanceGroup(1, {
       load: {
         modelPath: path.join(tiny.dir, manifest.file), providers: ['cpu'], intraOpThreads: 1, threadNice: 0,
         latentInput: manifest.latent.input, latentDim: manifest.latent.dim, classInput: manifest.class_input, outputs: [manifest.image.output],
@@ -330,13 +331,14 @@ describe('faults: worker crash and hang, client disconnects', () => {
         if (event === 'restarted') l.ts.metrics.workerRestarts.inc({ model: 'tiny', version: '1' });
       },
     });
-    await worker.start();
+    await group.start();
+    const [worker] = group.instances;
     const original = { instances: tiny.instances, batcher: tiny.batcher };
-    tiny.instances = new InstanceGroup([worker]);
-    tiny.batcher = new Batcher(worker, { latentDim: manifest.latent.dim, imageRowLength: 3 * manifest.image.size ** 2, attentionRowLength: 0 }, tiny.batching!, l.ts.metrics.batcherObserver('tiny', '1', () => 'cpu'));
+    tiny.instances = group;
+    tiny.batcher = new Batcher(group, { latentDim: manifest.latent.dim, imageRowLength: 3 * manifest.image.size ** 2, attentionRowLength: 0 }, tiny.batching!, l.ts.metrics.batcherObserver('tiny', '1', () => 'cpu'));
     try {
       const before = await restarts();
-      worker.hangForTesting(30_000);
+      hangWorkers(worker, 30_000);
       const started = performance.now();
       const res = await get(l.base, '/v1/models/tiny/generate?class=0&seed=4');
       const ms = performance.now() - started;
@@ -367,7 +369,7 @@ describe('faults: worker crash and hang, client disconnects', () => {
     await worker.start();
     try {
       const batch = (rows: number) => ({ z: new Float32Array(rows * manifest.latent.dim), classes: new BigInt64Array(rows), rows, fetchAttention: false });
-      worker.hangForTesting(30_000);
+      hangWorkers(worker, 30_000);
       const results = await Promise.allSettled([worker.run(batch(1)), worker.run(batch(2)), worker.run(batch(3))]);
       for (const r of results) {
         assert.equal(r.status, 'rejected');

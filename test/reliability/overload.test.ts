@@ -10,9 +10,10 @@ import type { Server } from 'node:http';
 import { rm } from 'node:fs/promises';
 import { startChildServer, type ChildServer } from '../../scripts/reliability/child-server.js';
 import { json, send, waitFor } from '../../scripts/reliability/http-client.js';
-import { metricValue } from '../../scripts/reliability/metrics-text.js';
+import { metricValue } from '../../scripts/shared/metrics-text.js';
 import { checkResponse } from '../../scripts/reliability/response-checks.js';
 import { listenLocally, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
+import { hangWorkers } from '../helpers/faults.js';
 
 describe('overload: burst against a small queue (real CLI)', () => {
   let server: ChildServer;
@@ -87,7 +88,7 @@ describe('overload: deadlines', () => {
     const tiny = ts.registry.get('tiny')!;
     const images = async () => metricValue((await send(base, { method: 'GET', path: '/metrics' })).body.toString(), 'sagan_images_generated_total', { model: 'tiny' });
     const before = await images();
-    tiny.instances!.hangForTesting(800); // the running batch takes 800 ms
+    hangWorkers(tiny.instances!, 800); // the running batch takes 800 ms
     const running = send(base, { method: 'GET', path: '/generate?class=0&seed=1&n=4' });
     await waitFor('the first batch to be running', () => tiny.batcher!.busy && tiny.batcher!.queuedRows === 0, 2000, 5);
     const queued = await send(base, { method: 'GET', path: '/generate?class=0&seed=2&n=4' });

@@ -10,8 +10,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { metricsDelta, parseMetrics, sumSamples } from '../../scripts/bench/metrics-scrape.js';
-import { interpolate, quantileSorted, summarize } from '../../scripts/bench/stats.js';
+import { metricsDelta, snapshotMetrics } from '../../scripts/bench/metrics-scrape.js';
+import { metricValue } from '../../scripts/shared/metrics-text.js';
+import { interpolate, quantileSorted, summarize } from '../../scripts/shared/stats.js';
 
 const run = promisify(execFile);
 
@@ -41,8 +42,8 @@ describe('bench helpers', () => {
       `sagan_requests_rejected_total{model="m",reason="queue_full"} 2`,
       'process_cpu_seconds_total 3.5',
     ].join('\n');
-    assert.equal(sumSamples(text(10, 2, 10), 'sagan_batch_size_sum'), 10);
-    const d = metricsDelta(parseMetrics(text(10, 2, 10), 0), parseMetrics(text(74, 6, 74), 2000));
+    assert.equal(metricValue(text(10, 2, 10), 'sagan_batch_size_sum'), 10);
+    const d = metricsDelta(snapshotMetrics(text(10, 2, 10), 0), snapshotMetrics(text(74, 6, 74), 2000));
     assert.equal(d.meanBatchSize, 16);
     assert.equal(d.images, 64);
     assert.deepEqual(d.rejected, {});
@@ -59,8 +60,8 @@ describe('bench helpers', () => {
       `nodejs_gc_duration_seconds_count{kind="major"} ${major[3]}`,
     ].join('\n');
     // Between the scrapes: minor +10 (6 <= 1 ms, 3 in 1-5 ms, 1 in 5-10 ms), major +2 (1 in 5-10 ms, 1 over 10 ms).
-    const before = parseMetrics(gc([5, 8, 9, 9], [0, 1, 2, 3], 0.1), 0);
-    const after = parseMetrics(gc([11, 17, 19, 19], [0, 1, 3, 5], 0.16), 1000);
+    const before = snapshotMetrics(gc([5, 8, 9, 9], [0, 1, 2, 3], 0.1), 0);
+    const after = snapshotMetrics(gc([11, 17, 19, 19], [0, 1, 3, 5], 0.16), 1000);
     const { gcPauses } = metricsDelta(before, after);
     assert.equal(gcPauses.count, 12);
     assert.ok(Math.abs(gcPauses.totalMs - 60) < 1e-9);

@@ -9,7 +9,7 @@
  * `allowed` beside it (error-handler.ts writes them for every /v2 path).
  */
 import type { Request, Response } from 'express';
-import { ServeError } from '../../errors.js';
+import { ServeError, serveError } from '../../errors.js';
 import { isReady, type ModelEntry, type ReadyModel } from '../../models/model-registry.js';
 import type { AppDeps, RouteContext } from '../app-deps.js';
 import { MAX_LATENT_MAGNITUDE } from '../generate-request.js';
@@ -40,7 +40,7 @@ export function modelTensors(model: ReadyModel): { inputs: MetadataTensor[]; out
 }
 
 function invalid(field: string, message: string, allowed?: string | Array<string | number>): ServeError {
-  return new ServeError('INVALID_ARGUMENT', message, { field, allowed });
+  return serveError.INVALID_ARGUMENT(field, message, allowed);
 }
 
 /** The model a v2 path names (its serving version, or the path's version). */

@@ -4,7 +4,7 @@
  * registry's (model-registry.ts: versions load beside the serving one, traffic moves when ready, retired
  * versions drain before release).
  */
-import { ServeError } from '../../errors.js';
+import { serveError } from '../../errors.js';
 import { UnknownModelError } from '../../models/model-registry.js';
 import { requireControl } from '../admin-auth.js';
 import type { AppDeps } from '../app-deps.js';
@@ -13,7 +13,7 @@ import type { RouteDefinition } from '../route.js';
 
 async function unknownModel(deps: AppDeps, err: unknown): Promise<never> {
   if (err instanceof UnknownModelError) {
-    throw new ServeError('UNKNOWN_MODEL', err.message, { field: 'model', allowed: await deps.registry.repositoryModelNames() });
+    throw serveError.UNKNOWN_MODEL(err.model, await deps.registry.repositoryModelNames());
   }
   throw err;
 }
@@ -36,8 +36,7 @@ export const repositoryRoutes: readonly RouteDefinition[] = [
       const serving = deps.registry.get(versions[0]?.name ?? name);
       if (failed.length > 0 || !serving || serving.status !== 'ready') {
         const reasons = failed.map((v) => `${v.version ?? '?'}: ${v.reloadError ?? v.reason}`).join('; ') || 'no version is ready';
-        const still = serving?.status === 'ready' ? `; version ${serving.version} keeps serving` : '';
-        throw new ServeError('LOAD_FAILED', `load of model '${name}' failed (${reasons})${still}`, { field: 'model' });
+        throw serveError.LOAD_FAILED(name, reasons, serving?.status === 'ready' ? serving.version : undefined);
       }
       res.json(describeModel(serving, deps.registry.versionsOf(serving.name)));
     },

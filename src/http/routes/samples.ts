@@ -4,7 +4,7 @@
  * so memory stays flat however large the count.
  */
 import type { Response } from 'express';
-import { ServeError, isServeError } from '../../errors.js';
+import { isServeError, serveError } from '../../errors.js';
 import { resolveClass, type ResolvedClass } from '../../models/class-names.js';
 import { fillLatent, sampleSeed } from '../../latent/seeded-latent.js';
 import type { ImageFormat } from '../../render/image.js';
@@ -34,20 +34,20 @@ interface SamplePlan {
 
 function plan(body: SamplesBody, model: ReadyModel, maxStreamSamples: number): SamplePlan {
   if ((body.class === undefined) === (body.classes === undefined)) {
-    throw new ServeError('INVALID_ARGUMENT', "give exactly one of 'class' or 'classes'", { field: 'body.class' });
+    throw serveError.INVALID_ARGUMENT('body.class', "give exactly one of 'class' or 'classes'");
   }
   if ((body.seeds === undefined) === (body.count === undefined)) {
-    throw new ServeError('INVALID_ARGUMENT', "give exactly one of 'seeds' or 'count' (with optional 'start_seed')", { field: 'body.seeds' });
+    throw serveError.INVALID_ARGUMENT('body.seeds', "give exactly one of 'seeds' or 'count' (with optional 'start_seed')");
   }
   if (body.seeds !== undefined && body.start_seed !== undefined) {
-    throw new ServeError('INVALID_ARGUMENT', "'start_seed' goes with 'count', not 'seeds'", { field: 'body.start_seed' });
+    throw serveError.INVALID_ARGUMENT('body.start_seed', "'start_seed' goes with 'count', not 'seeds'");
   }
   const refs = body.classes ?? [body.class as string | number];
   const classes = refs.map((ref, i) => resolveClass(model.manifest.classes, ref, body.classes ? `body.classes[${i}]` : 'body.class'));
   const seedCount = body.seeds?.length ?? body.count!;
   const total = seedCount * classes.length;
   if (total > maxStreamSamples) {
-    throw new ServeError('INVALID_ARGUMENT', `${total} samples asked for; at most ${maxStreamSamples} per stream`, { field: body.seeds ? 'body.seeds' : 'body.count', allowed: `seeds x classes <= ${maxStreamSamples}` });
+    throw serveError.INVALID_ARGUMENT(body.seeds ? 'body.seeds' : 'body.count', `${total} samples asked for; at most ${maxStreamSamples} per stream`, `seeds x classes <= ${maxStreamSamples}`);
   }
   const start = body.start_seed ?? 0;
   const seedAt = body.seeds ? (i: number) => body.seeds![i] : (i: number) => sampleSeed(start, i);

@@ -1,4 +1,8 @@
-/** Small statistics helpers for the benchmark scripts (exact percentiles over recorded samples). */
+/**
+ * The statistics every script reports with (benchmarks, overload, soak, training comparisons), so that a
+ * "p99" means the same thing in BENCHMARKS.md and RELIABILITY.md: exact quantiles over the recorded
+ * samples by linear interpolation between the closest ranks (numpy's default, R's type 7).
+ */
 
 export interface LatencySummary {
   count: number;
@@ -18,12 +22,52 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
+/** The p-th percentile (0..100) of unsorted values: quantileSorted of a sorted copy. */
+export function percentile(values: readonly number[], p: number): number {
+  return quantileSorted([...values].sort((a, b) => a - b), p / 100);
+}
+
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((s, v) => s + v, 0) / values.length;
+}
+
+/** Least-squares slope of y over x (units of y per unit of x). */
+export function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return Number.NaN;
+  const mx = mean(xs.slice(0, n));
+  const my = mean(ys.slice(0, n));
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den === 0 ? Number.NaN : num / den;
+}
+
+export const MiB = 1024 * 1024;
+
+/** Counts occurrences of each key. */
+export class Tally {
+  readonly counts = new Map<string, number>();
+  add(key: string | number, by = 1): void {
+    const k = String(key);
+    this.counts.set(k, (this.counts.get(k) ?? 0) + by);
+  }
+  get(key: string | number): number {
+    return this.counts.get(String(key)) ?? 0;
+  }
+  toObject(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
+  }
+}
+
 export function summarize(samplesMs: readonly number[]): LatencySummary {
   const sorted = [...samplesMs].sort((a, b) => a - b);
-  const sum = sorted.reduce((s, v) => s + v, 0);
   return {
     count: sorted.length,
-    meanMs: sorted.length ? sum / sorted.length : Number.NaN,
+    meanMs: mean(sorted),
     p50Ms: quantileSorted(sorted, 0.5),
     p95Ms: quantileSorted(sorted, 0.95),
     p99Ms: quantileSorted(sorted, 0.99),

@@ -1,4 +1,4 @@
-/** Reads values out of Prometheus text exposition (what GET /metrics returns). */
+/** Reads values out of Prometheus text exposition (what GET /metrics returns): the one parser the scripts and tests use. */
 
 export interface Sample { name: string; labels: Record<string, string>; value: number }
 
@@ -24,6 +24,18 @@ export function metricValue(text: string | Sample[], name: string, labels: Recor
   return samples
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);
+}
+
+/** Sums of every sample of `name` grouped by the value of `label` (e.g. rejections by reason). */
+export function valuesByLabel(text: string | Sample[], name: string, label: string): Record<string, number> {
+  const samples = typeof text === 'string' ? parseMetrics(text) : text;
+  const out: Record<string, number> = {};
+  for (const s of samples) {
+    if (s.name !== name) continue;
+    const key = s.labels[label] ?? '';
+    out[key] = (out[key] ?? 0) + s.value;
+  }
+  return out;
 }
 
 /** Cumulative bucket counts of histogram `name` (summed over label sets matching `labels`), by upper bound. */
