@@ -24,7 +24,8 @@ export interface MetricsSnapshot {
 }
 
 export function snapshotMetrics(text: string, atMs = performance.now()): MetricsSnapshot {
-  const samples = parseMetrics(text);
+  // A gauge with nothing observed yet reads NaN (event-loop lag right after start): count it as 0.
+  const samples = parseMetrics(text).filter((sample) => Number.isFinite(sample.value));
   const total = (name: string) => metricValue(samples, name);
   return {
     atMs,

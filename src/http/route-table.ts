@@ -1,7 +1,7 @@
 /**
  * Every API route, in registration order (web pages are static files, routes/web.ts). app.ts registers
  * them and answers 405 from them; the front door sheds the ones that queue work; the fuzz test and the
- * dashboard test read them; test/http/routes-openapi.test.ts holds them against openapi.yaml.
+ * dashboard test read them; test/http/route-table.test.ts holds them against openapi.yaml.
  */
 import type { RouteDefinition } from './route.js';
 import { generateRoutes } from './routes/generate.js';

@@ -9,7 +9,7 @@
  * `allowed` beside it (error-handler.ts writes them for every /v2 path).
  */
 import type { Request, Response } from 'express';
-import { ServeError, serveError } from '../../errors.js';
+import { serveError } from '../../errors.js';
 import { isReady, type ModelEntry, type ReadyModel } from '../../models/model-registry.js';
 import type { AppDeps, RouteContext } from '../app-deps.js';
 import { MAX_LATENT_MAGNITUDE } from '../generate-request.js';
@@ -39,10 +39,6 @@ export function modelTensors(model: ReadyModel): { inputs: MetadataTensor[]; out
   };
 }
 
-function invalid(field: string, message: string, allowed?: string | Array<string | number>): ServeError {
-  return serveError.INVALID_ARGUMENT(field, message, allowed);
-}
-
 /** The model a v2 path names (its serving version, or the path's version). */
 function modelAt(deps: AppDeps, req: Request): ModelEntry {
   const params = req.params as Record<string, string | undefined>;
@@ -52,7 +48,7 @@ function modelAt(deps: AppDeps, req: Request): ModelEntry {
 /** Row-major values of a flat or nested `data` array, checked against `shape`. */
 function flatten(data: unknown[], field: string, expected: number): unknown[] {
   const out = data.some(Array.isArray) ? (data as unknown[]).flat(Infinity) : data;
-  if (out.length !== expected) throw invalid(`${field}.data`, `data has ${out.length} elements, shape says ${expected}`, `${expected} elements`);
+  if (out.length !== expected) throw serveError.INVALID_ARGUMENT(`${field}.data`, `data has ${out.length} elements, shape says ${expected}`, `${expected} elements`);
   return out;
 }
 
@@ -61,31 +57,31 @@ export function readInferInputs(body: InferRequest, model: ReadyModel, maxRows: 
   const m = model.manifest;
   const byName = new Map(body.inputs.map((input, i) => [input.name, { input, i }]));
   for (const [name, { i }] of byName) {
-    if (name !== m.latent.input && name !== m.class_input) throw invalid(`body.inputs[${i}].name`, `model '${m.name}' has no input '${name.slice(0, 64)}'`, [m.latent.input, m.class_input]);
+    if (name !== m.latent.input && name !== m.class_input) throw serveError.INVALID_ARGUMENT(`body.inputs[${i}].name`, `model '${m.name}' has no input '${name.slice(0, 64)}'`, [m.latent.input, m.class_input]);
   }
-  if (byName.size !== body.inputs.length) throw invalid('body.inputs', 'an input is given twice', [m.latent.input, m.class_input]);
+  if (byName.size !== body.inputs.length) throw serveError.INVALID_ARGUMENT('body.inputs', 'an input is given twice', [m.latent.input, m.class_input]);
   const latent = byName.get(m.latent.input);
   const cls = byName.get(m.class_input);
-  if (!latent) throw invalid('body.inputs', `input '${m.latent.input}' is required`, [m.latent.input, m.class_input]);
-  if (!cls) throw invalid('body.inputs', `input '${m.class_input}' is required`, [m.latent.input, m.class_input]);
+  if (!latent) throw serveError.INVALID_ARGUMENT('body.inputs', `input '${m.latent.input}' is required`, [m.latent.input, m.class_input]);
+  if (!cls) throw serveError.INVALID_ARGUMENT('body.inputs', `input '${m.class_input}' is required`, [m.latent.input, m.class_input]);
   const zField = `body.inputs[${latent.i}]`;
   const yField = `body.inputs[${cls.i}]`;
   const dim = m.latent.dim;
-  if (latent.input.datatype !== 'FP32') throw invalid(`${zField}.datatype`, `'${m.latent.input}' is FP32`, ['FP32']);
-  if (!['INT64', 'INT32'].includes(cls.input.datatype)) throw invalid(`${yField}.datatype`, `'${m.class_input}' is INT64 (INT32 accepted)`, ['INT64', 'INT32']);
+  if (latent.input.datatype !== 'FP32') throw serveError.INVALID_ARGUMENT(`${zField}.datatype`, `'${m.latent.input}' is FP32`, ['FP32']);
+  if (!['INT64', 'INT32'].includes(cls.input.datatype)) throw serveError.INVALID_ARGUMENT(`${yField}.datatype`, `'${m.class_input}' is INT64 (INT32 accepted)`, ['INT64', 'INT32']);
   const [rows, zDim] = latent.input.shape;
-  if (latent.input.shape.length !== 2 || zDim !== dim) throw invalid(`${zField}.shape`, `'${m.latent.input}' has shape [rows, ${dim}]`, `[rows, ${dim}]`);
-  if (!(rows >= 1 && rows <= maxRows)) throw invalid(`${zField}.shape`, `${rows} rows; between 1 and ${maxRows} per request`, `1..${maxRows} rows`);
-  if (cls.input.shape.length !== 1 || cls.input.shape[0] !== rows) throw invalid(`${yField}.shape`, `'${m.class_input}' has shape [${rows}] (one class per row of '${m.latent.input}')`, `[${rows}]`);
+  if (latent.input.shape.length !== 2 || zDim !== dim) throw serveError.INVALID_ARGUMENT(`${zField}.shape`, `'${m.latent.input}' has shape [rows, ${dim}]`, `[rows, ${dim}]`);
+  if (!(rows >= 1 && rows <= maxRows)) throw serveError.INVALID_ARGUMENT(`${zField}.shape`, `${rows} rows; between 1 and ${maxRows} per request`, `1..${maxRows} rows`);
+  if (cls.input.shape.length !== 1 || cls.input.shape[0] !== rows) throw serveError.INVALID_ARGUMENT(`${yField}.shape`, `'${m.class_input}' has shape [${rows}] (one class per row of '${m.latent.input}')`, `[${rows}]`);
   const z = new Float32Array(rows * dim);
   flatten(latent.input.data, zField, rows * dim).forEach((v, i) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > MAX_LATENT_MAGNITUDE) throw invalid(`${zField}.data`, `element ${i} (${JSON.stringify(v)?.slice(0, 32)}) is not a number within the latent range`, `finite numbers with |v| <= ${MAX_LATENT_MAGNITUDE}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > MAX_LATENT_MAGNITUDE) throw serveError.INVALID_ARGUMENT(`${zField}.data`, `element ${i} (${JSON.stringify(v)?.slice(0, 32)}) is not a number within the latent range`, `finite numbers with |v| <= ${MAX_LATENT_MAGNITUDE}`);
     z[i] = v;
   });
   const K = m.classes.length;
   const classes = new Int32Array(rows);
   flatten(cls.input.data, yField, rows).forEach((v, i) => {
-    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= K) throw invalid(`${yField}.data`, `class ${JSON.stringify(v)?.slice(0, 32)} at row ${i} is not a class index`, `integers 0..${K - 1} (${m.classes.join(', ')})`);
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= K) throw serveError.INVALID_ARGUMENT(`${yField}.data`, `class ${JSON.stringify(v)?.slice(0, 32)} at row ${i} is not a class index`, `integers 0..${K - 1} (${m.classes.join(', ')})`);
     classes[i] = v as number;
   });
   return { z, classes, rows };
@@ -96,7 +92,7 @@ function requestedOutputs(body: InferRequest, model: ReadyModel): string[] {
   const available = modelTensors(model).outputs.map((t) => t.name);
   if (!body.outputs || body.outputs.length === 0) return available;
   return body.outputs.map((o, i) => {
-    if (!available.includes(o.name)) throw invalid(`body.outputs[${i}].name`, `model '${model.manifest.name}' has no output '${o.name.slice(0, 64)}'`, available);
+    if (!available.includes(o.name)) throw serveError.INVALID_ARGUMENT(`body.outputs[${i}].name`, `model '${model.manifest.name}' has no output '${o.name.slice(0, 64)}'`, available);
     return o.name;
   });
 }
