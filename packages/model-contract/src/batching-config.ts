@@ -1,0 +1,31 @@
+/**
+ * The batching block a model's manifest may carry (and the server's defaults it overrides): its fields
+ * and their JSON-schema bounds, defined once for the manifest parser and the server's config.
+ */
+export interface BatchingConfig {
+  /** Most rows (images) one session.run takes. */
+  maxBatchSize: number;
+  /** Longest a batch waits for more rows, counted from its oldest waiting request, in ms. */
+  maxQueueDelayMs: number;
+  /** Most rows waiting per model; more gets 503 QUEUE_FULL. */
+  maxQueueSize: number;
+  /** A request not started within this many ms of arrival gets 504 TIMEOUT and never runs. */
+  requestTimeoutMs: number;
+  /**
+   * Sessions of the model, each in its own worker thread, that run batches at the same time (Triton's
+   * instance count): up to this many batches are in flight per model. 0 = automatic (autoInstanceCount
+   * in the server's inference/instance-group.ts: 2 on the CPU provider with 2 or more cores, else 1). The default
+   * is 1: on 2 cores a second instance gave 10-20% more images/s but a /healthz p99 about 1.5 ms higher
+   * under saturation (BENCHMARKS.md, "third pass").
+   */
+  instances: number;
+}
+
+const int = (minimum: number, maximum?: number) => ({ type: 'integer', minimum, ...(maximum === undefined ? {} : { maximum }) });
+export const BATCHING_SCHEMA_PROPERTIES = {
+  maxBatchSize: int(1, 4096),
+  maxQueueDelayMs: { type: 'number', minimum: 0, maximum: 60_000 },
+  maxQueueSize: int(1),
+  requestTimeoutMs: int(1),
+  instances: int(0, 64),
+} as const;

@@ -1,0 +1,92 @@
+/**
+ * What several routes do the same way: find the model (or version) a request names and admit it,
+ * refuse a body that is not JSON, notice a client that left, answer a conditional request, and say
+ * which model made an image.
+ */
+import type { Request, Response } from 'express';
+import { serveError } from '../errors.js';
+import type { ModelManifest } from '@sagan-serve/model-contract/manifest';
+import { isReady, type ModelEntry, type ModelRegistry, type ReadyModel } from '../models/model-registry.js';
+import type { AppDeps } from './app-deps.js';
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/** The model, or one of its versions: UNKNOWN_MODEL / UNKNOWN_VERSION naming what exists. */
+export function findModel(registry: ModelRegistry, name: string, version?: string): ModelEntry {
+  const entry = registry.get(name);
+  if (!entry) {
+    throw serveError.UNKNOWN_MODEL(name, registry.list().map((m) => m.name));
+  }
+  if (version === undefined) return entry;
+  const pinned = registry.getVersion(name, version);
+  if (!pinned) {
+    throw serveError.UNKNOWN_VERSION(entry.name, version, registry.versionsOf(name).map((v) => v.version ?? '').filter(Boolean));
+  }
+  return pinned;
+}
+
+/** The entry if it is ready, else MODEL_UNAVAILABLE with its state and reason. */
+export function readyOrUnavailable(entry: ModelEntry, version?: string): ReadyModel {
+  if (isReady(entry)) return entry;
+  throw serveError.MODEL_UNAVAILABLE(entry.name, version, entry.status, entry.reason);
+}
+
+/**
+ * The model (its serving version, or `version`) a request names, if it can take work now: unknown ->
+ * UNKNOWN_MODEL / UNKNOWN_VERSION, not ready -> MODEL_UNAVAILABLE, queue full -> QUEUE_FULL. Called
+ * first, before the request is validated and built, so that shedding load is cheap. The version is held
+ * until the response ends: a reload that retires it meanwhile lets this request finish on it.
+ */
+export function requireReady(deps: Pick<AppDeps, 'registry'>, name: string, res: Response, version?: string): ReadyModel {
+  const entry = readyOrUnavailable(findModel(deps.registry, name, version), version);
+  entry.batcher.refuseIfFull();
+  deps.registry.hold(entry, res);
+  return entry;
+}
+
+/** The model behind `/generate`, or UNKNOWN_MODEL saying how to choose one. */
+export function defaultModelName(registry: ModelRegistry): string {
+  const name = registry.defaultModelName();
+  if (name === undefined) {
+    throw serveError.UNKNOWN_MODEL(undefined, registry.list().map((m) => m.name));
+  }
+  return name;
+}
+
+/** Aborts when the client goes away before the response is complete. */
+export function clientGone(res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+  });
+  return controller.signal;
+}
+
+export function requireJson(req: Request): void {
+  if (!req.is('application/json')) {
+    throw serveError.UNSUPPORTED_MEDIA_TYPE(req.headers['content-type'] ?? 'no content type');
+  }
+}
+
+/** X-Model and X-Model-Version: which model and version made the response. */
+export function setModelHeaders(res: Response, manifest: Pick<ModelManifest, 'name' | 'version'>): void {
+  res.setHeader('X-Model', manifest.name);
+  res.setHeader('X-Model-Version', manifest.version);
+}
+
+/**
+ * Sets ETag and Cache-Control for a deterministic image (immutable unless the server chose a random seed)
+ * and answers 304 when the client's If-None-Match matches (or is `*`); returns true when it did.
+ */
+export function answeredNotModified(req: Request, res: Response, etag: string, randomSeed: boolean): boolean {
+  res.setHeader('ETag', etag);
+  res.setHeader('Cache-Control', randomSeed ? 'no-store' : IMMUTABLE);
+  // `*` matches any current representation (RFC 9110 13.1.2); every valid request has one, so it is
+  // answered here, before the image is generated (Express's own check would run after, and waste it).
+  const tags = req.headers['if-none-match']?.split(',').map((tag) => tag.trim());
+  if (tags && (tags.includes('*') || (!randomSeed && tags.includes(etag)))) {
+    res.status(304).end();
+    return true;
+  }
+  return false;
+}

@@ -1,0 +1,143 @@
+/**
+ * `POST /v1/models/{model}/samples`: many images as an NDJSON stream for pipelines. Work is submitted a
+ * batch at a time with at most two chunks in flight, and the next chunk waits for the socket to drain,
+ * so memory stays flat however large the count.
+ */
+import type { Response } from 'express';
+import { isServeError, serveError } from '../../errors.js';
+import { resolveClass, type ResolvedClass } from '../../models/resolve-class.js';
+import { fillLatent, sampleSeed } from '@sagan-serve/model-contract/seeded-latent';
+import type { ImageFormat } from '@sagan-serve/model-contract/image';
+import { renderModelOf, type RenderSpec } from '../../render/render-request.js';
+import type { JobResult } from '../../batching/inference-job.js';
+import type { ReadyModel } from '../../models/model-registry.js';
+import { errorBody, toServeError } from '../error-handler.js';
+import type { RouteDefinition } from '../route.js';
+import { clientGone, requireJson, requireReady, setModelHeaders } from '../route-helpers.js';
+
+interface SamplesBody {
+  class?: string | number;
+  classes?: Array<string | number>;
+  seeds?: number[];
+  start_seed?: number;
+  count?: number;
+  truncation?: number;
+  format: ImageFormat;
+}
+
+interface SamplePlan {
+  classes: ResolvedClass[];
+  /** seed of sample i = seedAt(floor(i / classes.length)). */
+  seedAt: (i: number) => number;
+  total: number;
+}
+
+function plan(body: SamplesBody, model: ReadyModel, maxStreamSamples: number): SamplePlan {
+  if ((body.class === undefined) === (body.classes === undefined)) {
+    throw serveError.INVALID_ARGUMENT('body.class', "give exactly one of 'class' or 'classes'");
+  }
+  if ((body.seeds === undefined) === (body.count === undefined)) {
+    throw serveError.INVALID_ARGUMENT('body.seeds', "give exactly one of 'seeds' or 'count' (with optional 'start_seed')");
+  }
+  if (body.seeds !== undefined && body.start_seed !== undefined) {
+    throw serveError.INVALID_ARGUMENT('body.start_seed', "'start_seed' goes with 'count', not 'seeds'");
+  }
+  const refs = body.classes ?? [body.class as string | number];
+  const classes = refs.map((ref, i) => resolveClass(model.manifest.classes, ref, body.classes ? `body.classes[${i}]` : 'body.class'));
+  const seedCount = body.seeds?.length ?? body.count!;
+  const total = seedCount * classes.length;
+  if (total > maxStreamSamples) {
+    throw serveError.INVALID_ARGUMENT(body.seeds ? 'body.seeds' : 'body.count', `${total} samples asked for; at most ${maxStreamSamples} per stream`, `seeds x classes <= ${maxStreamSamples}`);
+  }
+  const start = body.start_seed ?? 0;
+  const seedAt = body.seeds ? (i: number) => body.seeds![i] : (i: number) => sampleSeed(start, i);
+  return { classes, seedAt, total };
+}
+
+function write(res: Response, line: string): Promise<void> {
+  if (res.write(line)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+export const samplesRoutes: readonly RouteDefinition[] = [{
+  method: 'POST', path: '/v1/models/:model/samples', operationId: 'samples', queuesWork: true,
+  createHandler: (deps) => {
+  const validateBody = deps.validators.body('samples');
+  return async (req, res) => {
+    const model = requireReady(deps, req.params.model, res);
+    requireJson(req);
+    validateBody(req.body);
+    const body = req.body as SamplesBody;
+    const { classes, seedAt, total } = plan(body, model, deps.config.maxStreamSamples);
+    const { manifest, batcher, batching } = model;
+    const dim = manifest.latent.dim;
+    const chunkRows = batching.maxBatchSize;
+    const signal = clientGone(res);
+    const renderModel = renderModelOf(manifest);
+    const imageLength = model.batcher.shape.imageRowLength;
+    const sampleSpec: RenderSpec = {
+      format: body.format, size: manifest.image.size, resample: 'nearest', attention: 'none', queries: [],
+      pngCompressionLevel: deps.config.pngCompressionLevel,
+    };
+
+    const submitChunk = (first: number): Promise<JobResult> => {
+      const rows = Math.min(chunkRows, total - first);
+      const z = new Float32Array(rows * dim);
+      const classIndices: number[] = [];
+      for (let r = 0; r < rows; r++) {
+        const i = first + r;
+        fillLatent(z.subarray(r * dim, (r + 1) * dim), seedAt(Math.floor(i / classes.length)), body.truncation);
+        classIndices.push(classes[i % classes.length].index);
+      }
+      return batcher.submit({ z, classes: classIndices, wantAttention: false }, { signal });
+    };
+
+    // The first chunk is awaited before any byte is sent, so overload or a bad model still gets a proper status.
+    let pending = submitChunk(0);
+    let next: Promise<JobResult> | undefined;
+    res.status(200).type('application/x-ndjson');
+    setModelHeaders(res, manifest);
+    let first = 0;
+    try {
+      while (first < total && !signal.aborted) {
+        const result = await pending;
+        const rows = Math.min(chunkRows, total - first);
+        if (first + rows < total) {
+          next = submitChunk(first + rows);
+        }
+        // The chunk's images encode in parallel on the render threads and are written in order.
+        const encoded = Array.from({ length: rows }, (_, r) => deps.renderer.render(
+          renderModel, { image: result.image.slice(r * imageLength, (r + 1) * imageLength), attention: undefined }, 1, sampleSpec,
+        ));
+        for (const pendingImage of encoded) pendingImage.catch(() => undefined);
+        for (let r = 0; r < rows && !signal.aborted; r++) {
+          const i = first + r;
+          const cls = classes[i % classes.length];
+          const data = await encoded[r];
+          const line = { index: i, seed: seedAt(Math.floor(i / classes.length)), class: cls.name, class_index: cls.index, format: body.format, data: data.toString('base64') };
+          await write(res, `${JSON.stringify(line)}\n`);
+        }
+        first += rows;
+        if (next) {
+          pending = next;
+          next = undefined;
+        }
+      }
+      res.end();
+    } catch (err) {
+      if (signal.aborted) return;
+      if (!res.headersSent) throw err;
+      const error = isServeError(err) ? err : toServeError(err);
+      res.end(`${JSON.stringify(errorBody(error, String(req.id)))}\n`);
+    }
+  };
+  },
+}];

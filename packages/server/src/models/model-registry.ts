@@ -1,0 +1,521 @@
+/**
+ * The model repository: every model under MODELS_DIR (repository-scan.ts gives the layout), each version
+ * loaded into its own instances (session workers, instance-group.ts) with its own batcher. A version that
+ * fails anywhere (manifest, file, graph check, every provider) is kept as `unavailable` with the reason,
+ * and the others serve.
+ *
+ * Versions and reloads (Triton's model control): `load(name)` re-reads a model's directory and brings up
+ * the versions its policy selects. A new or changed version loads and warms beside the serving one; the
+ * routes move to it only when it is ready (they always take the newest ready version); a version no
+ * longer selected, or replaced, is retired: it leaves the routing at once, the requests that already
+ * hold it (queued, running, streaming) finish on it, and then its sessions are released. A version that
+ * fails to load leaves the previous one serving. `unload(name)` retires every version and removes the
+ * model (its routes then answer UNKNOWN_MODEL). Operations on one model run one at a time.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { BatchingConfig } from '@sagan-serve/model-contract/batching-config';
+import type { ServerConfig } from '../config.js';
+import { Batcher } from '../batching/batcher.js';
+import { InstanceGroup, intraOpThreadsPerInstance } from '../inference/instance-group.js';
+import type { ProviderAttempt, ProviderName } from '@sagan-serve/model-contract/ort-session';
+import type { Metrics } from '../metrics.js';
+import { checkGraph, checkWarmupDims, ManifestError, parseManifest, type ModelManifest } from '@sagan-serve/model-contract/manifest';
+import { scanModel, scanRepository, type ModelLocation, type VersionLocation } from './repository-scan.js';
+import { compareVersions, selectVersions, type VersionPolicy } from './version-policy.js';
+
+export type ModelStatus = 'loading' | 'ready' | 'unavailable';
+
+/** One version of a model. */
+export interface ModelEntry {
+  name: string;
+  /** The version (the manifest's; undefined only when the manifest could not be read). */
+  version: string | undefined;
+  /** Directory holding model.json (server-side only; never sent to clients). */
+  dir: string;
+  status: ModelStatus;
+  /** Why the version is unavailable. */
+  reason?: string;
+  manifest?: ModelManifest;
+  provider?: ProviderName;
+  /** Providers tried before `provider` and why each failed. */
+  failedProviders: ProviderAttempt[];
+  loadSeconds?: number;
+  batching?: BatchingConfig;
+  batcher?: Batcher;
+  instances?: InstanceGroup;
+  /** The files' fingerprint when it was loaded (repository-scan.ts). */
+  fingerprint: string;
+  /** Why the last reload of this version's changed files failed (the loaded files keep serving). */
+  reloadError?: string;
+  /** The fingerprint of those failed files (poll mode waits for them to change again). */
+  failedFingerprint?: string;
+  /** Requests holding this version now (see hold()). */
+  holders: number;
+}
+
+/** A ready model version: everything a request needs. */
+export type ReadyModel = ModelEntry & Required<Pick<ModelEntry, 'manifest' | 'provider' | 'batcher' | 'instances' | 'batching'>> & { version: string };
+
+export function isReady(entry: ModelEntry): entry is ReadyModel {
+  return entry.status === 'ready';
+}
+
+/** One model: its directory, policy and the versions it serves. */
+interface ModelSlot {
+  name: string;
+  location: ModelLocation;
+  /** By version; a version's key is its version string (or its directory name while unreadable). */
+  versions: Map<string, ModelEntry>;
+}
+
+/** A row of the repository index (POST /v1/repository/index). */
+export interface IndexRow {
+  name: string;
+  version: string | null;
+  state: ModelStatus;
+  reason?: string;
+}
+
+export interface LoadOptions {
+  /** Load again versions whose unchanged files failed before (explicit load: yes; poll: no). */
+  retryFailed?: boolean;
+}
+
+/** Longest a single run may take before the worker is declared hung (ms). */
+const MIN_RUN_TIMEOUT_MS = 60_000;
+/** How often a retiring version checks whether its last holder has finished. */
+const RETIRE_POLL_MS = 20;
+
+export class ModelRegistry {
+  private readonly slots = new Map<string, ModelSlot>();
+  /** Per model name, the tail of its chain of operations (loads and unloads run one at a time). */
+  private readonly operations = new Map<string, Promise<unknown>>();
+  private readonly retiring = new Set<Promise<void>>();
+  private readonly root: string;
+
+  private constructor(
+    private readonly config: Readonly<ServerConfig>,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {
+    this.root = path.resolve(config.modelsDir);
+  }
+
+  /** Scans config.modelsDir and loads every model (in parallel). Never rejects for a bad model. */
+  static async open(config: Readonly<ServerConfig>, metrics: Metrics, logger: Logger): Promise<ModelRegistry> {
+    const registry = new ModelRegistry(config, metrics, logger);
+    await registry.loadAll();
+    return registry;
+  }
+
+  /** Each model's serving version (the newest ready one, else the newest), by name. */
+  list(): ModelEntry[] {
+    return [...this.slots.values()].map((s) => this.serving(s)).filter((e): e is ModelEntry => e !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The serving version of a model (by exact name; names are map keys, never joined into file paths). */
+  get(name: string): ModelEntry | undefined {
+    const slot = this.slots.get(name);
+    return slot ? this.serving(slot) : undefined;
+  }
+
+  /** One version of a model. */
+  getVersion(name: string, version: string): ModelEntry | undefined {
+    return this.slots.get(name)?.versions.get(version);
+  }
+
+  /** Every version a model has loaded or tried to load, oldest first. */
+  versionsOf(name: string): ModelEntry[] {
+    const slot = this.slots.get(name);
+    return slot ? [...slot.versions.values()].sort((a, b) => compareVersions(a.version ?? '', b.version ?? '')) : [];
+  }
+
+  /** DEFAULT_MODEL if set, else the only model, else undefined. */
+  defaultModelName(): string | undefined {
+    if (this.config.defaultModel) return this.config.defaultModel;
+    return this.slots.size === 1 ? [...this.slots.keys()][0] : undefined;
+  }
+
+  /** True when every model has a ready version (what /readyz reports). */
+  allReady(): boolean {
+    return this.slots.size > 0 && [...this.slots.values()].every((s) => this.serving(s)?.status === 'ready');
+  }
+
+  /** Every model's versions with their state (the repository index). */
+  index(): IndexRow[] {
+    return [...this.slots.values()].sort((a, b) => a.name.localeCompare(b.name)).flatMap((s) => this.versionsOf(s.name).map((e) => ({
+      name: e.name, version: e.version ?? null, state: e.status, ...(e.reason !== undefined ? { reason: e.reason } : {}),
+    })));
+  }
+
+  /** Model directories in the repository (what load() accepts besides the models already known). */
+  async repositoryModelNames(): Promise<string[]> {
+    const known = new Set(this.slots.keys());
+    for (const location of await scanRepository(this.root).catch(() => [])) known.add(location.dirName);
+    return [...known].sort();
+  }
+
+  /**
+   * Keeps `entry` from being released until `done` emits 'close' (the HTTP response ends or the client
+   * leaves): a version retired meanwhile finishes this request first.
+   */
+  hold(entry: ModelEntry, done: { once(event: 'close', listener: () => void): unknown }): void {
+    entry.holders += 1;
+    done.once('close', () => { entry.holders -= 1; });
+  }
+
+  /**
+   * (Re)reads model `name`'s directory and brings up the versions its policy selects (see the top of
+   * this file). `name` is a model already known, or the name of a directory in the repository. Resolves
+   * when the new versions are ready or have failed; the previous ones are then retiring.
+   */
+  load(name: string, options: LoadOptions = {}): Promise<ModelEntry[]> {
+    return this.serialize(name, async () => {
+      const slot = this.slots.get(name);
+      const dir = slot?.location.dir ?? path.join(this.root, path.basename(name));
+      if (!slot && (path.basename(name) !== name || name.startsWith('.'))) throw new UnknownModelError(name);
+      const location = await scanModel(dir);
+      if (!location) {
+        if (slot) this.logger.warn({ model: name }, 'load: the model directory has no model.json any more; unloading');
+        if (slot) await this.retireSlot(slot);
+        throw new UnknownModelError(name);
+      }
+      await this.apply(location, slot, options.retryFailed ?? true);
+      return this.versionsOf(this.slotNameFor(location) ?? name);
+    });
+  }
+
+  /** Retires every version of model `name` and removes it; resolves once its sessions are released. */
+  unload(name: string): Promise<void> {
+    return this.serialize(name, async () => {
+      const slot = this.slots.get(name);
+      if (!slot) throw new UnknownModelError(name);
+      await this.retireSlot(slot);
+    });
+  }
+
+  /** Resolves when every retired version has been released (its sessions closed). */
+  async settled(): Promise<void> {
+    while (this.retiring.size > 0) await Promise.all([...this.retiring]);
+  }
+
+  /**
+   * Graceful stop: refuse new work, let queued and running batches finish for up to graceMs, then fail
+   * what is left with SHUTTING_DOWN and release every session.
+   */
+  async close(graceMs: number): Promise<void> {
+    const ready = [...this.slots.values()].flatMap((s) => [...s.versions.values()]).filter(isReady);
+    const drained = Promise.all(ready.map((e) => e.batcher.close()));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      drained.then(() => false),
+      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), graceMs); }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.logger.warn({ graceMs }, 'grace period over; failing queued requests');
+      for (const e of ready) e.batcher.abortQueued();
+    }
+    await Promise.all(ready.map((e) => e.instances.close()));
+    await Promise.all([...this.retiring]);
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private serving(slot: ModelSlot): ModelEntry | undefined {
+    const all = [...slot.versions.values()].sort((a, b) => compareVersions(b.version ?? '', a.version ?? ''));
+    return all.find(isReady) ?? all[0];
+  }
+
+  private serialize<T>(name: string, op: () => Promise<T>): Promise<T> {
+    const previous = this.operations.get(name) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(op);
+    const tail = next.catch(() => undefined);
+    this.operations.set(name, tail);
+    void tail.then(() => { if (this.operations.get(name) === tail) this.operations.delete(name); });
+    return next;
+  }
+
+  private async loadAll(): Promise<void> {
+    let locations: ModelLocation[];
+    try {
+      locations = await scanRepository(this.root);
+    } catch (err) {
+      this.logger.error({ modelsDir: this.root, err: (err as Error).message }, 'cannot read the models directory');
+      return;
+    }
+    if (locations.length === 0) this.logger.warn({ modelsDir: this.root }, 'no model.json found in any subdirectory of the models directory');
+    await Promise.all(locations.map((location) => this.serialize(location.dirName, () => this.apply(location, undefined, true))));
+  }
+
+  /**
+   * Brings every model to what the repository holds now (poll mode): new directories load, changed
+   * versions reload, models whose directory is gone unload. Files that already failed to load are not
+   * retried until they change. Resolves when every change has settled; never rejects.
+   */
+  async sync(): Promise<void> {
+    let locations: ModelLocation[];
+    try {
+      locations = await scanRepository(this.root);
+    } catch (err) {
+      this.logger.error({ modelsDir: this.root, err: (err as Error).message }, 'cannot read the models directory; keeping the models loaded');
+      return;
+    }
+    const present = new Set(locations.map((l) => l.dir));
+    const work = locations.map((location) => {
+      const name = this.slotNameFor(location) ?? location.dirName;
+      return this.load(name, { retryFailed: false });
+    });
+    for (const slot of [...this.slots.values()]) {
+      if (!present.has(slot.location.dir)) work.push(this.unload(slot.name).then(() => []));
+    }
+    const results = await Promise.allSettled(work);
+    for (const r of results) {
+      if (r.status === 'rejected' && !(r.reason instanceof UnknownModelError)) this.logger.error({ err: (r.reason as Error).message }, 'repository sync failed');
+    }
+  }
+
+  /** The name of the slot a location belongs to, if any. */
+  private slotNameFor(location: ModelLocation): string | undefined {
+    for (const slot of this.slots.values()) if (slot.location.dir === location.dir) return slot.name;
+    return undefined;
+  }
+
+  /**
+   * Brings a model to what its directory says: loads new and changed selected versions, then retires the
+   * versions no longer needed (see the top of this file).
+   */
+  private async apply(location: ModelLocation, existing: ModelSlot | undefined, retryFailed: boolean): Promise<void> {
+    if (location.policyError) this.logger.warn({ model: location.dirName, reason: location.policyError }, 'invalid config.json; serving the latest version');
+    const found = new Map<string, VersionLocation>();
+    for (const v of location.versions) found.set(v.version ?? '', v);
+    const selected = location.layout === 'flat' ? [...found.keys()] : selectVersions(location.policy, [...found.keys()]);
+    // Read every selected version's manifest first: the model's name comes from it in the flat layout.
+    const candidates = await Promise.all(selected.map((key) => this.readVersion(location, found.get(key)!)));
+    let slot = existing;
+    if (!slot) {
+      const name = location.layout === 'flat' ? candidates[0]?.manifest?.name ?? location.dirName : location.dirName;
+      slot = this.register(name, location);
+      if (!slot) return;
+    }
+    const flatName = location.layout === 'flat' ? candidates[0]?.manifest?.name : undefined;
+    if (flatName !== undefined && flatName !== slot.name && this.slots.has(flatName)) {
+      // The directory listed as a duplicate of another model's name still is one: nothing of it loads.
+      return;
+    }
+    slot.location = location;
+    const loads: Promise<void>[] = [];
+    const keep = new Set<string>();
+    for (const candidate of candidates) {
+      const key = candidate.version ?? path.basename(candidate.dir);
+      keep.add(key);
+      const current = slot.versions.get(key);
+      if (current && current.fingerprint === candidate.fingerprint && (current.status !== 'unavailable' || !retryFailed)) continue;
+      // Changed files that already failed to replace a serving version wait for the next change (poll mode).
+      if (!retryFailed && current?.failedFingerprint === candidate.fingerprint) continue;
+      if (candidate.status === 'unavailable') {
+        // An unreadable manifest: a new version is shown with its reason; a loaded one keeps serving.
+        if (current && isReady(current)) {
+          current.reloadError = candidate.reason;
+          current.failedFingerprint = candidate.fingerprint;
+        } else slot.versions.set(key, candidate);
+        continue;
+      }
+      loads.push(this.startVersion(slot, candidate).then(() => {
+        if (isReady(candidate)) {
+          if (current) void this.retire(current);
+          slot.versions.set(key, candidate);
+        } else if (current && isReady(current)) {
+          current.reloadError = candidate.reason;
+          current.failedFingerprint = candidate.fingerprint;
+          this.logger.error({ model: slot.name, version: key, reason: candidate.reason }, 'reload failed; the loaded version keeps serving');
+        } else {
+          if (current) void this.retire(current);
+          slot.versions.set(key, candidate);
+        }
+      }));
+      // A new version is listed (as loading) while it loads; a changed one is swapped in when ready.
+      if (!current) slot.versions.set(key, candidate);
+    }
+    await Promise.all(loads);
+    // Versions no longer selected leave once a selected version serves (else the newest ready one stays).
+    const anySelectedReady = [...keep].some((k) => slot.versions.get(k)?.status === 'ready');
+    const stale = [...slot.versions.entries()].filter(([k]) => !keep.has(k)).sort(([a], [b]) => compareVersions(b, a));
+    let fallbackKept = anySelectedReady;
+    for (const [key, entry] of stale) {
+      if (!fallbackKept && isReady(entry)) {
+        fallbackKept = true;
+        continue;
+      }
+      slot.versions.delete(key);
+      void this.retire(entry);
+    }
+  }
+
+  /** Reads and checks a version's manifest (no session yet). */
+  private async readVersion(location: ModelLocation, v: VersionLocation): Promise<ModelEntry> {
+    const entry: ModelEntry = { name: location.dirName, version: v.version, dir: v.dir, status: 'loading', failedProviders: [], fingerprint: v.fingerprint, holders: 0 };
+    try {
+      const text = await readFile(path.join(v.dir, 'model.json'), 'utf8');
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (err) {
+        throw new ManifestError(`model.json is not valid JSON: ${(err as Error).message}`);
+      }
+      const manifest = parseManifest(json);
+      if (location.layout === 'versioned') {
+        if (manifest.name !== location.dirName) throw new ManifestError(`name '${manifest.name}' differs from its model directory '${location.dirName}' (versioned layout)`);
+        if (manifest.version !== v.version) throw new ManifestError(`version '${manifest.version}' differs from its directory '${v.version}' (versioned layout)`);
+      }
+      entry.name = manifest.name;
+      entry.version = manifest.version;
+      entry.manifest = manifest;
+    } catch (err) {
+      this.markUnavailable(entry, `invalid manifest: ${(err as Error).message}`);
+    }
+    return entry;
+  }
+
+  private markUnavailable(entry: ModelEntry, reason: string): void {
+    entry.status = 'unavailable';
+    // The reason is served by GET /v1/models; ONNX Runtime's messages name the absolute model path, so
+    // server paths are shown relative to MODELS_DIR there (the log keeps the full text).
+    entry.reason = reason.replaceAll(`${this.root}${path.sep}`, '').replaceAll(this.root, '.');
+    this.logger.error({ model: entry.name, version: entry.version, reason }, 'model unavailable');
+  }
+
+  /** Creates the version's instances and batcher; the entry ends ready or unavailable. */
+  private async startVersion(slot: ModelSlot, entry: ModelEntry): Promise<void> {
+    const manifest = entry.manifest!;
+    const version = entry.version!;
+    const modelPath = path.join(entry.dir, manifest.file);
+    if (!(await stat(modelPath).then((s) => s.isFile(), () => false))) {
+      this.markUnavailable(entry, `model file '${manifest.file}' (manifest.file) does not exist`);
+      return;
+    }
+    const batching: BatchingConfig = {
+      maxBatchSize: manifest.batching?.maxBatchSize ?? this.config.maxBatchSize,
+      maxQueueDelayMs: manifest.batching?.maxQueueDelayMs ?? this.config.maxQueueDelayMs,
+      maxQueueSize: manifest.batching?.maxQueueSize ?? this.config.maxQueueSize,
+      requestTimeoutMs: manifest.batching?.requestTimeoutMs ?? this.config.requestTimeoutMs,
+      instances: manifest.batching?.instances ?? this.config.instances,
+    };
+    const labels = { model: slot.name, version };
+    const instances = new InstanceGroup(batching.instances, {
+      load: {
+        modelPath, providers: [...this.config.executionProviders], threadNice: this.config.workerNice,
+        intraOpThreads: intraOpThreadsPerInstance(this.config.intraOpThreads, batching.instances),
+        latentInput: manifest.latent.input, latentDim: manifest.latent.dim, classInput: manifest.class_input,
+        outputs: [manifest.image.output, ...(manifest.attention ? [manifest.attention.output] : [])],
+      },
+      imageOutput: manifest.image.output,
+      attentionOutput: manifest.attention?.output,
+      runTimeoutMs: Math.max(MIN_RUN_TIMEOUT_MS, batching.requestTimeoutMs),
+      onEvent: (event, detail) => {
+        if (event === 'restarted') this.metrics.workerRestarts.inc(labels);
+        this.logger.warn({ ...labels, event, detail }, 'inference worker event');
+        // When no instance can run (the last one's restart failed) the version is unavailable (readiness, 503
+        // with the reason) until a later retry succeeds, instead of a ready version whose every request fails.
+        // While another instance runs, it serves alone.
+        if (event === 'restart-failed' && entry.status === 'ready' && !instances.anyRunning) this.markUnavailable(entry, `inference worker restart failed: ${detail}`);
+        if (event === 'restarted' && entry.status === 'unavailable' && entry.batcher) {
+          entry.status = 'ready';
+          delete entry.reason;
+        }
+      },
+    });
+    try {
+      const loaded = await instances.start();
+      entry.failedProviders = loaded.failedAttempts;
+      for (const attempt of loaded.failedAttempts) {
+        this.logger.warn({ ...labels, provider: attempt.provider, reason: attempt.error }, 'execution provider failed; falling back');
+      }
+      const problems = [...checkGraph(manifest, loaded.inputs, loaded.outputs), ...checkWarmupDims(manifest, 1, loaded.warmupDims)];
+      if (problems.length > 0) {
+        await instances.close();
+        this.markUnavailable(entry, `graph does not match the manifest: ${problems.join('; ')}`);
+        return;
+      }
+      entry.provider = loaded.provider;
+      entry.loadSeconds = loaded.loadSeconds;
+      // MODEL_INSTANCES=0 is settled by the provider the first instance got.
+      batching.instances = instances.instances.length;
+      entry.batching = batching;
+      entry.instances = instances;
+      const size = manifest.image.size;
+      const attentionRowLength = manifest.attention
+        ? manifest.attention.grid[0] * manifest.attention.grid[1] * manifest.attention.key_grid[0] * manifest.attention.key_grid[1]
+        : 0;
+      entry.batcher = new Batcher(
+        instances,
+        { latentDim: manifest.latent.dim, imageRowLength: 3 * size * size, attentionRowLength },
+        batching,
+        this.metrics.batcherObserver(slot.name, version, () => entry.provider ?? 'none'),
+      );
+      entry.status = 'ready';
+      this.metrics.modelInfo.set({ ...labels, provider: loaded.provider }, 1);
+      this.metrics.modelLoadDuration.set(labels, loaded.loadSeconds);
+      this.logger.info({ ...labels, provider: loaded.provider, loadSeconds: Number(loaded.loadSeconds.toFixed(3)), untrained: manifest.untrained ?? false, batching }, 'model ready');
+    } catch (err) {
+      await instances.close().catch(() => undefined);
+      entry.failedProviders = [];
+      this.markUnavailable(entry, (err as Error).message);
+    }
+  }
+
+  /**
+   * Adds a model. A second directory serving a name already taken is listed under its directory name as
+   * unavailable, and nothing of it is loaded (undefined).
+   */
+  private register(name: string, location: ModelLocation): ModelSlot | undefined {
+    if (!this.slots.has(name)) {
+      const slot: ModelSlot = { name, location, versions: new Map() };
+      this.slots.set(name, slot);
+      return slot;
+    }
+    const slotName = `${location.dirName}${this.slots.has(location.dirName) ? `@${this.slots.size}` : ''}`;
+    const entry: ModelEntry = { name: slotName, version: undefined, dir: location.dir, status: 'unavailable', failedProviders: [], fingerprint: '', holders: 0 };
+    this.slots.set(slotName, { name: slotName, location, versions: new Map([['', entry]]) });
+    this.markUnavailable(entry, `another model directory already serves the name '${name}'`);
+    return undefined;
+  }
+
+  /** Removes a model from the routing and retires all its versions; resolves when they are released. */
+  private async retireSlot(slot: ModelSlot): Promise<void> {
+    this.slots.delete(slot.name);
+    await Promise.all([...slot.versions.values()].map((e) => this.retire(e)));
+  }
+
+  /**
+   * Releases a version no longer routed to: waits for its holders (requests that took it before the
+   * switch) to finish, lets its batcher drain, then closes its instances. Resolves when released.
+   */
+  private retire(entry: ModelEntry): Promise<void> {
+    const done = (async () => {
+      while (entry.holders > 0) await new Promise((resolve) => setTimeout(resolve, RETIRE_POLL_MS));
+      if (entry.batcher) await entry.batcher.close();
+      if (entry.instances) await entry.instances.close();
+      if (entry.version !== undefined && entry.provider !== undefined) {
+        this.metrics.modelInfo.remove({ model: entry.name, version: entry.version, provider: entry.provider });
+        this.metrics.forgetVersion(entry.name, entry.version);
+      }
+      this.logger.info({ model: entry.name, version: entry.version }, 'model version released');
+    })();
+    this.retiring.add(done);
+    void done.finally(() => this.retiring.delete(done));
+    return done;
+  }
+}
+
+/** load() or unload() of a model that is neither known nor a directory of the repository. */
+export class UnknownModelError extends Error {
+  constructor(readonly model: string) {
+    super(`no model '${model.slice(0, 100)}' in the model repository`);
+    this.name = 'UnknownModelError';
+  }
+}
+
+export type { VersionPolicy };

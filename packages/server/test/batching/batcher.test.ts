@@ -1,0 +1,234 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import FakeTimers from '@sinonjs/fake-timers';
+import { Batcher, type BatchBackend, type BatchInput, type BatchOutput, type Clock } from '../../src/batching/batcher.js';
+import { decideBatch } from '../../src/batching/batch-policy.js';
+import type { BatchingConfig } from '@sagan-serve/model-contract/batching-config';
+import { ServeError } from '../../src/errors.js';
+
+const DIM = 2;
+const IMAGE = 3;
+
+/** A fake backend: records batches, answers when the test says so. Row r of the output is z[r*DIM] repeated. */
+class FakeBackend implements BatchBackend {
+  readonly batches: BatchInput[] = [];
+  private readonly waiting: Array<{ resolve: (o: BatchOutput) => void; reject: (e: Error) => void; batch: BatchInput }> = [];
+  run(batch: BatchInput): Promise<BatchOutput> {
+    this.batches.push(batch);
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject, batch }));
+  }
+  get inflight(): number {
+    return this.waiting.length;
+  }
+  complete(): void {
+    const next = this.waiting.shift();
+    assert.ok(next, 'no batch in flight');
+    const { batch } = next;
+    const image = new Float32Array(batch.rows * IMAGE);
+    for (let r = 0; r < batch.rows; r++) image.fill(batch.z[r * DIM], r * IMAGE, (r + 1) * IMAGE);
+    next.resolve({ image, inferenceSeconds: 0.001 });
+  }
+  fail(error: Error): void {
+    this.waiting.shift()!.reject(error);
+  }
+}
+
+function setup(overrides: Partial<BatchingConfig> = {}) {
+  const fake = FakeTimers.createClock(0);
+  const clock: Clock = { nowMs: () => fake.now, setTimeout: (fn, ms) => fake.setTimeout(fn, ms), clearTimeout: (h) => fake.clearTimeout(h as never) };
+  const backend = new FakeBackend();
+  const events = { rejected: [] as string[], batches: [] as number[] };
+  const batcher = new Batcher(
+    backend,
+    { latentDim: DIM, imageRowLength: IMAGE, attentionRowLength: 0 },
+    { maxBatchSize: 4, maxQueueDelayMs: 10, maxQueueSize: 16, requestTimeoutMs: 1000, instances: 1, ...overrides },
+    { rejected: (r) => events.rejected.push(r), batch: (rows) => events.batches.push(rows) },
+    clock,
+  );
+  return { fake, backend, batcher, events };
+}
+
+/** A job of n rows whose latent's first value identifies it (value, value+1, ...). */
+function job(value: number, n = 1) {
+  const z = new Float32Array(n * DIM);
+  for (let r = 0; r < n; r++) z[r * DIM] = value + r;
+  return { z, classes: new Array(n).fill(0), wantAttention: false };
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+test('policy: full batch leaves at once, partial waits for the oldest request, busy backend holds', () => {
+  const base = { maxBatchSize: 4, maxQueueDelayMs: 10, instanceFree: true };
+  assert.deepEqual(decideBatch({ ...base, nowMs: 0, queuedRows: 0, oldestEnqueuedAtMs: undefined }), { kind: 'idle' });
+  assert.deepEqual(decideBatch({ ...base, nowMs: 3, queuedRows: 4, oldestEnqueuedAtMs: 0 }), { kind: 'dispatch', rows: 4 });
+  assert.deepEqual(decideBatch({ ...base, nowMs: 3, queuedRows: 9, oldestEnqueuedAtMs: 0 }), { kind: 'dispatch', rows: 4 });
+  assert.deepEqual(decideBatch({ ...base, nowMs: 3, queuedRows: 2, oldestEnqueuedAtMs: 1 }), { kind: 'wait', wakeAtMs: 11 });
+  assert.deepEqual(decideBatch({ ...base, nowMs: 11, queuedRows: 2, oldestEnqueuedAtMs: 1 }), { kind: 'dispatch', rows: 2 });
+  assert.deepEqual(decideBatch({ ...base, instanceFree: false, nowMs: 50, queuedRows: 9, oldestEnqueuedAtMs: 0 }), { kind: 'idle' });
+});
+
+test('delay counts from the oldest request; later arrivals do not restart it', async () => {
+  const { fake, backend, batcher } = setup();
+  const a = batcher.submit(job(1));
+  fake.tick(6);
+  const b = batcher.submit(job(2));
+  fake.tick(3);
+  assert.equal(backend.batches.length, 0, 'nothing leaves before the oldest request has waited 10 ms');
+  fake.tick(1);
+  assert.equal(backend.batches.length, 1, 'the batch leaves 10 ms after the OLDEST arrival, not the newest');
+  assert.equal(backend.batches[0].rows, 2);
+  backend.complete();
+  const [ra, rb] = await Promise.all([a, b]);
+  assert.equal(ra.image[0], 1);
+  assert.equal(rb.image[0], 2);
+  assert.deepEqual(ra.batchSizes, [2]);
+  assert.equal(ra.queueWaitSeconds, 0.01);
+  assert.equal(rb.queueWaitSeconds, 0.004);
+});
+
+test('a full batch leaves immediately without waiting for the delay', () => {
+  const { backend, batcher } = setup();
+  for (let i = 0; i < 4; i++) void batcher.submit(job(i));
+  assert.equal(backend.batches.length, 1);
+  assert.equal(backend.batches[0].rows, 4);
+});
+
+test('the next batch forms while one runs and leaves when the backend is free', async () => {
+  const { fake, backend, batcher, events } = setup();
+  const first = [0, 1, 2, 3].map((i) => batcher.submit(job(i)));
+  const second = [10, 11, 12, 13, 14].map((i) => batcher.submit(job(i)));
+  fake.tick(100);
+  assert.equal(backend.batches.length, 1, 'only one batch in flight per backend');
+  assert.equal(batcher.queuedRows, 5);
+  backend.complete();
+  await Promise.all(first);
+  await flush();
+  assert.equal(backend.batches.length, 2, 'the queued full batch leaves as soon as the backend is free');
+  assert.deepEqual([...backend.batches[1].z].filter((_, i) => i % DIM === 0), [10, 11, 12, 13]);
+  backend.complete();
+  await flush();
+  assert.equal(backend.batches.length, 3, 'the leftover row already waited past the delay, so it leaves at once');
+  backend.complete();
+  const results = await Promise.all(second);
+  assert.deepEqual(results.map((r) => r.image[0]), [10, 11, 12, 13, 14]);
+  assert.deepEqual(events.batches, [4, 4, 1]);
+});
+
+test('with 2 instances two batches run at once, a third waits for either', async () => {
+  const { fake, backend, batcher, events } = setup({ instances: 2 });
+  const all = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((i) => batcher.submit(job(i)));
+  assert.equal(backend.inflight, 2, 'two full batches left at once');
+  assert.equal(batcher.queuedRows, 4);
+  fake.tick(100);
+  assert.equal(backend.inflight, 2, 'no third batch while both instances are busy');
+  backend.complete();
+  await flush();
+  assert.equal(backend.inflight, 2, 'the third batch leaves as soon as one instance is free');
+  backend.complete();
+  backend.complete();
+  const results = await Promise.all(all);
+  assert.deepEqual(results.map((r) => r.image[0]), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  assert.deepEqual(events.batches, [4, 4, 4]);
+});
+
+test('rows of one request split across batches come back in order (clocked)', async () => {
+  const { fake, backend, batcher } = setup();
+  const big = batcher.submit(job(100, 6));
+  backend.complete();
+  const other = batcher.submit(job(7));
+  fake.tick(10);
+  await flush();
+  assert.equal(backend.batches.length, 2);
+  assert.equal(backend.batches[1].rows, 3);
+  backend.complete();
+  const r = await big;
+  assert.deepEqual(Array.from({ length: 6 }, (_, i) => r.image[i * IMAGE]), [100, 101, 102, 103, 104, 105]);
+  assert.deepEqual(r.batchSizes, [4, 3]);
+  assert.equal((await other).image[0], 7);
+});
+
+test('a full queue rejects with QUEUE_FULL and a Retry-After hint', async () => {
+  const { batcher, events } = setup({ maxQueueSize: 3, maxBatchSize: 8 });
+  void batcher.submit(job(1, 3));
+  await assert.rejects(batcher.submit(job(2)), (err: unknown) => {
+    assert.ok(err instanceof ServeError);
+    assert.equal(err.code, 'QUEUE_FULL');
+    assert.ok(err.details.retryAfterSeconds! >= 1);
+    return true;
+  });
+  assert.deepEqual(events.rejected, ['queue_full']);
+});
+
+test('refuseIfFull sheds load before a job is built: QUEUE_FULL once not one more row fits, counted', () => {
+  const { backend, batcher, events } = setup({ maxQueueSize: 3, maxBatchSize: 2, maxQueueDelayMs: 0 });
+  void batcher.submit(job(1, 2)); // leaves at once (idle backend, no delay): the queue is empty again
+  assert.equal(backend.batches.length, 1);
+  batcher.refuseIfFull(3);
+  void batcher.submit(job(3, 3)); // waits: the backend is busy
+  assert.equal(batcher.queuedRows, 3);
+  assert.throws(() => batcher.refuseIfFull(), (err: unknown) => err instanceof ServeError && err.code === 'QUEUE_FULL' && err.details.retryAfterSeconds! >= 1);
+  assert.deepEqual(events.rejected, ['queue_full']);
+  assert.equal(backend.batches.length, 1, 'nothing was run for the refused check');
+});
+
+test('a request whose deadline passes in the queue gets TIMEOUT and never runs', async () => {
+  const { fake, backend, batcher, events } = setup({ requestTimeoutMs: 50, maxQueueDelayMs: 0 });
+  const running = batcher.submit(job(1));
+  assert.equal(backend.batches.length, 1);
+  const late = batcher.submit(job(2));
+  fake.tick(50);
+  await assert.rejects(late, (err: unknown) => err instanceof ServeError && err.code === 'TIMEOUT');
+  backend.complete();
+  await running;
+  await flush();
+  assert.equal(backend.batches.length, 1, 'the expired request was never sent to the backend');
+  assert.deepEqual(events.rejected, ['timeout']);
+});
+
+test('a backend failure fails exactly the jobs in that batch; the next batch still runs', async () => {
+  const { fake, backend, batcher } = setup({ maxBatchSize: 2 });
+  const a = batcher.submit(job(1));
+  const b = batcher.submit(job(2));
+  const c = batcher.submit(job(3));
+  backend.fail(new ServeError('INFERENCE_FAILED', 'boom'));
+  await assert.rejects(a, /boom/);
+  await assert.rejects(b, /boom/);
+  fake.tick(10);
+  await flush();
+  backend.complete();
+  assert.equal((await c).image[0], 3);
+});
+
+test('an aborted request leaves the queue and does not run', async () => {
+  const { fake, backend, batcher } = setup();
+  const controller = new AbortController();
+  const gone = batcher.submit(job(1), { signal: controller.signal });
+  const kept = batcher.submit(job(2));
+  controller.abort(new Error('client went away'));
+  await assert.rejects(gone, /client went away/);
+  fake.tick(10);
+  assert.equal(backend.batches[0].rows, 1);
+  backend.complete();
+  assert.equal((await kept).image[0], 2);
+});
+
+test('close() drains queued work; abortQueued() fails what is left with SHUTTING_DOWN', async () => {
+  const { fake, backend, batcher } = setup();
+  const a = batcher.submit(job(1));
+  let closed = false;
+  const closing = batcher.close().then(() => { closed = true; });
+  await assert.rejects(batcher.submit(job(2)), (err: unknown) => err instanceof ServeError && err.code === 'SHUTTING_DOWN');
+  fake.tick(10);
+  await flush();
+  assert.equal(closed, false);
+  backend.complete();
+  await a;
+  await closing;
+  assert.equal(closed, true);
+
+  const second = setup();
+  const queued = second.batcher.submit(job(5));
+  void second.batcher.close();
+  second.batcher.abortQueued();
+  await assert.rejects(queued, (err: unknown) => err instanceof ServeError && err.code === 'SHUTTING_DOWN');
+});
