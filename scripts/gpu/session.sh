@@ -3,16 +3,16 @@
 # in a single `device` call, well under its 10-minute limit, results in $OUT.
 #
 #   here:  npm ci && npm run build && bash ../shared/gpu/pack.sh
-#   there: source .gpu/setup.sh && bash scripts/gpu/session.sh      (device `run`, carry [".gpu", "dist"])
+#   there: source .gpu/setup.sh && bash scripts/gpu/session.sh      (device `run`, carry [".gpu", "packages/model-contract/dist", "packages/server/dist"])
 #
 # Steps (each bounded by `timeout`, 555 s in all at worst; all output goes to $OUT/session.log as it runs, so a step that fails or
 # runs out of time leaves what it printed; $OUT gets five files: the device returns at most eight):
 #   1. machine: GPU, driver, node; which providers the server actually gets for webgpu,cpu (the models
 #      endpoint), so "webgpu skipped: no GPU device" shows at once;
-#   2. PyTorch parity on that provider with the committed torch.onnx.export (test/fixtures/pytorch-export);
+#   2. PyTorch parity on that provider with the committed torch.onnx.export (packages/server/test/fixtures/pytorch-export);
 #   3. the paper-scale SAGAN-128 generator from the project's graph module: npm run bench (raw ceiling
 #      and server at 1/8/32/64 clients) and bench:healthz;
-#   4. PyTorch eager on the same GPU for the same generator (scripts/pytorch/bench_generator.py): the
+#   4. PyTorch eager on the same GPU for the same generator (packages/server/scripts/pytorch/bench_generator.py): the
 #      anchor of issue 5's "server >= 50% of PyTorch bf16 at batch 16";
 #   5. the PNG encoders at 128x128 on that machine's CPUs (npm run bench:png): whether encoding could cap
 #      a GPU server there.
@@ -41,7 +41,7 @@ step machine 45 bash -c '
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 || echo "no nvidia-smi"
   echo "node $(node --version)"
   dir=$(mktemp -d); ln -s "$PWD/models/dogs64" "$dir/dogs64"
-  MODELS_DIR=$dir EXECUTION_PROVIDERS='"$PROVIDERS"' PORT=18080 LOG_LEVEL=info node --max-semi-space-size=2 dist/src/cli.js > "$dir/server.log" 2>&1 &
+  MODELS_DIR=$dir EXECUTION_PROVIDERS='"$PROVIDERS"' PORT=18080 LOG_LEVEL=info node --max-semi-space-size=2 packages/server/dist/src/cli.js > "$dir/server.log" 2>&1 &
   pid=$!
   # node, not curl: the GPU machine may not have curl.
   node -e "
@@ -56,21 +56,21 @@ step machine 45 bash -c '
   kill -TERM $pid; wait $pid
   grep -i "provider\|skipped\|fail" "$dir/server.log" | head -20'
 
-step parity 60 node dist/scripts/check-pytorch-parity.js test/fixtures/pytorch-export --providers "$PROVIDERS"
+step parity 60 node packages/server/dist/scripts/check-pytorch-parity.js packages/server/test/fixtures/pytorch-export --providers "$PROVIDERS"
 
-step make-model 45 node dist/scripts/make-model.js --out "$MODEL_DIR" --size $SIZE --width $WIDTH \
+step make-model 45 node packages/server/dist/scripts/make-model.js --out "$MODEL_DIR" --size $SIZE --width $WIDTH \
   --num-classes $CLASSES --attention $ATTENTION --name sagan$SIZE --version 0-untrained
 
-step bench 240 node dist/scripts/bench.js --providers "$PROVIDERS" --model-dir "$MODEL_DIR" \
+step bench 240 node packages/server/dist/scripts/bench.js --providers "$PROVIDERS" --model-dir "$MODEL_DIR" \
   --batch-sizes 1,4,16,32,64 --duration $DURATION --raw-seconds 2 --quiet-wait 0 --retries 0 --out "$OUT/bench.json"
 
-step healthz 60 node dist/scripts/bench-healthz.js --providers "$PROVIDERS" --model-dir "$MODEL_DIR" \
+step healthz 60 node packages/server/dist/scripts/bench-healthz.js --providers "$PROVIDERS" --model-dir "$MODEL_DIR" \
   --duration $HEALTHZ_DURATION --min-probes 0 --quiet-wait 0 --retries 0 --out "$OUT/healthz.json"
 
-step pytorch 90 python3 scripts/pytorch/bench_generator.py --size $SIZE --ch $WIDTH --classes $CLASSES \
+step pytorch 90 python3 packages/server/scripts/pytorch/bench_generator.py --size $SIZE --ch $WIDTH --classes $CLASSES \
   --attention $ATTENTION --batch-sizes 1,16,64 --modes fp32,tf32,bf16-autocast,bf16-channels-last \
   --seconds $TORCH_SECONDS --device $TORCH_DEVICE --out "$OUT/pytorch.json"
 
-step png 15 node dist/scripts/bench-png.js --model-dir "$MODEL_DIR" --sizes $SIZE --seconds 1 --out "$OUT/png.json"
+step png 15 node packages/server/dist/scripts/bench-png.js --model-dir "$MODEL_DIR" --sizes $SIZE --seconds 1 --out "$OUT/png.json"
 
 log "done; files in $OUT: $(ls "$OUT" | tr '\n' ' ')"
