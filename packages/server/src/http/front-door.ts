@@ -19,7 +19,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import { isServeError } from '../errors.js';
-import { isReady, type ModelRegistry } from '../models/model-registry.js';
+import { type ModelRegistry } from '../models/model-registry.js';
+import { isReady } from '../models/model-version.js';
 import type { Metrics } from '../metrics.js';
 import { requestIdFor } from './access-log.js';
 import { writeError } from './error-handler.js';

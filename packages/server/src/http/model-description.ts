@@ -1,8 +1,8 @@
 /** How `GET /v1/models`, `GET /v1/models/{model}` and a repository load describe a model and its versions. */
-import type { ModelEntry } from '../models/model-registry.js';
+import type { ModelVersion } from '../models/model-version.js';
 
 /** One version's state. */
-function describeVersion(entry: ModelEntry): Record<string, unknown> {
+function describeVersion(entry: ModelVersion): Record<string, unknown> {
   return {
     version: entry.version ?? null,
     status: entry.status,
@@ -18,6 +18,6 @@ function describeVersion(entry: ModelEntry): Record<string, unknown> {
 }
 
 /** A model: its serving version's state at the top level (as before versions), and every version. */
-export function describeModel(entry: ModelEntry, versions: ModelEntry[]): Record<string, unknown> {
+export function describeModel(entry: ModelVersion, versions: ModelVersion[]): Record<string, unknown> {
   return { name: entry.name, ...describeVersion(entry), versions: versions.map(describeVersion) };
 }

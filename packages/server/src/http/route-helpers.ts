@@ -1,18 +1,19 @@
 /**
  * What several routes do the same way: find the model (or version) a request names and admit it,
- * refuse a body that is not JSON, notice a client that left, answer a conditional request, and say
+ * refuse a body that is not JSON, say whether the server is ready, notice a client that left, answer a conditional request, and say
  * which model made an image.
  */
 import type { Request, Response } from 'express';
 import { serveError } from '../errors.js';
 import type { ModelManifest } from '@sagan-serve/model-contract/manifest';
-import { isReady, type ModelEntry, type ModelRegistry, type ReadyModel } from '../models/model-registry.js';
+import type { ModelRegistry } from '../models/model-registry.js';
+import { isReady, type ModelVersion, type ReadyModel } from '../models/model-version.js';
 import type { AppDeps } from './app-deps.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 /** The model, or one of its versions: UNKNOWN_MODEL / UNKNOWN_VERSION naming what exists. */
-export function findModel(registry: ModelRegistry, name: string, version?: string): ModelEntry {
+export function findModel(registry: ModelRegistry, name: string, version?: string): ModelVersion {
   const entry = registry.get(name);
   if (!entry) {
     throw serveError.UNKNOWN_MODEL(name, registry.list().map((m) => m.name));
@@ -26,7 +27,7 @@ export function findModel(registry: ModelRegistry, name: string, version?: strin
 }
 
 /** The entry if it is ready, else MODEL_UNAVAILABLE with its state and reason. */
-export function readyOrUnavailable(entry: ModelEntry, version?: string): ReadyModel {
+export function readyOrUnavailable(entry: ModelVersion, version?: string): ReadyModel {
   if (isReady(entry)) return entry;
   throw serveError.MODEL_UNAVAILABLE(entry.name, version, entry.status, entry.reason);
 }
@@ -89,4 +90,9 @@ export function answeredNotModified(req: Request, res: Response, etag: string, r
     return true;
   }
   return false;
+}
+
+/** Ready for traffic (/readyz, /v2/health/ready): every model has a ready version and no drain has begun. */
+export function serverReady({ registry, lifecycle }: Pick<AppDeps, 'registry' | 'lifecycle'>): boolean {
+  return registry.allReady() && !lifecycle.draining;
 }

@@ -11,6 +11,9 @@
  * hold it (queued, running, streaming) finish on it, and then its sessions are released. A version that
  * fails to load leaves the previous one serving. `unload(name)` retires every version and removes the
  * model (its routes then answer UNKNOWN_MODEL). Operations on one model run one at a time.
+ *
+ * Each version's state (loading, ready, unavailable with its reason) and its transitions are
+ * model-version.ts's; this file decides which versions exist and loads them.
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,55 +22,18 @@ import type { BatchingConfig } from '@sagan-serve/model-contract/batching-config
 import type { ServerConfig } from '../config.js';
 import { Batcher } from '../batching/batcher.js';
 import { InstanceGroup, intraOpThreadsPerInstance } from '../inference/instance-group.js';
-import type { ProviderAttempt, ProviderName } from '@sagan-serve/model-contract/ort-session';
 import type { Metrics } from '../metrics.js';
 import { checkGraph, checkWarmupDims, ManifestError, parseManifest, type ModelManifest } from '@sagan-serve/model-contract/manifest';
 import { scanModel, scanRepository, type ModelLocation, type VersionLocation } from './repository-scan.js';
 import { compareVersions, selectVersions, type VersionPolicy } from './version-policy.js';
-
-export type ModelStatus = 'loading' | 'ready' | 'unavailable';
-
-/** One version of a model. */
-export interface ModelEntry {
-  name: string;
-  /** The version (the manifest's; undefined only when the manifest could not be read). */
-  version: string | undefined;
-  /** Directory holding model.json (server-side only; never sent to clients). */
-  dir: string;
-  status: ModelStatus;
-  /** Why the version is unavailable. */
-  reason?: string;
-  manifest?: ModelManifest;
-  provider?: ProviderName;
-  /** Providers tried before `provider` and why each failed. */
-  failedProviders: ProviderAttempt[];
-  loadSeconds?: number;
-  batching?: BatchingConfig;
-  batcher?: Batcher;
-  instances?: InstanceGroup;
-  /** The files' fingerprint when it was loaded (repository-scan.ts). */
-  fingerprint: string;
-  /** Why the last reload of this version's changed files failed (the loaded files keep serving). */
-  reloadError?: string;
-  /** The fingerprint of those failed files (poll mode waits for them to change again). */
-  failedFingerprint?: string;
-  /** Requests holding this version now (see hold()). */
-  holders: number;
-}
-
-/** A ready model version: everything a request needs. */
-export type ReadyModel = ModelEntry & Required<Pick<ModelEntry, 'manifest' | 'provider' | 'batcher' | 'instances' | 'batching'>> & { version: string };
-
-export function isReady(entry: ModelEntry): entry is ReadyModel {
-  return entry.status === 'ready';
-}
+import { isReady, ModelVersion, type ModelStatus, type Serving, type VersionContext } from './model-version.js';
 
 /** One model: its directory, policy and the versions it serves. */
 interface ModelSlot {
   name: string;
   location: ModelLocation;
   /** By version; a version's key is its version string (or its directory name while unreadable). */
-  versions: Map<string, ModelEntry>;
+  versions: Map<string, ModelVersion>;
 }
 
 /** A row of the repository index (POST /v1/repository/index). */
@@ -94,6 +60,7 @@ export class ModelRegistry {
   private readonly operations = new Map<string, Promise<unknown>>();
   private readonly retiring = new Set<Promise<void>>();
   private readonly root: string;
+  private readonly versionContext: VersionContext;
 
   private constructor(
     private readonly config: Readonly<ServerConfig>,
@@ -101,6 +68,7 @@ export class ModelRegistry {
     private readonly logger: Logger,
   ) {
     this.root = path.resolve(config.modelsDir);
+    this.versionContext = { logger, repositoryRoot: this.root };
   }
 
   /** Scans config.modelsDir and loads every model (in parallel). Never rejects for a bad model. */
@@ -111,23 +79,23 @@ export class ModelRegistry {
   }
 
   /** Each model's serving version (the newest ready one, else the newest), by name. */
-  list(): ModelEntry[] {
-    return [...this.slots.values()].map((s) => this.serving(s)).filter((e): e is ModelEntry => e !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+  list(): ModelVersion[] {
+    return [...this.slots.values()].map((s) => this.serving(s)).filter((e): e is ModelVersion => e !== undefined).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** The serving version of a model (by exact name; names are map keys, never joined into file paths). */
-  get(name: string): ModelEntry | undefined {
+  get(name: string): ModelVersion | undefined {
     const slot = this.slots.get(name);
     return slot ? this.serving(slot) : undefined;
   }
 
   /** One version of a model. */
-  getVersion(name: string, version: string): ModelEntry | undefined {
+  getVersion(name: string, version: string): ModelVersion | undefined {
     return this.slots.get(name)?.versions.get(version);
   }
 
   /** Every version a model has loaded or tried to load, oldest first. */
-  versionsOf(name: string): ModelEntry[] {
+  versionsOf(name: string): ModelVersion[] {
     const slot = this.slots.get(name);
     return slot ? [...slot.versions.values()].sort((a, b) => compareVersions(a.version ?? '', b.version ?? '')) : [];
   }
@@ -161,7 +129,7 @@ export class ModelRegistry {
    * Keeps `entry` from being released until `done` emits 'close' (the HTTP response ends or the client
    * leaves): a version retired meanwhile finishes this request first.
    */
-  hold(entry: ModelEntry, done: { once(event: 'close', listener: () => void): unknown }): void {
+  hold(entry: ModelVersion, done: { once(event: 'close', listener: () => void): unknown }): void {
     entry.holders += 1;
     done.once('close', () => { entry.holders -= 1; });
   }
@@ -171,7 +139,7 @@ export class ModelRegistry {
    * this file). `name` is a model already known, or the name of a directory in the repository. Resolves
    * when the new versions are ready or have failed; the previous ones are then retiring.
    */
-  load(name: string, options: LoadOptions = {}): Promise<ModelEntry[]> {
+  load(name: string, options: LoadOptions = {}): Promise<ModelVersion[]> {
     return this.serialize(name, async () => {
       const slot = this.slots.get(name);
       const dir = slot?.location.dir ?? path.join(this.root, path.basename(name));
@@ -224,7 +192,7 @@ export class ModelRegistry {
 
   // -------------------------------------------------------------------------------------------
 
-  private serving(slot: ModelSlot): ModelEntry | undefined {
+  private serving(slot: ModelSlot): ModelVersion | undefined {
     const all = [...slot.versions.values()].sort((a, b) => compareVersions(b.version ?? '', a.version ?? ''));
     return all.find(isReady) ?? all[0];
   }
@@ -354,9 +322,9 @@ export class ModelRegistry {
     }
   }
 
-  /** Reads and checks a version's manifest (no session yet). */
-  private async readVersion(location: ModelLocation, v: VersionLocation): Promise<ModelEntry> {
-    const entry: ModelEntry = { name: location.dirName, version: v.version, dir: v.dir, status: 'loading', failedProviders: [], fingerprint: v.fingerprint, holders: 0 };
+  /** Reads and checks a version's manifest (no session yet); a bad one leaves the version unavailable. */
+  private async readVersion(location: ModelLocation, v: VersionLocation): Promise<ModelVersion> {
+    const entry = new ModelVersion(this.versionContext, { name: location.dirName, version: v.version, dir: v.dir, fingerprint: v.fingerprint });
     try {
       const text = await readFile(path.join(v.dir, 'model.json'), 'utf8');
       let json: unknown;
@@ -370,40 +338,26 @@ export class ModelRegistry {
         if (manifest.name !== location.dirName) throw new ManifestError(`name '${manifest.name}' differs from its model directory '${location.dirName}' (versioned layout)`);
         if (manifest.version !== v.version) throw new ManifestError(`version '${manifest.version}' differs from its directory '${v.version}' (versioned layout)`);
       }
-      entry.name = manifest.name;
-      entry.version = manifest.version;
-      entry.manifest = manifest;
+      entry.manifestRead(manifest);
     } catch (err) {
-      this.markUnavailable(entry, `invalid manifest: ${(err as Error).message}`);
+      entry.fail(`invalid manifest: ${(err as Error).message}`);
     }
     return entry;
   }
 
-  private markUnavailable(entry: ModelEntry, reason: string): void {
-    entry.status = 'unavailable';
-    // The reason is served by GET /v1/models; ONNX Runtime's messages name the absolute model path, so
-    // server paths are shown relative to MODELS_DIR there (the log keeps the full text).
-    entry.reason = reason.replaceAll(`${this.root}${path.sep}`, '').replaceAll(this.root, '.');
-    this.logger.error({ model: entry.name, version: entry.version, reason }, 'model unavailable');
-  }
-
-  /** Creates the version's instances and batcher; the entry ends ready or unavailable. */
-  private async startVersion(slot: ModelSlot, entry: ModelEntry): Promise<void> {
+  /**
+   * Loads a version whose manifest was read: model file, instances (each provider in turn), the graph
+   * against the manifest, then its batcher. The version ends ready or unavailable with the reason.
+   */
+  private async startVersion(slot: ModelSlot, entry: ModelVersion): Promise<void> {
     const manifest = entry.manifest!;
-    const version = entry.version!;
+    const labels = { model: slot.name, version: entry.version! };
     const modelPath = path.join(entry.dir, manifest.file);
     if (!(await stat(modelPath).then((s) => s.isFile(), () => false))) {
-      this.markUnavailable(entry, `model file '${manifest.file}' (manifest.file) does not exist`);
+      entry.fail(`model file '${manifest.file}' (manifest.file) does not exist`);
       return;
     }
-    const batching: BatchingConfig = {
-      maxBatchSize: manifest.batching?.maxBatchSize ?? this.config.maxBatchSize,
-      maxQueueDelayMs: manifest.batching?.maxQueueDelayMs ?? this.config.maxQueueDelayMs,
-      maxQueueSize: manifest.batching?.maxQueueSize ?? this.config.maxQueueSize,
-      requestTimeoutMs: manifest.batching?.requestTimeoutMs ?? this.config.requestTimeoutMs,
-      instances: manifest.batching?.instances ?? this.config.instances,
-    };
-    const labels = { model: slot.name, version };
+    const batching = this.batchingFor(manifest);
     const instances = new InstanceGroup(batching.instances, {
       load: {
         modelPath, providers: [...this.config.executionProviders], threadNice: this.config.workerNice,
@@ -420,50 +374,58 @@ export class ModelRegistry {
         // When no instance can run (the last one's restart failed) the version is unavailable (readiness, 503
         // with the reason) until a later retry succeeds, instead of a ready version whose every request fails.
         // While another instance runs, it serves alone.
-        if (event === 'restart-failed' && entry.status === 'ready' && !instances.anyRunning) this.markUnavailable(entry, `inference worker restart failed: ${detail}`);
-        if (event === 'restarted' && entry.status === 'unavailable' && entry.batcher) {
-          entry.status = 'ready';
-          delete entry.reason;
-        }
+        if (event === 'restart-failed' && !instances.anyRunning) entry.workerLost(`inference worker restart failed: ${detail}`);
+        if (event === 'restarted') entry.workerBack();
       },
     });
+    let loaded: Awaited<ReturnType<InstanceGroup['start']>>;
     try {
-      const loaded = await instances.start();
-      entry.failedProviders = loaded.failedAttempts;
-      for (const attempt of loaded.failedAttempts) {
-        this.logger.warn({ ...labels, provider: attempt.provider, reason: attempt.error }, 'execution provider failed; falling back');
-      }
-      const problems = [...checkGraph(manifest, loaded.inputs, loaded.outputs), ...checkWarmupDims(manifest, 1, loaded.warmupDims)];
-      if (problems.length > 0) {
-        await instances.close();
-        this.markUnavailable(entry, `graph does not match the manifest: ${problems.join('; ')}`);
-        return;
-      }
-      entry.provider = loaded.provider;
-      entry.loadSeconds = loaded.loadSeconds;
-      // MODEL_INSTANCES=0 is settled by the provider the first instance got.
-      batching.instances = instances.instances.length;
-      entry.batching = batching;
-      entry.instances = instances;
-      const size = manifest.image.size;
-      const attentionRowLength = manifest.attention
-        ? manifest.attention.grid[0] * manifest.attention.grid[1] * manifest.attention.key_grid[0] * manifest.attention.key_grid[1]
-        : 0;
-      entry.batcher = new Batcher(
-        instances,
-        { latentDim: manifest.latent.dim, imageRowLength: 3 * size * size, attentionRowLength },
-        batching,
-        this.metrics.batcherObserver(slot.name, version, () => entry.provider ?? 'none'),
-      );
-      entry.status = 'ready';
-      this.metrics.modelInfo.set({ ...labels, provider: loaded.provider }, 1);
-      this.metrics.modelLoadDuration.set(labels, loaded.loadSeconds);
-      this.logger.info({ ...labels, provider: loaded.provider, loadSeconds: Number(loaded.loadSeconds.toFixed(3)), untrained: manifest.untrained ?? false, batching }, 'model ready');
+      loaded = await instances.start();
     } catch (err) {
       await instances.close().catch(() => undefined);
-      entry.failedProviders = [];
-      this.markUnavailable(entry, (err as Error).message);
+      entry.fail((err as Error).message);
+      return;
     }
+    entry.failedProviders = loaded.failedAttempts;
+    for (const attempt of loaded.failedAttempts) {
+      this.logger.warn({ ...labels, provider: attempt.provider, reason: attempt.error }, 'execution provider failed; falling back');
+    }
+    const problems = [...checkGraph(manifest, loaded.inputs, loaded.outputs), ...checkWarmupDims(manifest, 1, loaded.warmupDims)];
+    if (problems.length > 0) {
+      await instances.close();
+      entry.fail(`graph does not match the manifest: ${problems.join('; ')}`);
+      return;
+    }
+    // MODEL_INSTANCES=0 is settled by the provider the first instance got.
+    batching.instances = instances.instances.length;
+    const serving: Serving = { provider: loaded.provider, loadSeconds: loaded.loadSeconds, batching, instances, batcher: this.batcherFor(manifest, instances, batching, labels, () => entry.provider ?? 'none') };
+    entry.ready(serving);
+    this.metrics.modelInfo.set({ ...labels, provider: loaded.provider }, 1);
+    this.metrics.modelLoadDuration.set(labels, loaded.loadSeconds);
+    this.logger.info({ ...labels, provider: loaded.provider, loadSeconds: Number(loaded.loadSeconds.toFixed(3)), untrained: manifest.untrained ?? false, batching }, 'model ready');
+  }
+
+  /** The manifest's batching block over the server's defaults. */
+  private batchingFor(manifest: ModelManifest): BatchingConfig {
+    return {
+      maxBatchSize: manifest.batching?.maxBatchSize ?? this.config.maxBatchSize,
+      maxQueueDelayMs: manifest.batching?.maxQueueDelayMs ?? this.config.maxQueueDelayMs,
+      maxQueueSize: manifest.batching?.maxQueueSize ?? this.config.maxQueueSize,
+      requestTimeoutMs: manifest.batching?.requestTimeoutMs ?? this.config.requestTimeoutMs,
+      instances: manifest.batching?.instances ?? this.config.instances,
+    };
+  }
+
+  private batcherFor(manifest: ModelManifest, instances: InstanceGroup, batching: BatchingConfig, labels: { model: string; version: string }, provider: () => string): Batcher {
+    const size = manifest.image.size;
+    const attention = manifest.attention;
+    const attentionRowLength = attention ? attention.grid[0] * attention.grid[1] * attention.key_grid[0] * attention.key_grid[1] : 0;
+    return new Batcher(
+      instances,
+      { latentDim: manifest.latent.dim, imageRowLength: 3 * size * size, attentionRowLength },
+      batching,
+      this.metrics.batcherObserver(labels.model, labels.version, provider),
+    );
   }
 
   /**
@@ -477,9 +439,9 @@ export class ModelRegistry {
       return slot;
     }
     const slotName = `${location.dirName}${this.slots.has(location.dirName) ? `@${this.slots.size}` : ''}`;
-    const entry: ModelEntry = { name: slotName, version: undefined, dir: location.dir, status: 'unavailable', failedProviders: [], fingerprint: '', holders: 0 };
+    const entry = new ModelVersion(this.versionContext, { name: slotName, version: undefined, dir: location.dir, fingerprint: '' });
     this.slots.set(slotName, { name: slotName, location, versions: new Map([['', entry]]) });
-    this.markUnavailable(entry, `another model directory already serves the name '${name}'`);
+    entry.fail(`another model directory already serves the name '${name}'`);
     return undefined;
   }
 
@@ -493,7 +455,7 @@ export class ModelRegistry {
    * Releases a version no longer routed to: waits for its holders (requests that took it before the
    * switch) to finish, lets its batcher drain, then closes its instances. Resolves when released.
    */
-  private retire(entry: ModelEntry): Promise<void> {
+  private retire(entry: ModelVersion): Promise<void> {
     const done = (async () => {
       while (entry.holders > 0) await new Promise((resolve) => setTimeout(resolve, RETIRE_POLL_MS));
       if (entry.batcher) await entry.batcher.close();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { frontDoor } from '../../src/http/front-door.js';
-import { isReady } from '../../src/models/model-registry.js';
+import { isReady } from '../../src/models/model-version.js';
 import { makeModelsDir, startTestServer, TINY_CLASSES } from '../helpers/test-server.js';
 import { hangWorkers } from '../helpers/faults.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { autoInstanceCount, intraOpThreadsPerInstance } from '../../src/inference/instance-group.js';
-import { isReady } from '../../src/models/model-registry.js';
+import { isReady } from '../../src/models/model-version.js';
 import { waitFor } from '../../scripts/reliability/http-client.js';
 import { listenLocally, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
 import { crashWorkers, hangWorkers } from '../helpers/faults.js';

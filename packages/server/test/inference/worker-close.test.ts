@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isReady } from '../../src/models/model-registry.js';
+import { isReady } from '../../src/models/model-version.js';
 import { makeModelsDir, startTestServer, TINY_CLASSES } from '../helpers/test-server.js';
 import { hangWorkers } from '../helpers/faults.js';
 

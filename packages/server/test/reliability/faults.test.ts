@@ -15,12 +15,12 @@ import { isServeError } from '../../src/errors.js';
 import { InstanceGroup } from '../../src/inference/instance-group.js';
 import { ModelWorker } from '../../src/inference/worker-client.js';
 import { loadSession } from '@sagan-serve/model-contract/ort-session';
-import type { ModelEntry } from '../../src/models/model-registry.js';
+import type { ModelVersion } from '../../src/models/model-version.js';
 import { json, send, sleep, waitFor, type RawResponse } from '../../scripts/reliability/http-client.js';
 import { metricValue } from '../../scripts/shared/metrics-text.js';
 import { checkResponse, leakPatterns } from '../../scripts/reliability/response-checks.js';
 import { listenLocally, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
-import { crashWorkers, hangWorkers } from '../helpers/faults.js';
+import { crashWorkers, hangWorkers, withServing } from '../helpers/faults.js';
 
 interface Listening { ts: TestServer; server: Server; base: string }
 
@@ -197,7 +197,7 @@ describe('faults: execution providers', () => {
 
 describe('faults: worker crash and hang, client disconnects', () => {
   let l: Listening;
-  let tiny: ModelEntry;
+  let tiny: ModelVersion;
   let leaks: RegExp[];
 
   const restarts = async () => metricValue((await get(l.base, '/metrics')).body.toString(), 'sagan_worker_restarts_total', { model: 'tiny' });
@@ -333,26 +333,24 @@ describe('faults: worker crash and hang, client disconnects', () => {
     });
     await group.start();
     const [worker] = group.instances;
-    const original = { instances: tiny.instances, batcher: tiny.batcher };
-    tiny.instances = group;
-    tiny.batcher = new Batcher(group, { latentDim: manifest.latent.dim, imageRowLength: 3 * manifest.image.size ** 2, attentionRowLength: 0 }, tiny.batching!, l.ts.metrics.batcherObserver('tiny', '1', () => 'cpu'));
+    const batcher = new Batcher(group, { latentDim: manifest.latent.dim, imageRowLength: 3 * manifest.image.size ** 2, attentionRowLength: 0 }, tiny.batching!, l.ts.metrics.batcherObserver('tiny', '1', () => 'cpu'));
     try {
-      const before = await restarts();
-      hangWorkers(worker, 30_000);
-      const started = performance.now();
-      const res = await get(l.base, '/v1/models/tiny/generate?class=0&seed=4');
-      const ms = performance.now() - started;
-      assertCoded(res, 503, 'WORKER_FAILED', leaks);
-      assert.ok(res.headers['retry-after'], 'Retry-After');
-      assert.ok(ms >= 250 && ms < 5000, `answered after the 300 ms run limit (${ms.toFixed(0)} ms)`);
-      await waitFor('the hung worker to restart', () => events.includes('restarted'), 10_000);
-      assert.deepEqual(events, ['hung', 'restarted']);
-      assert.equal(worker.restarts, 1);
-      assert.equal(await restarts(), before + 1);
-      assert.equal((await get(l.base, '/v1/models/tiny/generate?class=0&seed=4')).status, 200, 'served by the restarted worker');
+      await withServing(tiny, { ...tiny.serving!, instances: group, batcher }, async () => {
+        const before = await restarts();
+        hangWorkers(worker, 30_000);
+        const started = performance.now();
+        const res = await get(l.base, '/v1/models/tiny/generate?class=0&seed=4');
+        const ms = performance.now() - started;
+        assertCoded(res, 503, 'WORKER_FAILED', leaks);
+        assert.ok(res.headers['retry-after'], 'Retry-After');
+        assert.ok(ms >= 250 && ms < 5000, `answered after the 300 ms run limit (${ms.toFixed(0)} ms)`);
+        await waitFor('the hung worker to restart', () => events.includes('restarted'), 10_000);
+        assert.deepEqual(events, ['hung', 'restarted']);
+        assert.equal(worker.restarts, 1);
+        assert.equal(await restarts(), before + 1);
+        assert.equal((await get(l.base, '/v1/models/tiny/generate?class=0&seed=4')).status, 200, 'served by the restarted worker');
+      });
     } finally {
-      tiny.instances = original.instances;
-      tiny.batcher = original.batcher;
       await worker.close();
     }
   });

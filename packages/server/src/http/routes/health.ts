@@ -1,5 +1,6 @@
 /** Liveness, readiness, metrics and the OpenAPI document. */
 import type { RouteDefinition } from '../route.js';
+import { serverReady } from '../route-helpers.js';
 
 export const healthRoutes: readonly RouteDefinition[] = [
   {
@@ -10,10 +11,10 @@ export const healthRoutes: readonly RouteDefinition[] = [
   },
   {
     method: 'GET', path: '/readyz', operationId: 'readyz', queuesWork: false,
-    createHandler: ({ registry, lifecycle }) => (_req, res) => {
-      const models = Object.fromEntries(registry.list().map((m) => [m.name, m.status]));
-      const ready = registry.allReady() && !lifecycle.draining;
-      res.status(ready ? 200 : 503).json({ ready, draining: lifecycle.draining, models });
+    createHandler: (deps) => (_req, res) => {
+      const models = Object.fromEntries(deps.registry.list().map((m) => [m.name, m.status]));
+      const ready = serverReady(deps);
+      res.status(ready ? 200 : 503).json({ ready, draining: deps.lifecycle.draining, models });
     },
   },
   {

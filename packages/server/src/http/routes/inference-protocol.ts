@@ -10,11 +10,11 @@
  */
 import type { Request, Response } from 'express';
 import { serveError } from '../../errors.js';
-import { isReady, type ModelEntry, type ReadyModel } from '../../models/model-registry.js';
+import { isReady, type ModelVersion, type ReadyModel } from '../../models/model-version.js';
 import type { AppDeps, RouteContext } from '../app-deps.js';
 import { MAX_LATENT_MAGNITUDE } from '../generate-request.js';
 import type { RouteDefinition, RouteHandler } from '../route.js';
-import { clientGone, findModel, readyOrUnavailable, requireJson, requireReady, setModelHeaders } from '../route-helpers.js';
+import { clientGone, findModel, readyOrUnavailable, requireJson, requireReady, serverReady, setModelHeaders } from '../route-helpers.js';
 
 export const SERVER_NAME = 'sagan-serve';
 
@@ -40,7 +40,7 @@ export function modelTensors(model: ReadyModel): { inputs: MetadataTensor[]; out
 }
 
 /** The model a v2 path names (its serving version, or the path's version). */
-function modelAt(deps: AppDeps, req: Request): ModelEntry {
+function modelAt(deps: AppDeps, req: Request): ModelVersion {
   const params = req.params as Record<string, string | undefined>;
   return findModel(deps.registry, params.model ?? '', params.version);
 }
@@ -156,8 +156,8 @@ export const inferenceProtocolRoutes: readonly RouteDefinition[] = [
   v2('GET', '/v2/health/live', 'v2Live', () => (_req, res) => {
     res.json({ live: true });
   }),
-  v2('GET', '/v2/health/ready', 'v2Ready', ({ registry, lifecycle }) => (_req, res) => {
-    const ready = registry.allReady() && !lifecycle.draining;
+  v2('GET', '/v2/health/ready', 'v2Ready', (deps) => (_req, res) => {
+    const ready = serverReady(deps);
     readiness(res, ready, { ready });
   }),
   v2('GET', '/v2/models/:model', 'v2ModelMetadata', modelMetadata),

@@ -10,7 +10,7 @@ import { fillLatent, sampleSeed } from '@sagan-serve/model-contract/seeded-laten
 import type { ImageFormat } from '@sagan-serve/model-contract/image';
 import { renderModelOf, type RenderSpec } from '../../render/render-request.js';
 import type { JobResult } from '../../batching/inference-job.js';
-import type { ReadyModel } from '../../models/model-registry.js';
+import type { ReadyModel } from '../../models/model-version.js';
 import { errorBody, toServeError } from '../error-handler.js';
 import type { RouteDefinition } from '../route.js';
 import { clientGone, requireJson, requireReady, setModelHeaders } from '../route-helpers.js';

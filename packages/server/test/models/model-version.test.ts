@@ -1,0 +1,64 @@
+/**
+ * ModelVersion's lifecycle on its own: which transitions each state allows, what a state carries, and
+ * the reason shown to clients. The serving parts are stand-ins: ModelVersion only holds them.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import pino from 'pino';
+import { isReady, ModelVersion, type Serving } from '../../src/models/model-version.js';
+
+const root = path.resolve('/srv/models');
+const version = () => new ModelVersion({ logger: pino({ level: 'silent' }), repositoryRoot: root }, { name: 'dogs', version: '2', dir: path.join(root, 'dogs', '2'), fingerprint: 'f' });
+const serving = { provider: 'cpu', loadSeconds: 0.5, batching: { maxBatchSize: 8, maxQueueDelayMs: 2, maxQueueSize: 64, requestTimeoutMs: 1000, instances: 1 } } as unknown as Serving;
+
+test('a version starts loading, with nothing to serve with', () => {
+  const v = version();
+  assert.equal(v.status, 'loading');
+  assert.equal(v.serving, undefined);
+  assert.equal(v.reason, undefined);
+  assert.equal(isReady(v), false);
+});
+
+test('loading -> ready carries what serving needs; ready cannot be made ready or failed again', () => {
+  const v = version();
+  v.ready(serving);
+  assert.ok(isReady(v));
+  assert.equal(v.provider, 'cpu');
+  assert.equal(v.loadSeconds, 0.5);
+  assert.throws(() => v.ready(serving), /ready while ready/);
+  assert.throws(() => v.fail('x'), /fail while ready/);
+  assert.throws(() => v.manifestRead({ name: 'dogs', version: '3' } as never), /manifestRead while ready/);
+});
+
+test('loading -> unavailable keeps the reason, with MODELS_DIR paths made relative', () => {
+  const v = version();
+  v.fail(`Load model from ${root}/dogs/2/generator.onnx failed; see ${root}`);
+  assert.equal(v.status, 'unavailable');
+  assert.equal(v.reason, 'Load model from dogs/2/generator.onnx failed; see .');
+  assert.equal(v.serving, undefined);
+  assert.equal(v.workerBack(), false, 'a version that never loaded cannot come back by a restart');
+  assert.throws(() => v.ready(serving), /ready while unavailable/);
+});
+
+test('ready -> unavailable on losing every worker keeps the serving parts, and a restart makes it ready again', () => {
+  const v = version();
+  assert.equal(v.workerLost('no worker'), false, 'only a ready version can lose its workers');
+  v.ready(serving);
+  assert.equal(v.workerLost('inference worker restart failed: boom'), true);
+  assert.equal(v.status, 'unavailable');
+  assert.equal(v.reason, 'inference worker restart failed: boom');
+  assert.equal(v.serving, serving, 'the instances stay, so a later restart can serve again');
+  assert.equal(v.workerBack(), true);
+  assert.ok(isReady(v));
+  assert.equal(v.reason, undefined);
+  assert.equal(v.workerBack(), false);
+});
+
+test('manifestRead names the version from its manifest while loading', () => {
+  const v = version();
+  v.manifestRead({ name: 'dogs64', version: '7' } as never);
+  assert.equal(v.name, 'dogs64');
+  assert.equal(v.version, '7');
+  assert.equal(v.status, 'loading');
+});
