@@ -8,7 +8,7 @@
  *                             outputs: [dx, sum over h,w of g [b, C], sum over h,w of g * xhat [b, C]]
  *                             (g = dy masked by the ReLU; the gain and bias rows' gradients are then
  *                             sum(g * xhat) and sum(g), which a model maps back onto its class tables)
- * No gradient is registered: a model wraps the pair in its own tf.customGrad (scripts/train/lib/layers.ts).
+ * No gradient is registered: a model wraps the pair in its own tf.customGrad (packages/trainer/src/lib/layers.ts).
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { nativeKernel } from '../kernel-config.js';

@@ -5,7 +5,7 @@
  *   outputs: [out [B, N, e], weights [B, N, M]] (the attention map)
  * No gradient is registered for it (a tape through it fails with tfjs's "gradient function not found"):
  * a model wraps it in its own tf.customGrad whose gradient is the SoftmaxAttentionGrad kernel, with the
- * weights output saved for it, as scripts/train/lib/layers.ts does. A model asks whether the active
+ * weights output saved for it, as packages/trainer/src/lib/layers.ts does. A model asks whether the active
  * backend has these kernels and keeps its own composition elsewhere.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
