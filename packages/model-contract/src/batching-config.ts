@@ -21,7 +21,9 @@ export interface BatchingConfig {
   instances: number;
 }
 
-const int = (minimum: number, maximum?: number) => ({ type: 'integer', minimum, ...(maximum === undefined ? {} : { maximum }) });
+/** A JSON-schema integer in [minimum, maximum] (the server's config schema uses it too). */
+export const integerSchema = (minimum: number, maximum?: number) => ({ type: 'integer', minimum, ...(maximum === undefined ? {} : { maximum }) });
+const int = integerSchema;
 export const BATCHING_SCHEMA_PROPERTIES = {
   maxBatchSize: int(1, 4096),
   maxQueueDelayMs: { type: 'number', minimum: 0, maximum: 60_000 },

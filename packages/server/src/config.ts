@@ -3,7 +3,7 @@
  * then frozen. Nothing else in the server reads process.env.
  */
 import { Ajv } from 'ajv';
-import { BATCHING_SCHEMA_PROPERTIES, type BatchingConfig } from '@sagan-serve/model-contract/batching-config';
+import { BATCHING_SCHEMA_PROPERTIES, integerSchema, type BatchingConfig } from '@sagan-serve/model-contract/batching-config';
 import { KNOWN_PROVIDERS, type ProviderName } from '@sagan-serve/model-contract/ort-session';
 
 export interface ServerConfig extends BatchingConfig {
@@ -96,7 +96,7 @@ export const ENV_VARS: Readonly<Record<string, keyof ServerConfig>> = Object.fre
   ADMIN_TOKEN: 'adminToken',
 });
 
-const int = (minimum: number, maximum?: number) => ({ type: 'integer', minimum, ...(maximum === undefined ? {} : { maximum }) });
+const int = integerSchema;
 
 const CONFIG_SCHEMA = {
   type: 'object',
