@@ -378,31 +378,33 @@ export class ModelRegistry {
         if (event === 'restarted') entry.workerBack();
       },
     });
-    let loaded: Awaited<ReturnType<InstanceGroup['start']>>;
+    let serving: Serving;
     try {
-      loaded = await instances.start();
+      const loaded = await instances.start();
+      entry.failedProviders = loaded.failedAttempts;
+      for (const attempt of loaded.failedAttempts) {
+        this.logger.warn({ ...labels, provider: attempt.provider, reason: attempt.error }, 'execution provider failed; falling back');
+      }
+      const problems = [...checkGraph(manifest, loaded.inputs, loaded.outputs), ...checkWarmupDims(manifest, 1, loaded.warmupDims)];
+      if (problems.length > 0) {
+        await instances.close();
+        entry.fail(`graph does not match the manifest: ${problems.join('; ')}`);
+        return;
+      }
+      // MODEL_INSTANCES=0 is settled by the provider the first instance got.
+      batching.instances = instances.instances.length;
+      serving = { provider: loaded.provider, loadSeconds: loaded.loadSeconds, batching, instances, batcher: this.batcherFor(manifest, instances, batching, labels, () => entry.provider ?? 'none') };
+      this.metrics.modelInfo.set({ ...labels, provider: loaded.provider }, 1);
+      this.metrics.modelLoadDuration.set(labels, loaded.loadSeconds);
     } catch (err) {
+      // The start, or any step after it, threw: nothing of this version serves.
       await instances.close().catch(() => undefined);
+      entry.failedProviders = [];
       entry.fail((err as Error).message);
       return;
     }
-    entry.failedProviders = loaded.failedAttempts;
-    for (const attempt of loaded.failedAttempts) {
-      this.logger.warn({ ...labels, provider: attempt.provider, reason: attempt.error }, 'execution provider failed; falling back');
-    }
-    const problems = [...checkGraph(manifest, loaded.inputs, loaded.outputs), ...checkWarmupDims(manifest, 1, loaded.warmupDims)];
-    if (problems.length > 0) {
-      await instances.close();
-      entry.fail(`graph does not match the manifest: ${problems.join('; ')}`);
-      return;
-    }
-    // MODEL_INSTANCES=0 is settled by the provider the first instance got.
-    batching.instances = instances.instances.length;
-    const serving: Serving = { provider: loaded.provider, loadSeconds: loaded.loadSeconds, batching, instances, batcher: this.batcherFor(manifest, instances, batching, labels, () => entry.provider ?? 'none') };
     entry.ready(serving);
-    this.metrics.modelInfo.set({ ...labels, provider: loaded.provider }, 1);
-    this.metrics.modelLoadDuration.set(labels, loaded.loadSeconds);
-    this.logger.info({ ...labels, provider: loaded.provider, loadSeconds: Number(loaded.loadSeconds.toFixed(3)), untrained: manifest.untrained ?? false, batching }, 'model ready');
+    this.logger.info({ ...labels, provider: serving.provider, loadSeconds: Number(serving.loadSeconds.toFixed(3)), untrained: manifest.untrained ?? false, batching }, 'model ready');
   }
 
   /** The manifest's batching block over the server's defaults. */
