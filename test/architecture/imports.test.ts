@@ -95,15 +95,16 @@ for (const dir of PACKAGES) {
 
   test(`packages/${dir}: no import cycles`, { timeout: 120_000 }, async () => {
     const root = packageRoot(dir);
-    const roots = SOURCE_DIRS.map((sub) => path.join(root, sub)).filter((p) => sourceFiles(dir).some((f) => f.startsWith(p + path.sep)));
+    const files = sourceFiles(dir);
+    const roots = SOURCE_DIRS.map((sub) => path.join(root, sub)).filter((p) => files.some((f) => f.startsWith(p + path.sep)));
     const result = await madge(roots, {
       baseDir: root,
       fileExtensions: ['ts'],
       tsConfig: path.join(root, 'tsconfig.json'),
       detectiveOptions: { ts: { skipTypeImports: false }, es6: { skipTypeImports: false } },
     });
-    const files = Object.keys(result.obj());
-    assert.ok(files.length >= sourceFiles(dir).length * 0.9, `madge read ${files.length} of ${sourceFiles(dir).length} files`);
+    const read = Object.keys(result.obj()).length;
+    assert.ok(read >= files.length * 0.9, `madge read ${read} of ${files.length} files`);
     assert.deepEqual(result.circular(), []);
   });
 }
