@@ -31,3 +31,18 @@ export const BATCHING_SCHEMA_PROPERTIES = {
   requestTimeoutMs: int(1),
   instances: int(0, 64),
 } as const;
+
+/**
+ * Why a batching configuration could never serve some requests, or undefined when it can. The queue
+ * must hold a full batch: a samples stream submits maxBatchSize rows at a time, so with a smaller queue
+ * every stream longer than the queue would be refused QUEUE_FULL on an idle server, for ever. (A queue
+ * smaller than a request's rows is a valid choice; that request is refused on its own, as a 400.)
+ * `names` says where each value came from, for the reason.
+ */
+export function impossibleBatching(
+  batching: Pick<BatchingConfig, 'maxBatchSize' | 'maxQueueSize'>,
+  names: { maxBatchSize: string; maxQueueSize: string } = { maxBatchSize: 'maxBatchSize', maxQueueSize: 'maxQueueSize' },
+): string | undefined {
+  if (batching.maxQueueSize >= batching.maxBatchSize) return undefined;
+  return `${names.maxQueueSize} ${batching.maxQueueSize} is below ${names.maxBatchSize} ${batching.maxBatchSize}: the queue must hold a full batch (a samples stream queues one at a time)`;
+}

@@ -131,8 +131,7 @@ export async function encodeImage(rgb: Buffer, width: number, height: number, op
     if (!Number.isInteger(outW) || outW < width) {
       throw new RangeError(`outputSize must be an integer >= width (${width}), got ${outW}`);
     }
-    const outH = Math.max(1, Math.round((height * outW) / width));
-    img = img.resize(outW, outH, { kernel, fit: 'fill' });
+    img = img.resize(outW, resizedHeight(width, height, outW), { kernel, fit: 'fill' });
   }
   switch (format) {
     case 'png':
@@ -149,6 +148,11 @@ export async function encodeImage(rgb: Buffer, width: number, height: number, op
       break;
   }
   return img.toBuffer();
+}
+
+/** The height encodeImage resizes a width x height image to when its width becomes outputWidth (the aspect ratio kept). */
+export function resizedHeight(width: number, height: number, outputWidth: number): number {
+  return Math.max(1, Math.round((height * outputWidth) / width));
 }
 
 /**
@@ -186,6 +190,14 @@ export interface GridOptions {
   background?: RgbColour;
 }
 
+/** composeGrid's layout of n tiles of side tileSize (see there), without composing anything. */
+export function gridDimensions(n: number, tileSize: number, opts: Pick<GridOptions, 'columns' | 'padding'> = {}): { columns: number; rows: number; width: number; height: number } {
+  const padding = opts.padding ?? 2;
+  const columns = Math.min(opts.columns ?? Math.ceil(Math.sqrt(n)), n);
+  const rows = Math.ceil(n / columns);
+  return { columns, rows, width: columns * tileSize + (columns - 1) * padding, height: rows * tileSize + (rows - 1) * padding };
+}
+
 /**
  * Lays equally sized square RGB tiles out in a grid.
  *
@@ -210,10 +222,7 @@ export function composeGrid(
   const padding = opts.padding ?? 2;
   if (!Number.isInteger(padding) || padding < 0) throw new RangeError(`padding must be a non-negative integer, got ${padding}`);
   const background = checkColour(opts.background ?? [255, 255, 255], 'background');
-  const columns = Math.min(requested, n);
-  const rows = Math.ceil(n / columns);
-  const width = columns * tileSize + (columns - 1) * padding;
-  const height = rows * tileSize + (rows - 1) * padding;
+  const { columns, width, height } = gridDimensions(n, tileSize, { columns: requested, padding });
 
   const out = Buffer.allocUnsafe(width * height * 3);
   fillRgb(out, background);

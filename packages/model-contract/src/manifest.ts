@@ -4,7 +4,7 @@
  * outputs by checkGraph() once the session is loaded.
  */
 import { Ajv } from 'ajv';
-import { BATCHING_SCHEMA_PROPERTIES, type BatchingConfig } from './batching-config.js';
+import { BATCHING_SCHEMA_PROPERTIES, impossibleBatching, type BatchingConfig } from './batching-config.js';
 
 export interface ModelManifest {
   name: string;
@@ -80,6 +80,12 @@ export function parseManifest(json: unknown): ModelManifest {
   const lower = manifest.classes.map((c) => c.toLowerCase());
   const dup = lower.find((c, i) => lower.indexOf(c) !== i);
   if (dup) throw new ManifestError(`manifest.classes has '${dup}' twice`);
+  const { maxBatchSize, maxQueueSize } = manifest.batching ?? {};
+  if (maxBatchSize !== undefined && maxQueueSize !== undefined) {
+    // Checked again by the server over its defaults, when only one of the two is set here.
+    const impossible = impossibleBatching({ maxBatchSize, maxQueueSize }, { maxBatchSize: 'manifest.batching.maxBatchSize', maxQueueSize: 'manifest.batching.maxQueueSize' });
+    if (impossible) throw new ManifestError(impossible);
+  }
   return manifest;
 }
 

@@ -38,9 +38,19 @@ try {
   throw err;
 }
 
+/**
+ * Past the grace period every step of the shutdown has its own short deadline, so it ends well within
+ * this margin; the backstop only fires if a step overran by a fault of ours, and says so.
+ */
+const SHUTDOWN_BACKSTOP_MS = 5000;
+
 const running = await startServer(config);
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
+    setTimeout(() => {
+      running.logger.fatal({ graceMs: config.shutdownGraceMs, backstopMs: SHUTDOWN_BACKSTOP_MS }, 'shutdown overran its deadline; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + SHUTDOWN_BACKSTOP_MS).unref();
     running.shutdown(signal).then(
       () => process.exit(0),
       (err: unknown) => {

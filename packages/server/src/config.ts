@@ -14,8 +14,14 @@ export interface ServerConfig extends BatchingConfig {
   defaultModel: string | undefined;
   executionProviders: ProviderName[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** Time allowed on SIGTERM/SIGINT for queued and running work before exit, in ms. */
+  /** Time allowed on SIGTERM/SIGINT for queued and running work and responses being written, in ms. */
   shutdownGraceMs: number;
+  /** A response whose client takes none of its bytes for this long is cut (its connection destroyed), in ms. */
+  writeIdleTimeoutMs: number;
+  /** Longest a retired model version waits for the responses still using it before cutting them, in ms. */
+  releaseTimeoutMs: number;
+  /** Largest Open Inference Protocol JSON response, in bytes (estimated before inference from the output shape). */
+  maxInferResponseBytes: number;
   /** Largest `size` (output side in px) a request may ask for. */
   maxImageSize: number;
   /** Largest `n` (samples in one grid image). */
@@ -56,6 +62,9 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   requestTimeoutMs: 30_000,
   instances: 1,
   shutdownGraceMs: 10_000,
+  writeIdleTimeoutMs: 30_000,
+  releaseTimeoutMs: 30_000,
+  maxInferResponseBytes: 16_777_216,
   maxImageSize: 1024,
   maxSamplesPerImage: 64,
   maxStreamSamples: 10_000,
@@ -83,6 +92,9 @@ export const ENV_VARS: Readonly<Record<string, keyof ServerConfig>> = Object.fre
   REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
   MODEL_INSTANCES: 'instances',
   SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
+  WRITE_IDLE_TIMEOUT_MS: 'writeIdleTimeoutMs',
+  RELEASE_TIMEOUT_MS: 'releaseTimeoutMs',
+  MAX_INFER_RESPONSE_BYTES: 'maxInferResponseBytes',
   MAX_IMAGE_SIZE: 'maxImageSize',
   MAX_SAMPLES_PER_IMAGE: 'maxSamplesPerImage',
   MAX_STREAM_SAMPLES: 'maxStreamSamples',
@@ -111,6 +123,9 @@ const CONFIG_SCHEMA = {
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     ...BATCHING_SCHEMA_PROPERTIES,
     shutdownGraceMs: int(0),
+    writeIdleTimeoutMs: int(100, 3_600_000),
+    releaseTimeoutMs: int(0, 3_600_000),
+    maxInferResponseBytes: int(65_536, 1_073_741_824),
     maxImageSize: int(8, 8192),
     maxSamplesPerImage: int(1, 1024),
     maxStreamSamples: int(1),

@@ -69,6 +69,12 @@ export class Metrics {
     labelNames: ['model', 'version'] as const,
     registers: [this.registry],
   });
+  readonly responsesCut = new Counter({
+    name: 'sagan_responses_cut_total',
+    help: 'Responses whose connection the server destroyed before they were complete: write_idle (the client stopped reading), release_timeout (a retired version waited too long for them), shutdown (the grace period ran out).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly workerRestarts = new Counter({
     name: 'sagan_worker_restarts_total',
     help: 'Inference worker restarts after a crash or a hung run.',

@@ -12,6 +12,7 @@ import { Metrics } from './metrics.js';
 import { ModelRegistry } from './models/model-registry.js';
 import { RepositoryPoller } from './models/repository-poller.js';
 import { RenderPool } from './render/render-pool.js';
+import { settlesWithin } from './settles-within.js';
 
 export interface RunningServer {
   server: Server;
@@ -31,6 +32,10 @@ export interface RunningServer {
  * ECONNRESET, for a 503 that the server answers in under a millisecond once it reads the request.
  */
 const LISTEN_BACKLOG = 4096;
+
+/** What a shutdown step may take once the grace period is over (the CLI's own backstop is 5 s past it). */
+const AFTER_GRACE_MS = 1000;
+
 
 export async function startServer(config: Readonly<ServerConfig>): Promise<RunningServer> {
   const logger = pino({ level: config.logLevel, base: { service: 'sagan-serve' } });
@@ -60,14 +65,21 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       server.closeIdleConnections();
       // Logged once the listening socket is closed, so the line is true when it is read.
       logger.info({ reason, graceMs: config.shutdownGraceMs }, 'shutting down: refusing new connections, draining queues');
-      await poller?.stop();
-      await registry.close(config.shutdownGraceMs);
+      const deadline = performance.now() + config.shutdownGraceMs;
+      const remaining = () => Math.max(0, deadline - performance.now());
+      // A scan in progress may wait on a load or an unload; the registry's close bounds those.
+      await settlesWithin(poller?.stop(), remaining());
+      // Queued and running work, then responses still being written, within the grace period; then what
+      // is left is refused or cut and every session is released.
+      await registry.close(remaining());
       // Batches finished above are still being encoded for their clients; those renders complete first.
-      await renderer.close();
-      // Responses still being written get a moment; then remaining keep-alive sockets are cut.
-      const timer = setTimeout(() => server.closeAllConnections(), 2000);
-      await closed;
-      clearTimeout(timer);
+      await settlesWithin(renderer.close(), Math.max(remaining(), AFTER_GRACE_MS));
+      // Other responses (repository calls, metrics, pages) get the rest of the grace period; then every
+      // connection still open is cut.
+      if (!(await settlesWithin(closed, remaining()))) {
+        server.closeAllConnections();
+        await settlesWithin(closed, AFTER_GRACE_MS);
+      }
       logger.info('shutdown complete');
     })();
     return stopping;

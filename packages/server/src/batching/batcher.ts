@@ -68,11 +68,26 @@ export const systemClock: Clock = {
 export interface SubmitOptions {
   /** Aborting removes the job's waiting rows; its promise rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** The request field that set the row count (`n`, `steps`), named when the rows can never fit the queue. */
+  rowsField?: string;
+}
+
+/**
+ * A refusal as a promise that is already marked handled: a caller that keeps it aside while it does
+ * other work (the samples stream submits its next chunk before it writes the current one) must not
+ * have it reported as an unhandled rejection, which ends the process. Awaiting it still throws.
+ */
+function refused(error: unknown): Promise<never> {
+  const promise = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  promise.catch(() => undefined);
+  return promise;
 }
 
 export class Batcher {
   private readonly queue: RequestQueue;
   private readonly deadlineTimers = new Map<InferenceJob, unknown>();
+  /** Removes a job's listener from its caller's abort signal once the job settles (see submit). */
+  private readonly abortListeners = new Map<InferenceJob, () => void>();
   private wakeTimer: unknown = undefined;
   private wakeAtMs: number | undefined;
   private inflight = 0;
@@ -129,22 +144,34 @@ export class Batcher {
     if (input.z.length !== input.classes.length * this.shape.latentDim) {
       throw new RangeError(`z has ${input.z.length} values, expected ${input.classes.length} x ${this.shape.latentDim}`);
     }
+    const most = this.config.maxQueueSize;
+    if (input.classes.length > most) {
+      // No wait would make room, so this is the request's fault, not overload (and no Retry-After).
+      return refused(serveError.INVALID_ARGUMENT(options.rowsField, `${options.rowsField ?? 'the request'} asks for ${input.classes.length} images; this model's queue holds at most ${most} (batching.maxQueueSize)`, `1..${most}`));
+    }
     if (this.closing) {
       this.observer.rejected?.('shutdown');
-      return Promise.reject(serveError.SHUTTING_DOWN());
+      return refused(serveError.SHUTTING_DOWN());
     }
     const job = new InferenceJob(input, this.clock.nowMs(), this.config.requestTimeoutMs);
     try {
       this.queue.admit(job, this.retryAfterSeconds());
     } catch (err) {
       this.observer.rejected?.('queue_full');
-      return Promise.reject(err);
+      return refused(err);
     }
     this.deadlineTimers.set(job, this.clock.setTimeout(() => this.expire(job), this.config.requestTimeoutMs));
     const { signal } = options;
     if (signal) {
       if (signal.aborted) this.cancel(job, signal.reason);
-      else signal.addEventListener('abort', () => this.cancel(job, signal.reason), { once: true });
+      else {
+        // One signal may serve many jobs (a samples stream submits a chunk at a time under one
+        // client-gone signal): a listener left behind would keep its settled job, and that job's
+        // output, alive until the stream ends.
+        const onAbort = () => this.cancel(job, signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.abortListeners.set(job, () => signal.removeEventListener('abort', onAbort));
+      }
     }
     this.observer.queueDepth?.(this.queue.queuedRows);
     this.schedule();
@@ -187,6 +214,11 @@ export class Batcher {
     if (timer !== undefined) {
       this.clock.clearTimeout(timer);
       this.deadlineTimers.delete(job);
+    }
+    const removeAbortListener = this.abortListeners.get(job);
+    if (removeAbortListener) {
+      removeAbortListener();
+      this.abortListeners.delete(job);
     }
     if (error) {
       if (reason && !job.settled) this.observer.rejected?.(reason);
@@ -257,7 +289,7 @@ export class Batcher {
     this.observer.queueDepth?.(this.queue.queuedRows);
     this.inflight++;
     const startedMs = nowMs;
-    this.backend.run({ z, classes, rows, fetchAttention }).then(
+    this.backend.run({ z, classes, rows, fetchAttention }).then((output) => this.checkedOutput(output, rows, fetchAttention)).then(
       (output) => {
         this.meanBatchSeconds = 0.8 * this.meanBatchSeconds + 0.2 * ((this.clock.nowMs() - startedMs) / 1000);
         this.observer.batch?.(rows, output.inferenceSeconds);
@@ -274,6 +306,22 @@ export class Batcher {
       this.inflight--;
       this.schedule();
     });
+  }
+
+  /**
+   * The output if it holds exactly a row per row of the batch. Warm-up checks only batches 1 and 2; a
+   * graph whose output rows differ from its input rows at other sizes would otherwise have rows copied
+   * from the wrong place, or left blank, in answers that say 200.
+   */
+  private checkedOutput(output: BatchOutput, rows: number, fetchAttention: boolean): BatchOutput {
+    const { imageRowLength, attentionRowLength } = this.shape;
+    const wrong = (what: string, values: number | undefined, rowLength: number) =>
+      `the model's ${what} output has ${values ?? 'no'} values; a batch of ${rows} needs ${rows * rowLength} (${rows} x ${rowLength})`;
+    if (output.image.length !== rows * imageRowLength) throw serveError.INFERENCE_FAILED(wrong('image', output.image.length, imageRowLength));
+    if (fetchAttention && attentionRowLength > 0 && output.attention?.length !== rows * attentionRowLength) {
+      throw serveError.INFERENCE_FAILED(wrong('attention', output.attention?.length, attentionRowLength));
+    }
+    return output;
   }
 
   private deliver(slices: RowSlice[], output: BatchOutput): void {

@@ -11,10 +11,12 @@ import { accessLog } from './access-log.js';
 import type { AppDeps, RouteContext } from './app-deps.js';
 import { bodyLimit } from './body-limit.js';
 import { errorHandler } from './error-handler.js';
+import { jsonDepthLimit } from './json-depth.js';
 import { loadOpenApiText, OpenApiValidators } from './openapi-validation.js';
 import { API_ROUTES, methodsByPath } from './route-table.js';
 import { webRoutes } from './routes/web.js';
 import { SECURITY_HEADERS } from './security-headers.js';
+import { writeIdleDeadline } from './write-idle-deadline.js';
 
 const SERVER_VERSION = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -47,8 +49,10 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
     },
   }));
 
+  app.use(writeIdleDeadline(deps.config.writeIdleTimeoutMs, () => deps.metrics.responsesCut.inc({ reason: 'write_idle' })));
   app.use(bodyLimit(deps.config.bodyLimitBytes));
   app.use(express.json({ limit: deps.config.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(jsonDepthLimit());
 
   // One router for every API route: each router a request passes through costs it a round of closures
   // and state objects (garbage the event loop pays for in GC pauses under load).

@@ -10,6 +10,7 @@ import type { ModelManifest } from '@sagan-serve/model-contract/manifest';
 import { fillLatent, randomSeed, sampleSeed } from '@sagan-serve/model-contract/seeded-latent';
 import type { Query } from '../render/attention.js';
 import type { ImageFormat, ResizeKernel } from '@sagan-serve/model-contract/image';
+import { checkFormatLimits } from '../render/format-limits.js';
 import type { AttentionMode, RenderSpec } from '../render/render-request.js';
 
 /** Parameters after schema validation (defaults filled in). Body and query share this shape. */
@@ -95,7 +96,8 @@ export function buildGenerateRequest(
   params: GenerateParams,
   manifest: ModelManifest,
   config: Readonly<ServerConfig>,
-  options: { nGiven: boolean },
+  /** contentDigest: the serving version's (ModelVersion.contentDigest), so that new files under an old version string get new ETags. */
+  options: { nGiven: boolean; contentDigest: string },
 ): GenerateRequest {
   const S = manifest.image.size;
   const dim = manifest.latent.dim;
@@ -131,8 +133,9 @@ export function buildGenerateRequest(
     format: params.format, size, resample: params.resample, attention: params.attention, queries,
     pngCompressionLevel: config.pngCompressionLevel,
   };
+  checkFormatLimits(manifest, n, render, 'size');
   const etag = strongEtag([
-    manifest.name, manifest.version, cls.index, seed ?? null, params.truncation ?? null, n,
+    manifest.name, manifest.version, options.contentDigest, cls.index, seed ?? null, params.truncation ?? null, n,
     seed === undefined ? createHash('sha256').update(z).digest('hex') : null,
     render.format, render.size, render.resample, render.attention, queries.map((q) => [q.x, q.y]), render.pngCompressionLevel,
   ]);

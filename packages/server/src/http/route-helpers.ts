@@ -63,6 +63,24 @@ export function clientGone(res: Response): AbortSignal {
   return controller.signal;
 }
 
+/**
+ * Writes part of a streamed body, resolving once the socket can take more (or the response closed). The
+ * wait needs no timer of its own: a client that stops reading leaves bytes unflushed, and the write-idle
+ * deadline (write-idle-deadline.ts) destroys its connection, which emits 'close' here.
+ */
+export function writeChunk(res: Response, text: string): Promise<void> {
+  if (res.write(text)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 export function requireJson(req: Request): void {
   if (!req.is('application/json')) {
     throw serveError.UNSUPPORTED_MEDIA_TYPE(req.headers['content-type'] ?? 'no content type');

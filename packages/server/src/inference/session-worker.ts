@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { lowerThisThreadPriority } from '../thread-priority.js';
 import { createSession, releaseSession, runSession, type LoadedSession, type ProviderAttempt } from '@sagan-serve/model-contract/ort-session';
-import type { FromWorker, LoadRequest, RunRequest, ToWorker } from './worker-protocol.js';
+import type { FromWorker, LoadedReply, LoadRequest, RunRequest, ToWorker } from './worker-protocol.js';
 
 if (!parentPort) throw new Error('session-worker.ts must run in a worker thread');
 const port = parentPort;
@@ -50,16 +50,23 @@ async function load(req: LoadRequest): Promise<void> {
         && (typeof latentWidth !== 'number' || latentWidth < 0 || latentWidth === req.latentDim);
       const feeds = feedable ? feedsFor(req, new Float32Array(req.latentDim), new BigInt64Array(1), 1) : undefined;
       const warmupDims: Record<string, number[]> = {};
+      let batchTwo: LoadedReply['batchTwo'];
       if (feeds) {
         const fetches = req.outputs.filter((o) => candidate!.session.outputNames.includes(o));
         const result = await runSession(candidate, feeds, fetches);
         for (const [name, out] of Object.entries(result.outputs)) warmupDims[name] = out.dims;
+        // Batch 1 alone cannot show an output whose rows do not follow the input's (a frozen batch axis,
+        // a wrong Slice). Its failure is the model's, not the provider's: reported, not a fallback.
+        batchTwo = await runSession(candidate, feedsFor(req, new Float32Array(2 * req.latentDim), new BigInt64Array(2), 2), fetches).then(
+          (two) => ({ dims: Object.fromEntries(Object.entries(two.outputs).map(([name, out]) => [name, out.dims])) }),
+          (err: unknown) => ({ error: errorMessage(err) }),
+        );
       }
       loaded = candidate;
       request = req;
       reply({
         type: 'loaded', provider, failedAttempts,
-        inputs: candidate.inputs, outputs: candidate.outputs, warmupDims,
+        inputs: candidate.inputs, outputs: candidate.outputs, warmupDims, ...(batchTwo ? { batchTwo } : {}),
         loadSeconds: (performance.now() - started) / 1000, warmupSeconds: (performance.now() - warmupStarted) / 1000,
       });
       return;

@@ -46,6 +46,11 @@ export interface LoadedReply {
   outputs: TensorInfo[];
   /** Output dims of the batch-1 warm-up run. */
   warmupDims: Record<string, number[]>;
+  /**
+   * The batch-2 warm-up run after it: its output dims, or why it failed (a batch axis fixed at 1). Absent
+   * when the batch-1 run could not be fed.
+   */
+  batchTwo?: { dims: Record<string, number[]> } | { error: string };
   /** Session creation plus warm-up, seconds. */
   loadSeconds: number;
   warmupSeconds: number;

@@ -18,15 +18,20 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { BatchingConfig } from '@sagan-serve/model-contract/batching-config';
+import { impossibleBatching, type BatchingConfig } from '@sagan-serve/model-contract/batching-config';
 import type { ServerConfig } from '../config.js';
+import { serveError } from '../errors.js';
 import { Batcher } from '../batching/batcher.js';
 import { InstanceGroup, intraOpThreadsPerInstance } from '../inference/instance-group.js';
+import type { LoadedReply } from '../inference/worker-protocol.js';
 import type { Metrics } from '../metrics.js';
 import { checkGraph, checkWarmupDims, ManifestError, parseManifest, type ModelManifest } from '@sagan-serve/model-contract/manifest';
+import { contentDigest } from './content-digest.js';
 import { scanModel, scanRepository, type ModelLocation, type VersionLocation } from './repository-scan.js';
 import { compareVersions, selectVersions, type VersionPolicy } from './version-policy.js';
 import { isReady, ModelVersion, type ModelStatus, type Serving, type VersionContext } from './model-version.js';
+import type { Holder } from './version-holders.js';
+import { settlesWithin } from '../settles-within.js';
 
 /** One model: its directory, policy and the versions it serves. */
 interface ModelSlot {
@@ -51,14 +56,22 @@ export interface LoadOptions {
 
 /** Longest a single run may take before the worker is declared hung (ms). */
 const MIN_RUN_TIMEOUT_MS = 60_000;
-/** How often a retiring version checks whether its last holder has finished. */
-const RETIRE_POLL_MS = 20;
+/** How long responses that were cut get to emit 'close' before their version is released anyway. */
+const RELEASE_AFTER_CUT_MS = 1000;
+
 
 export class ModelRegistry {
   private readonly slots = new Map<string, ModelSlot>();
-  /** Per model name, the tail of its chain of operations (loads and unloads run one at a time). */
+  /**
+   * Per model directory, the tail of its chain of operations: loads and unloads of one model run one at
+   * a time, whichever of its names (model or directory) they were asked by.
+   */
   private readonly operations = new Map<string, Promise<unknown>>();
   private readonly retiring = new Set<Promise<void>>();
+  /** The versions being retired (their holders are cut at shutdown too). */
+  private readonly retiringVersions = new Set<ModelVersion>();
+  /** Set by close(): loads and unloads asked for after it are refused. */
+  private closing = false;
   private readonly root: string;
   private readonly versionContext: VersionContext;
 
@@ -129,9 +142,8 @@ export class ModelRegistry {
    * Keeps `entry` from being released until `done` emits 'close' (the HTTP response ends or the client
    * leaves): a version retired meanwhile finishes this request first.
    */
-  hold(entry: ModelVersion, done: { once(event: 'close', listener: () => void): unknown }): void {
-    entry.holders += 1;
-    done.once('close', () => { entry.holders -= 1; });
+  hold(entry: ModelVersion, response: Holder): void {
+    entry.holders.add(response);
   }
 
   /**
@@ -140,9 +152,12 @@ export class ModelRegistry {
    * when the new versions are ready or have failed; the previous ones are then retiring.
    */
   load(name: string, options: LoadOptions = {}): Promise<ModelVersion[]> {
-    return this.serialize(name, async () => {
-      const slot = this.slots.get(name);
-      const dir = slot?.location.dir ?? path.join(this.root, path.basename(name));
+    const dir = this.dirFor(name);
+    return this.serialize(dir, async () => {
+      // The model became known under this name, in another directory, while this load waited.
+      if (this.dirFor(name) !== dir) return this.load(name, options);
+      // A flat model's directory may be named otherwise than the model: both names reach its slot.
+      const slot = this.slots.get(name) ?? this.slotIn(dir);
       if (!slot && (path.basename(name) !== name || name.startsWith('.'))) throw new UnknownModelError(name);
       const location = await scanModel(dir);
       if (!location) {
@@ -157,7 +172,7 @@ export class ModelRegistry {
 
   /** Retires every version of model `name` and removes it; resolves once its sessions are released. */
   unload(name: string): Promise<void> {
-    return this.serialize(name, async () => {
+    return this.serialize(this.dirFor(name), async () => {
       const slot = this.slots.get(name);
       if (!slot) throw new UnknownModelError(name);
       await this.retireSlot(slot);
@@ -174,20 +189,26 @@ export class ModelRegistry {
    * what is left with SHUTTING_DOWN and release every session.
    */
   async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    const deadline = performance.now() + graceMs;
+    const remaining = () => Math.max(0, deadline - performance.now());
     const ready = [...this.slots.values()].flatMap((s) => [...s.versions.values()]).filter(isReady);
-    const drained = Promise.all(ready.map((e) => e.batcher.close()));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      drained.then(() => false),
-      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), graceMs); }),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) {
+    const drained = await settlesWithin(Promise.all(ready.map((e) => e.batcher.close())), remaining());
+    if (!drained) {
       this.logger.warn({ graceMs }, 'grace period over; failing queued requests');
       for (const e of ready) e.batcher.abortQueued();
     }
+    // Responses still being written (streams, large images) get the rest of the grace period; then they
+    // are cut, which also lets versions being retired (an unload or reload in progress) finish.
+    const held = [...this.retiringVersions, ...ready];
+    const written = await settlesWithin(Promise.all(held.map((e) => e.holders.drained(remaining()))), remaining());
+    const cut = held.reduce((sum, e) => sum + e.holders.cutAll(), 0);
+    if (!written || cut > 0) {
+      this.logger.warn({ graceMs, responses: cut }, 'grace period over; cutting responses still being written');
+      this.metrics.responsesCut.inc({ reason: 'shutdown' }, cut);
+    }
     await Promise.all(ready.map((e) => e.instances.close()));
-    await Promise.all([...this.retiring]);
+    await settlesWithin(Promise.all([...this.retiring]), RELEASE_AFTER_CUT_MS);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -199,7 +220,11 @@ export class ModelRegistry {
 
   private serialize<T>(name: string, op: () => Promise<T>): Promise<T> {
     const previous = this.operations.get(name) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(op);
+    const next = previous.catch(() => undefined).then(() => {
+      // A load that started after shutdown began would bring up sessions nothing will release.
+      if (this.closing) throw serveError.SHUTTING_DOWN('repository changes are refused');
+      return op();
+    });
     const tail = next.catch(() => undefined);
     this.operations.set(name, tail);
     void tail.then(() => { if (this.operations.get(name) === tail) this.operations.delete(name); });
@@ -215,7 +240,7 @@ export class ModelRegistry {
       return;
     }
     if (locations.length === 0) this.logger.warn({ modelsDir: this.root }, 'no model.json found in any subdirectory of the models directory');
-    await Promise.all(locations.map((location) => this.serialize(location.dirName, () => this.apply(location, undefined, true))));
+    await Promise.all(locations.map((location) => this.serialize(location.dir, () => this.apply(location, undefined, true))));
   }
 
   /**
@@ -245,10 +270,20 @@ export class ModelRegistry {
     }
   }
 
+  /** The directory model `name` lives in: a known model's, else the repository directory of that name. */
+  private dirFor(name: string): string {
+    return this.slots.get(name)?.location.dir ?? path.join(this.root, path.basename(name));
+  }
+
+  /** The slot of the model in `dir`, if any. */
+  private slotIn(dir: string): ModelSlot | undefined {
+    for (const slot of this.slots.values()) if (slot.location.dir === dir) return slot;
+    return undefined;
+  }
+
   /** The name of the slot a location belongs to, if any. */
   private slotNameFor(location: ModelLocation): string | undefined {
-    for (const slot of this.slots.values()) if (slot.location.dir === location.dir) return slot.name;
-    return undefined;
+    return this.slotIn(location.dir)?.name;
   }
 
   /**
@@ -358,6 +393,12 @@ export class ModelRegistry {
       return;
     }
     const batching = this.batchingFor(manifest);
+    const source = (field: 'maxBatchSize' | 'maxQueueSize', env: string) => (manifest.batching?.[field] !== undefined ? `manifest.batching.${field}` : env);
+    const impossible = impossibleBatching(batching, { maxBatchSize: source('maxBatchSize', 'MAX_BATCH_SIZE'), maxQueueSize: source('maxQueueSize', 'MAX_QUEUE_SIZE') });
+    if (impossible) {
+      entry.fail(`batching: ${impossible}`);
+      return;
+    }
     const instances = new InstanceGroup(batching.instances, {
       load: {
         modelPath, providers: [...this.config.executionProviders], threadNice: this.config.workerNice,
@@ -380,12 +421,15 @@ export class ModelRegistry {
     });
     let serving: Serving;
     try {
+      // Hashed as the version loads: files changed meanwhile no longer match the scan's fingerprint, so
+      // the next load (or poll) reloads them.
+      const digest = await contentDigest(entry.dir);
       const loaded = await instances.start();
       entry.failedProviders = loaded.failedAttempts;
       for (const attempt of loaded.failedAttempts) {
         this.logger.warn({ ...labels, provider: attempt.provider, reason: attempt.error }, 'execution provider failed; falling back');
       }
-      const problems = [...checkGraph(manifest, loaded.inputs, loaded.outputs), ...checkWarmupDims(manifest, 1, loaded.warmupDims)];
+      const problems = [...checkGraph(manifest, loaded.inputs, loaded.outputs), ...warmupProblems(manifest, loaded)];
       if (problems.length > 0) {
         await instances.close();
         entry.fail(`graph does not match the manifest: ${problems.join('; ')}`);
@@ -393,7 +437,7 @@ export class ModelRegistry {
       }
       // MODEL_INSTANCES=0 is settled by the provider the first instance got.
       batching.instances = instances.instances.length;
-      serving = { provider: loaded.provider, loadSeconds: loaded.loadSeconds, batching, instances, batcher: this.batcherFor(manifest, instances, batching, labels, () => entry.provider ?? 'none') };
+      serving = { provider: loaded.provider, loadSeconds: loaded.loadSeconds, batching, instances, batcher: this.batcherFor(manifest, instances, batching, labels, () => entry.provider ?? 'none'), contentDigest: digest };
       this.metrics.modelInfo.set({ ...labels, provider: loaded.provider }, 1);
       this.metrics.modelLoadDuration.set(labels, loaded.loadSeconds);
     } catch (err) {
@@ -459,19 +503,47 @@ export class ModelRegistry {
    */
   private retire(entry: ModelVersion): Promise<void> {
     const done = (async () => {
-      while (entry.holders > 0) await new Promise((resolve) => setTimeout(resolve, RETIRE_POLL_MS));
-      if (entry.batcher) await entry.batcher.close();
+      this.retiringVersions.add(entry);
+      const deadline = performance.now() + this.config.releaseTimeoutMs;
+      if (!(await entry.holders.drained(this.config.releaseTimeoutMs))) {
+        const cut = entry.holders.cutAll();
+        this.logger.warn({ model: entry.name, version: entry.version, responses: cut, releaseTimeoutMs: this.config.releaseTimeoutMs }, 'release deadline passed; cutting the responses still using the version');
+        this.metrics.responsesCut.inc({ reason: 'release_timeout' }, cut);
+        await entry.holders.drained(RELEASE_AFTER_CUT_MS);
+      }
+      // Work queued by requests that were cut is cancelled with them; what is left (an in-flight batch)
+      // gets what remains of the deadline, and the instances' own close bounds a run still in progress.
+      if (entry.batcher && !(await settlesWithin(entry.batcher.close(), Math.max(0, deadline - performance.now())))) entry.batcher.abortQueued();
       if (entry.instances) await entry.instances.close();
       if (entry.version !== undefined && entry.provider !== undefined) {
-        this.metrics.modelInfo.remove({ model: entry.name, version: entry.version, provider: entry.provider });
-        this.metrics.forgetVersion(entry.name, entry.version);
+        // A reload under the same version string has set these labels again for its successor: they are its now.
+        const successor = this.slots.get(entry.name)?.versions.get(entry.version);
+        const relabelled = successor !== undefined && successor !== entry && successor.provider !== undefined;
+        if (!relabelled || successor?.provider !== entry.provider) this.metrics.modelInfo.remove({ model: entry.name, version: entry.version, provider: entry.provider });
+        if (!relabelled) this.metrics.forgetVersion(entry.name, entry.version);
       }
       this.logger.info({ model: entry.name, version: entry.version }, 'model version released');
-    })();
+    })().catch((err: unknown) => {
+      // Callers do not wait for a release (a swap retires the old version in the background): a failure
+      // is logged, never left as an unhandled rejection.
+      this.logger.error({ model: entry.name, version: entry.version, err }, 'releasing the model version failed');
+    });
     this.retiring.add(done);
-    void done.finally(() => this.retiring.delete(done));
+    void done.finally(() => {
+      this.retiring.delete(done);
+      this.retiringVersions.delete(entry);
+    });
     return done;
   }
+}
+
+/** What the warm-up runs (batch 1, then batch 2) found against the manifest's output dims. */
+function warmupProblems(manifest: ModelManifest, loaded: Pick<LoadedReply, 'warmupDims' | 'batchTwo'>): string[] {
+  const atOne = checkWarmupDims(manifest, 1, loaded.warmupDims);
+  const two = loaded.batchTwo;
+  if (atOne.length > 0 || !two) return atOne;
+  if ('error' in two) return [`a warm-up run at batch 2 failed (the batch axis must be dynamic): ${two.error}`];
+  return checkWarmupDims(manifest, 2, two.dims);
 }
 
 /** load() or unload() of a model that is neither known nor a directory of the repository. */

@@ -16,6 +16,7 @@ import type { ModelManifest } from '@sagan-serve/model-contract/manifest';
 import type { ProviderAttempt, ProviderName } from '@sagan-serve/model-contract/ort-session';
 import type { Batcher } from '../batching/batcher.js';
 import type { InstanceGroup } from '../inference/instance-group.js';
+import { VersionHolders } from './version-holders.js';
 
 /** What a loaded version serves with. */
 export interface Serving {
@@ -25,6 +26,8 @@ export interface Serving {
   batching: BatchingConfig;
   batcher: Batcher;
   instances: InstanceGroup;
+  /** The content digest of the files it was loaded from (content-digest.ts); part of its images' ETags. */
+  contentDigest: string;
 }
 
 export type ModelState =
@@ -55,8 +58,8 @@ export class ModelVersion {
   reloadError?: string;
   /** The fingerprint of those failed files (poll mode waits for them to change again). */
   failedFingerprint?: string;
-  /** Requests holding this version now (ModelRegistry.hold()). */
-  holders = 0;
+  /** Responses using this version now (ModelRegistry.hold()). */
+  readonly holders = new VersionHolders();
 
   constructor(
     private readonly context: VersionContext,
@@ -85,6 +88,7 @@ export class ModelVersion {
   get batching(): BatchingConfig | undefined { return this.serving?.batching; }
   get batcher(): Batcher | undefined { return this.serving?.batcher; }
   get instances(): InstanceGroup | undefined { return this.serving?.instances; }
+  get contentDigest(): string | undefined { return this.serving?.contentDigest; }
 
   /** loading: the manifest was read and checked; the version takes its name and version from it. */
   manifestRead(manifest: ModelManifest): void {
@@ -143,6 +147,7 @@ export type ReadyModel = ModelVersion & {
   readonly batching: BatchingConfig;
   readonly batcher: Batcher;
   readonly instances: InstanceGroup;
+  readonly contentDigest: string;
 };
 
 export function isReady(entry: ModelVersion): entry is ReadyModel {

@@ -12,7 +12,14 @@ export interface VersionLocation {
   /** The version's name: the directory's name in the versioned layout; undefined in the flat one (the manifest's `version`). */
   version: string | undefined;
   dir: string;
-  /** Names, sizes and modification times of the version's files. */
+  /**
+   * Names, sizes, modification and status-change times and inodes of the version's files: what tells a
+   * changed version from an unchanged one. Not the content (hashing every file on every poll would read
+   * whole models each time): the status-change time (ctime) changes on every write, rename into place or
+   * time change and no copy tool can set it, so new bytes with the old size and modification time (a
+   * `cp -p`, an rsync, new weights of the same architecture) are still seen. What the ETag stands for is
+   * the content (content-digest.ts).
+   */
   fingerprint: string;
 }
 
@@ -35,7 +42,7 @@ async function fingerprintOf(dir: string): Promise<string> {
   const parts: string[] = [];
   for (const e of entries.filter((x) => x.isFile() || x.isSymbolicLink()).sort((a, b) => a.name.localeCompare(b.name))) {
     const s = await stat(path.join(dir, e.name)).catch(() => undefined);
-    if (s) parts.push(`${e.name}:${s.size}:${s.mtimeMs}`);
+    if (s) parts.push(`${e.name}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}`);
   }
   return parts.join('|');
 }

@@ -284,6 +284,16 @@ export interface PanelOptions extends HeatmapOptions {
   background?: RgbColour;
 }
 
+/** The default gap between a panel's tiles for tiles of side `size`. */
+export function panelGap(size: number): number {
+  return Math.max(2, Math.round(size / 32));
+}
+
+/** The size of panel()'s image for `queryCount` queries on tiles of side `size`. */
+export function panelDimensions(size: number, queryCount: number, gap = panelGap(size)): { width: number; height: number } {
+  return { width: (1 + queryCount) * size + queryCount * gap, height: size };
+}
+
 /**
  * The SAGAN paper's Figure 1 layout, one row of q + 1 square tiles of side S:
  *
@@ -306,7 +316,7 @@ export function panel(
 ): RenderedImage {
   checkRgb(rgb, size, size);
   checkAttention(attention, grid, keyGrid);
-  const gap = opts.gap ?? Math.max(2, Math.round(size / 32));
+  const gap = opts.gap ?? panelGap(size);
   const border = opts.border ?? Math.max(2, Math.round(size / 64));
   if (!Number.isInteger(gap) || gap < 0) throw new RangeError(`gap must be a non-negative integer, got ${gap}`);
   if (!Number.isInteger(border) || border < 0 || size - 2 * border < 1) {
@@ -315,9 +325,7 @@ export function panel(
   const background = checkColour(opts.background ?? [255, 255, 255], 'background');
   const rows = queries.map((q) => attentionRow(attention, grid, keyGrid, q, size).row);
 
-  const q = queries.length;
-  const width = (1 + q) * size + q * gap;
-  const height = size;
+  const { width, height } = panelDimensions(size, queries.length, gap);
   const out = Buffer.allocUnsafe(width * height * 3);
   fillRgb(out, background);
 

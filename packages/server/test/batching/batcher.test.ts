@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import FakeTimers from '@sinonjs/fake-timers';
@@ -231,4 +232,39 @@ test('close() drains queued work; abortQueued() fails what is left with SHUTTING
   void second.batcher.close();
   second.batcher.abortQueued();
   await assert.rejects(queued, (err: unknown) => err instanceof ServeError && err.code === 'SHUTTING_DOWN');
+});
+
+test('one abort signal shared by many jobs (a samples stream): each job removes its listener when it settles', async () => {
+  const { backend, batcher } = setup({ maxQueueDelayMs: 0 });
+  const controller = new AbortController();
+  for (let i = 0; i < 50; i++) {
+    const pending = batcher.submit(job(i), { signal: controller.signal });
+    await flush();
+    backend.complete();
+    await pending;
+  }
+  assert.equal(EventEmitter.getEventListeners(controller.signal, 'abort').length, 0, 'no listener (and no settled job output) is kept by the signal');
+  // A job that fails lets go too.
+  const failing = batcher.submit(job(100), { signal: controller.signal });
+  await flush();
+  backend.fail(new Error('session.run failed'));
+  await assert.rejects(failing);
+  assert.equal(EventEmitter.getEventListeners(controller.signal, 'abort').length, 0);
+});
+
+test('a refused submit left aside while the caller does other work is not an unhandled rejection', async () => {
+  const { batcher } = setup({ maxQueueSize: 1, maxQueueDelayMs: 100 });
+  const admitted = batcher.submit(job(1));
+  admitted.catch(() => undefined);
+  // The queue is full: the refusal is returned as a rejected promise that the caller holds, as the samples
+  // stream holds its next chunk while it writes the current one. node:test fails this test if the
+  // rejection is reported unhandled before the caller gets to it.
+  const refused = batcher.submit(job(2));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await assert.rejects(refused, (err: unknown) => err instanceof ServeError && err.code === 'QUEUE_FULL');
+  void batcher.close();
+  const closed = batcher.submit(job(3));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await assert.rejects(closed, (err: unknown) => err instanceof ServeError && err.code === 'SHUTTING_DOWN');
+  batcher.abortQueued();
 });

@@ -20,14 +20,14 @@ async function generate(context: RouteContext, req: RouteRequest, res: Response,
   const model = requireReady(context, name, res, version);
   const { manifest } = model;
   const { params, nGiven } = read(req);
-  const request = buildGenerateRequest(params, manifest, context.config, { nGiven });
+  const request = buildGenerateRequest(params, manifest, context.config, { nGiven, contentDigest: model.contentDigest });
   setModelHeaders(res, manifest);
   res.setHeader('X-Class', request.cls.name);
   if (request.seed !== undefined) res.setHeader('X-Seed', String(request.seed));
   if (answeredNotModified(req, res, request.etag, request.randomSeed)) return;
   const result = await model.batcher.submit(
     { z: request.z, classes: new Array<number>(request.n).fill(request.cls.index), wantAttention: request.render.attention !== 'none' },
-    { signal: clientGone(res) },
+    { signal: clientGone(res), rowsField: Array.isArray(params.z?.[0]) ? 'body.z' : 'n' },
   );
   const bytes = await context.renderer.render(renderModelOf(manifest), result, request.n, request.render);
   res.type(contentTypeFor(request.render.format)).send(bytes);

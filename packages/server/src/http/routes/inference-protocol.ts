@@ -9,11 +9,13 @@
  * `allowed` beside it (error-handler.ts writes them for every /v2 path).
  */
 import type { Request, Response } from 'express';
+import type { ServerConfig } from '../../config.js';
 import { serveError } from '../../errors.js';
 import { isReady, type ModelVersion, type ReadyModel } from '../../models/model-version.js';
 import type { AppDeps, RouteContext } from '../app-deps.js';
 import { MAX_LATENT_MAGNITUDE } from '../generate-request.js';
 import type { RouteDefinition, RouteHandler } from '../route.js';
+import { MAX_JSON_BYTES_PER_FP32, writeInferResponse } from '../tensor-json-writer.js';
 import { clientGone, findModel, readyOrUnavailable, requireJson, requireReady, serverReady, setModelHeaders } from '../route-helpers.js';
 
 export const SERVER_NAME = 'sagan-serve';
@@ -71,7 +73,7 @@ export function readInferInputs(body: InferRequest, model: ReadyModel, maxRows: 
   if (!['INT64', 'INT32'].includes(cls.input.datatype)) throw serveError.INVALID_ARGUMENT(`${yField}.datatype`, `'${m.class_input}' is INT64 (INT32 accepted)`, ['INT64', 'INT32']);
   const [rows, zDim] = latent.input.shape;
   if (latent.input.shape.length !== 2 || zDim !== dim) throw serveError.INVALID_ARGUMENT(`${zField}.shape`, `'${m.latent.input}' has shape [rows, ${dim}]`, `[rows, ${dim}]`);
-  if (!(rows >= 1 && rows <= maxRows)) throw serveError.INVALID_ARGUMENT(`${zField}.shape`, `${rows} rows; between 1 and ${maxRows} per request`, `1..${maxRows} rows`);
+  if (!(rows >= 1 && rows <= maxRows)) throw serveError.INVALID_ARGUMENT(`${zField}.shape`, `${rows} rows; between 1 and ${maxRows} per request for the outputs asked for (MAX_SAMPLES_PER_IMAGE, MAX_INFER_RESPONSE_BYTES)`, `1..${maxRows} rows`);
   if (cls.input.shape.length !== 1 || cls.input.shape[0] !== rows) throw serveError.INVALID_ARGUMENT(`${yField}.shape`, `'${m.class_input}' has shape [${rows}] (one class per row of '${m.latent.input}')`, `[${rows}]`);
   const z = new Float32Array(rows * dim);
   flatten(latent.input.data, zField, rows * dim).forEach((v, i) => {
@@ -103,22 +105,28 @@ async function infer(deps: AppDeps, req: Request, res: Response, validate: (v: u
   requireJson(req);
   const body = req.body as InferRequest;
   validate(body);
-  const { z, classes, rows } = readInferInputs(body, model, deps.config.maxSamplesPerImage);
   const outputs = requestedOutputs(body, model);
+  const tensors = modelTensors(model).outputs.filter((t) => outputs.includes(t.name));
+  const { z, classes, rows } = readInferInputs(body, model, maxInferRows(tensors, deps.config));
   const attentionName = model.manifest.attention?.output;
-  const result = await model.batcher.submit({ z, classes, wantAttention: attentionName !== undefined && outputs.includes(attentionName) }, { signal: clientGone(res) });
-  const tensors = modelTensors(model).outputs;
+  const signal = clientGone(res);
+  const result = await model.batcher.submit({ z, classes, wantAttention: attentionName !== undefined && outputs.includes(attentionName) }, { signal });
   setModelHeaders(res, model.manifest);
-  res.json({
-    model_name: model.manifest.name,
-    model_version: model.manifest.version,
-    ...(body.id !== undefined ? { id: body.id } : {}),
-    outputs: outputs.map((name) => {
-      const spec = tensors.find((t) => t.name === name)!;
-      const values = name === model.manifest.image.output ? result.image : result.attention!;
-      return { name, datatype: 'FP32', shape: [rows, ...spec.shape.slice(1)], data: Array.from(values) };
-    }),
-  });
+  const head = { model_name: model.manifest.name, model_version: model.manifest.version, ...(body.id !== undefined ? { id: body.id } : {}) };
+  await writeInferResponse(res, head, outputs.map((name) => {
+    const spec = tensors.find((t) => t.name === name)!;
+    const data = name === model.manifest.image.output ? result.image : result.attention!;
+    return { name, datatype: 'FP32', shape: [rows, ...spec.shape.slice(1)], data };
+  }), signal);
+}
+
+/**
+ * Rows one infer request may ask for: MAX_SAMPLES_PER_IMAGE, and no more than keep the response within
+ * MAX_INFER_RESPONSE_BYTES at the largest a value can be written (so the check holds before inference).
+ */
+export function maxInferRows(outputs: readonly MetadataTensor[], config: Pick<ServerConfig, 'maxSamplesPerImage' | 'maxInferResponseBytes'>): number {
+  const valuesPerRow = outputs.reduce((sum, t) => sum + t.shape.slice(1).reduce((a, b) => a * b, 1), 0);
+  return Math.max(0, Math.min(config.maxSamplesPerImage, Math.floor(config.maxInferResponseBytes / (valuesPerRow * MAX_JSON_BYTES_PER_FP32))));
 }
 
 function readiness(res: Response, ready: boolean, body: Record<string, unknown>): void {

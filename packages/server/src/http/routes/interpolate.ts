@@ -8,6 +8,7 @@ import { resolveClass } from '../../models/resolve-class.js';
 import { latentForSeed } from '@sagan-serve/model-contract/seeded-latent';
 import { interpolationPath, type InterpolationMode } from '../../latent/interpolate.js';
 import { contentTypeFor, type ImageFormat, type ResizeKernel } from '@sagan-serve/model-contract/image';
+import { checkFormatLimits } from '../../render/format-limits.js';
 import { renderModelOf } from '../../render/render-request.js';
 import { checkOutputPixels, resolveOutputSize, strongEtag } from '../generate-request.js';
 import type { RouteDefinition } from '../route.js';
@@ -40,11 +41,12 @@ export const interpolateRoutes: readonly RouteDefinition[] = [{
     const cls = resolveClass(manifest.classes, params.class);
     const size = resolveOutputSize(params.size, manifest, deps.config);
     checkOutputPixels(params.steps, size, 'size', 'steps');
+    checkFormatLimits(manifest, params.steps, { format: params.format, size, attention: 'none', queries: [], columns: params.steps }, 'size');
 
     setModelHeaders(res, manifest);
     res.setHeader('X-Class', cls.name);
     const etag = strongEtag([
-      'interpolate', manifest.name, manifest.version, cls.index, params.from, params.to, params.steps, params.mode,
+      'interpolate', manifest.name, manifest.version, model.contentDigest, cls.index, params.from, params.to, params.steps, params.mode,
       params.truncation ?? null, params.format, size, params.resample, deps.config.pngCompressionLevel,
     ]);
     if (answeredNotModified(req, res, etag, false)) return;
@@ -52,7 +54,7 @@ export const interpolateRoutes: readonly RouteDefinition[] = [{
     const z = interpolationPath(latentForSeed(params.from, dim, params.truncation), latentForSeed(params.to, dim, params.truncation), params.steps, params.mode);
     const result = await model.batcher.submit(
       { z, classes: new Array<number>(params.steps).fill(cls.index), wantAttention: false },
-      { signal: clientGone(res) },
+      { signal: clientGone(res), rowsField: 'steps' },
     );
     const bytes = await deps.renderer.render(renderModelOf(manifest), result, params.steps, {
       format: params.format, size, resample: params.resample, attention: 'none', queries: [],

@@ -3,6 +3,7 @@
  * batch at a time with at most two chunks in flight, and the next chunk waits for the socket to drain,
  * so memory stays flat however large the count.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Response } from 'express';
 import { isServeError, serveError } from '../../errors.js';
 import { resolveClass, type ResolvedClass } from '../../models/resolve-class.js';
@@ -13,7 +14,7 @@ import type { JobResult } from '../../batching/inference-job.js';
 import type { ReadyModel } from '../../models/model-version.js';
 import { errorBody, toServeError } from '../error-handler.js';
 import type { RouteDefinition } from '../route.js';
-import { clientGone, requireJson, requireReady, setModelHeaders } from '../route-helpers.js';
+import { clientGone, requireJson, requireReady, setModelHeaders, writeChunk } from '../route-helpers.js';
 
 interface SamplesBody {
   class?: string | number;
@@ -54,17 +55,31 @@ function plan(body: SamplesBody, model: ReadyModel, maxStreamSamples: number): S
   return { classes, seedAt, total };
 }
 
-function write(res: Response, line: string): Promise<void> {
-  if (res.write(line)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
+/** How often a chunk refused with QUEUE_FULL mid-stream asks again. */
+const QUEUE_ROOM_POLL_MS = 25;
+
+/**
+ * Submits one chunk of an accepted stream. Other clients may fill the shared queue between two chunks;
+ * the stream was admitted, so a QUEUE_FULL then waits for room (up to the model's request timeout, the
+ * same deadline a queued request has) instead of ending the stream. The returned promise is never left
+ * unhandled: the route keeps the next chunk aside while it writes the current one.
+ */
+function submitWhenRoom(submit: () => Promise<JobResult>, timeoutMs: number, signal: AbortSignal): Promise<JobResult> {
+  const deadline = performance.now() + timeoutMs;
+  const attempt = async (): Promise<JobResult> => {
+    for (;;) {
+      try {
+        return await submit();
+      } catch (err) {
+        if (!isServeError(err) || err.code !== 'QUEUE_FULL' || signal.aborted) throw err;
+        if (performance.now() + QUEUE_ROOM_POLL_MS > deadline) throw serveError.TIMEOUT(timeoutMs);
+        await sleep(QUEUE_ROOM_POLL_MS);
+      }
+    }
+  };
+  const result = attempt();
+  result.catch(() => undefined);
+  return result;
 }
 
 export const samplesRoutes: readonly RouteDefinition[] = [{
@@ -100,9 +115,9 @@ export const samplesRoutes: readonly RouteDefinition[] = [{
       return batcher.submit({ z, classes: classIndices, wantAttention: false }, { signal });
     };
 
-    // The first chunk is awaited before any byte is sent, so overload or a bad model still gets a proper status.
-    let pending = submitChunk(0);
-    let next: Promise<JobResult> | undefined;
+    // The first chunk is awaited before any byte is sent, so overload or a bad model still gets a proper
+    // status (a plain submit: a full queue refuses a new stream at once).
+    let pending: Promise<JobResult> = submitChunk(0);
     res.status(200).type('application/x-ndjson');
     setModelHeaders(res, manifest);
     let first = 0;
@@ -110,8 +125,10 @@ export const samplesRoutes: readonly RouteDefinition[] = [{
       while (first < total && !signal.aborted) {
         const result = await pending;
         const rows = Math.min(chunkRows, total - first);
+        // The next chunk runs while this one is encoded and written; at most two are held at once.
         if (first + rows < total) {
-          next = submitChunk(first + rows);
+          const nextFirst = first + rows;
+          pending = submitWhenRoom(() => submitChunk(nextFirst), batching.requestTimeoutMs, signal);
         }
         // The chunk's images encode in parallel on the render threads and are written in order.
         const encoded = Array.from({ length: rows }, (_, r) => deps.renderer.render(
@@ -123,20 +140,17 @@ export const samplesRoutes: readonly RouteDefinition[] = [{
           const cls = classes[i % classes.length];
           const data = await encoded[r];
           const line = { index: i, seed: seedAt(Math.floor(i / classes.length)), class: cls.name, class_index: cls.index, format: body.format, data: data.toString('base64') };
-          await write(res, `${JSON.stringify(line)}\n`);
+          await writeChunk(res, `${JSON.stringify(line)}\n`);
         }
         first += rows;
-        if (next) {
-          pending = next;
-          next = undefined;
-        }
       }
-      res.end();
+      if (!signal.aborted) res.end();
     } catch (err) {
       if (signal.aborted) return;
       if (!res.headersSent) throw err;
       const error = isServeError(err) ? err : toServeError(err);
-      res.end(`${JSON.stringify(errorBody(error, String(req.id)))}\n`);
+      // next_index: the first sample not delivered, so a pipeline can resume from it.
+      res.end(`${JSON.stringify({ ...errorBody(error, String(req.id)), next_index: first })}\n`);
     }
   };
   },

@@ -1,0 +1,60 @@
+/**
+ * Writes an Open Inference Protocol JSON response whose output tensors may be large: a slice of values
+ * at a time, waiting for the client to take each (with the write-idle deadline behind it) and yielding
+ * to the event loop between slices. Built in one piece, a response of a few tens of MB held the event
+ * loop for seconds (health checks and every other request waited) and twice its size in memory.
+ *
+ * The bytes are the ones JSON.stringify gives for the same object: numbers in JavaScript's shortest
+ * round-trip form, non-finite values as null.
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Response } from 'express';
+import { writeChunk } from './route-helpers.js';
+
+export interface OutputTensor {
+  name: string;
+  datatype: 'FP32';
+  shape: number[];
+  data: Float32Array;
+}
+
+/**
+ * The most bytes one FP32 value takes in the response: JavaScript's shortest round-trip form of a float32
+ * widened to a double is at most 17 significant digits, a sign, a point and an exponent
+ * (`-1.2345678901234567e-38`, 23 characters), plus the comma.
+ */
+export const MAX_JSON_BYTES_PER_FP32 = 24;
+
+/** Values formatted per slice: small enough that one slice costs the event loop about a millisecond. */
+const VALUES_PER_SLICE = 16_384;
+
+function formatSlice(values: Float32Array, from: number, to: number): string {
+  let text = '';
+  for (let i = from; i < to; i++) {
+    const v = values[i];
+    text += `${i === 0 ? '' : ','}${Number.isFinite(v) ? v : 'null'}`;
+  }
+  return text;
+}
+
+/**
+ * Streams `{...head, "outputs": [...]}` as the response body. Stops early (without error) when the
+ * client goes away; `signal` is the client-gone signal.
+ */
+export async function writeInferResponse(res: Response, head: Record<string, unknown>, outputs: readonly OutputTensor[], signal: AbortSignal): Promise<void> {
+  res.status(200).type('application/json');
+  const opening = JSON.stringify(head);
+  await writeChunk(res, `${opening.slice(0, -1)}${opening.length > 2 ? ',' : ''}"outputs":[`);
+  for (const [index, output] of outputs.entries()) {
+    const { data, ...meta } = output;
+    const metaText = JSON.stringify(meta);
+    await writeChunk(res, `${index === 0 ? '' : ','}${metaText.slice(0, -1)},"data":[`);
+    for (let from = 0; from < data.length; from += VALUES_PER_SLICE) {
+      if (signal.aborted) return;
+      await writeChunk(res, formatSlice(data, from, Math.min(data.length, from + VALUES_PER_SLICE)));
+      await yieldToEventLoop();
+    }
+    await writeChunk(res, ']}');
+  }
+  if (!signal.aborted) res.end(']}');
+}
