@@ -7,13 +7,26 @@
 
 #include <malloc.h>
 
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
 namespace torch_backend {
 
 namespace {
 
+// More threads than any machine this runs on has cores. The bound matters: at::set_num_threads takes an
+// int (2**32 would arrive as 0, which libtorch rejects), and it starts its thread pools at the new size
+// at once, so a huge count exhausts the process's threads or memory. src/index.ts's MAX_THREADS and the
+// trainer's --threads bound are the same number.
+constexpr int kMaxThreads = 1024;
+
 Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
-  int64_t n = info[0].As<Napi::Number>().Int64Value();
-  if (n < 1) throw Napi::RangeError::New(info.Env(), "threads must be >= 1");
+  const double n = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : NAN;
+  if (!(n >= 1 && n <= kMaxThreads && std::floor(n) == n)) {
+    const std::string got = info[0].IsNumber() ? info[0].ToString().Utf8Value() : "a non-number";
+    throw Napi::RangeError::New(info.Env(), "torch backend, native setNumThreads: threads must be an integer from 1 to " + std::to_string(kMaxThreads) + " (got " + got + ")");
+  }
   at::set_num_threads(static_cast<int>(n));
   return info.Env().Undefined();
 }
@@ -34,18 +47,29 @@ Napi::Value info(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("torchVersion", TORCH_VERSION);
   out.Set("threads", at::get_num_threads());
+  out.Set("maxThreads", kMaxThreads);
   out.Set("parallel", at::get_parallel_info());
   out.Set("config", at::show_config());
   out.Set("mkldnn", at::hasMKLDNN());
   return out;
 }
 
+// For the tests of the exception guard (test/native-safety.test.ts): throws a c10::Error, a
+// std::exception or a C++ value that is neither, as libtorch or a kernel might.
+void throwForTest(Reader& r) {
+  const std::string kind = r.string();
+  if (kind == "c10") TORCH_CHECK(false, "a c10::Error for the test");
+  if (kind == "std") throw std::runtime_error("a std::runtime_error for the test");
+  throw 42;
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   // The JavaScript main thread was not created by libtorch: give it libtorch's thread settings.
   at::init_num_threads();
-  exports.Set("setNumThreads", Napi::Function::New(env, setNumThreads, "setNumThreads"));
-  exports.Set("info", Napi::Function::New(env, info, "info"));
-  exports.Set("keepFreedMemory", Napi::Function::New(env, keepFreedMemory, "keepFreedMemory"));
+  exportFunction(env, exports, "setNumThreads", setNumThreads);
+  exportFunction(env, exports, "info", info);
+  exportFunction(env, exports, "keepFreedMemory", keepFreedMemory);
+  exportKernel(env, exports, "_throwForTest", throwForTest);
   registerElementwise(env, exports);
   registerReduce(env, exports);
   registerMatmul(env, exports);

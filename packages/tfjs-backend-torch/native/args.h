@@ -41,10 +41,21 @@ class Reader {
 };
 
 using KernelFn = void (*)(Reader&);
+using FunctionFn = Napi::Value (*)(const Napi::CallbackInfo&);
 
-// Exports `fn` as `name`: it runs under c10::InferenceMode (tfjs records its own gradient tape) and
-// turns c10::Error and std::exception into JavaScript exceptions.
+// Every export goes through one of these two. A C++ exception that leaves a Node-API callback ends the
+// process (node-addon-api passes on only Napi::Error), so each call turns c10::Error, std::exception and
+// anything else thrown into a JavaScript Error whose message starts "torch backend, native <name>: ".
+// exportKernel also runs `fn` under c10::InferenceMode (tfjs records its own gradient tape).
 void exportKernel(Napi::Env env, Napi::Object exports, const char* name, KernelFn fn);
+void exportFunction(Napi::Env env, Napi::Object exports, const char* name, FunctionFn fn);
+
+// Throws (as above) unless `t` has exactly the shape `expected`. Every kernel checks each output it
+// writes, and the kernels that index raw memory check their inputs too, before anything is written: a
+// raw loop sized from the inputs would run past the end of a smaller output, and ATen's *_out functions
+// resize a mismatched output inside its buffer, leaving the rest of the caller's (pooled, uninitialised)
+// memory as it was.
+void expectShape(const at::Tensor& t, at::IntArrayRef expected, const std::string& what);
 
 // NHWC storage viewed as NCHW without a copy (a channels_last tensor, which oneDNN takes as is).
 inline at::Tensor nchw(const at::Tensor& nhwc) { return nhwc.permute({0, 3, 1, 2}); }

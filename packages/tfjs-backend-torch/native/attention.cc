@@ -180,6 +180,8 @@ Dims checkDims(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
 void SoftmaxAttention(Reader& r) {
   at::Tensor q = r.tensor(), k = r.tensor(), v = r.tensor(), out = r.tensor(), weights = r.tensor();
   const Dims s = checkDims(q, k, v);
+  expectShape(out, {s.B, s.N, s.e}, "out");
+  expectShape(weights, {s.B, s.N, s.M}, "weights");
   std::vector<float> kT(s.B * s.d * s.M), vT(s.B * s.e * s.M);
   for (int64_t b = 0; b < s.B; b++) {
     transposeInto(k.data_ptr<float>() + b * s.M * s.d, s.M, s.d, kT.data() + b * s.d * s.M);
@@ -201,6 +203,11 @@ void SoftmaxAttentionGrad(Reader& r) {
   at::Tensor dOut = r.tensor(), weights = r.tensor(), q = r.tensor(), k = r.tensor(), v = r.tensor();
   at::Tensor dq = r.tensor(), dk = r.tensor(), dv = r.tensor();
   const Dims s = checkDims(q, k, v);
+  expectShape(dOut, {s.B, s.N, s.e}, "dOut");
+  expectShape(weights, {s.B, s.N, s.M}, "weights");
+  expectShape(dq, q.sizes(), "dQuery");
+  expectShape(dk, k.sizes(), "dKey");
+  expectShape(dv, v.sizes(), "dValue");
   const float* pg = dOut.data_ptr<float>();
   const float* pw = weights.data_ptr<float>();
   const float* pq = q.data_ptr<float>();

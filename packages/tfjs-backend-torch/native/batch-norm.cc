@@ -76,6 +76,10 @@ void ConditionalBatchNorm(Reader& r) {
   TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat, "ConditionalBatchNorm: x must be float32 NHWC");
   const int64_t b = x.size(0), P = x.size(1) * x.size(2), C = x.size(3);
   TORCH_CHECK(gy.sizes() == at::IntArrayRef({b, C}) && by.sizes() == at::IntArrayRef({b, C}), "ConditionalBatchNorm: gain and bias rows must be [b, C]");
+  expectShape(y, x.sizes(), "y");
+  expectShape(mean, {C}, "mean");
+  expectShape(variance, {C}, "variance");
+  expectShape(rstd, {C}, "rstd");
   // Two passes, as the composed layer computes them: the mean, then the mean squared deviation.
   const float* px = x.data_ptr<float>();
   channelMeans(px, nullptr, b, P, C, mean.data_ptr<float>());
@@ -126,8 +130,17 @@ void ConditionalBatchNormGrad(Reader& r) {
   at::Tensor dy = r.tensor(), x = r.tensor(), y = r.tensor(), mean = r.tensor(), rstd = r.tensor(), gy = r.tensor();
   at::Tensor dx = r.tensor(), sgOut = r.tensor(), sgxOut = r.tensor();
   const bool relu = r.boolean();
+  TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat, "ConditionalBatchNormGrad: x must be float32 NHWC");
   const int64_t b = x.size(0), P = x.size(1) * x.size(2), C = x.size(3);
   const int64_t n = b * P;
+  expectShape(dy, x.sizes(), "dy");
+  expectShape(y, x.sizes(), "y");
+  expectShape(mean, {C}, "mean");
+  expectShape(rstd, {C}, "rstd");
+  expectShape(gy, {b, C}, "gain rows");
+  expectShape(dx, x.sizes(), "dx");
+  expectShape(sgOut, {b, C}, "sum of g");
+  expectShape(sgxOut, {b, C}, "sum of g * xhat");
   const float* pdy = dy.data_ptr<float>();
   const float* px = x.data_ptr<float>();
   const float* py = y.data_ptr<float>();

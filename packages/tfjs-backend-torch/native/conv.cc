@@ -28,6 +28,23 @@ ConvGeometry readGeometry(Reader& r) {
   return g;
 }
 
+// The NHWC shape of a convolution's output (dy's shape in the gradients) for an NHWC input of `input`'s
+// shape and an HWIO filter of kh x kw x co, checked against dy before a gradient is computed from them.
+std::vector<int64_t> convOutputShape(at::IntArrayRef input, int64_t kh, int64_t kw, int64_t co, const ConvGeometry& g) {
+  TORCH_CHECK(input.size() == 4, "convolutions take NHWC tensors of rank 4");
+  TORCH_CHECK(g.stride.size() == 2 && g.dilation.size() == 2, "convolutions take two strides and two dilations");
+  auto side = [](int64_t in, int64_t before, int64_t after, int64_t k, int64_t stride, int64_t dilation) {
+    TORCH_CHECK(stride > 0 && dilation > 0, "convolution strides and dilations must be positive");
+    return (in + before + after - dilation * (k - 1) - 1) / stride + 1;
+  };
+  return {input[0], side(input[1], g.top, g.bottom, kh, g.stride[0], g.dilation[0]), side(input[2], g.left, g.right, kw, g.stride[1], g.dilation[1]), co};
+}
+
+// The NHWC shape of an NCHW result.
+std::vector<int64_t> nhwcShape(const at::Tensor& nchwResult) {
+  return {nchwResult.size(0), nchwResult.size(2), nchwResult.size(3), nchwResult.size(1)};
+}
+
 // NCHW view of x, padded when the padding is asymmetric.
 at::Tensor paddedInput(const at::Tensor& xNchw, const ConvGeometry& g) {
   if (g.symmetric()) return xNchw;
@@ -47,6 +64,7 @@ void FusedConv2D(Reader& r) {
   at::Tensor input = paddedInput(nchw(x), g);
   at::Tensor y = at::convolution(input, oihw(filter), bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt,
                                  g.stride, g.padding(), g.dilation, false, {0, 0}, 1);
+  expectShape(out, nhwcShape(y), "the output");
   at::Tensor outNchw = nchw(out);
   if (activation == "relu") {
     at::clamp_min_out(outNchw, y, 0);  // the activation and the copy into the output in one pass
@@ -67,6 +85,9 @@ void Conv2DBackpropInput(Reader& r) {
   at::Tensor filter = r.tensor();
   at::Tensor out = r.tensor();
   ConvGeometry g = readGeometry(r);
+  TORCH_CHECK(filter.dim() == 4 && out.dim() == 4, "Conv2DBackpropInput: filter and output must be of rank 4");
+  TORCH_CHECK(out.size(3) == filter.size(2), "Conv2DBackpropInput: the output has ", out.size(3), " channels, the filter takes ", filter.size(2));
+  expectShape(dy, convOutputShape(out.sizes(), filter.size(0), filter.size(1), filter.size(3), g), "dy");
   at::Tensor dx = nchw(out);
   std::vector<int64_t> inputSizes = dx.sizes().vec();
   inputSizes[2] += g.symmetric() ? 0 : g.top + g.bottom;
@@ -86,6 +107,9 @@ void Conv2DBackpropFilter(Reader& r) {
   at::Tensor dy = r.tensor();
   at::Tensor out = r.tensor();
   ConvGeometry g = readGeometry(r);
+  TORCH_CHECK(x.dim() == 4 && out.dim() == 4, "Conv2DBackpropFilter: x and the output must be of rank 4");
+  TORCH_CHECK(out.size(2) == x.size(3), "Conv2DBackpropFilter: the output takes ", out.size(2), " input channels, x has ", x.size(3));
+  expectShape(dy, convOutputShape(x.sizes(), out.size(0), out.size(1), out.size(3), g), "dy");
   at::Tensor dw = oihw(out);
   at::Tensor weightShape = at::empty(dw.sizes(), dy.options());
   auto grads = at::convolution_backward(nchw(dy), paddedInput(nchw(x), g), weightShape, c10::nullopt, g.stride, g.padding(),

@@ -14,6 +14,7 @@ namespace {
     at::Tensor a = r.tensor();                               \
     at::Tensor b = r.tensor();                               \
     at::Tensor out = r.tensor();                             \
+    expectShape(out, at::infer_size(a.sizes(), b.sizes()), "the output"); \
     EXPR;                                                    \
   }
 
@@ -44,6 +45,7 @@ BINARY(Prelu, out.copy_(at::where(a < 0, a * b, a)))
   void NAME(Reader& r) {                                     \
     at::Tensor x = r.tensor();                               \
     at::Tensor out = r.tensor();                             \
+    expectShape(out, x.sizes(), "the output");               \
     EXPR;                                                    \
   }
 
@@ -97,6 +99,7 @@ void Step(Reader& r) {
   at::Tensor out = r.tensor();
   const float alpha = static_cast<float>(r.number());
   TORCH_CHECK(x.scalar_type() == at::kFloat, "Step: float32 only");
+  expectShape(out, x.sizes(), "the output");
   const float* px = x.data_ptr<float>();
   float* po = out.data_ptr<float>();
   at::parallel_for(0, x.numel(), 32768, [&](int64_t begin, int64_t end) { stepRange(px + begin, po + begin, end - begin, alpha); });
@@ -105,12 +108,14 @@ void Step(Reader& r) {
 void LeakyRelu(Reader& r) {
   at::Tensor x = r.tensor();
   at::Tensor out = r.tensor();
+  expectShape(out, x.sizes(), "the output");
   at::leaky_relu_out(out, x, r.number());
 }
 
 void ClipByValue(Reader& r) {
   at::Tensor x = r.tensor();
   at::Tensor out = r.tensor();
+  expectShape(out, x.sizes(), "the output");
   double lo = r.number();
   double hi = r.number();
   at::clamp_out(out, x, lo, hi);
@@ -122,6 +127,7 @@ void Select(Reader& r) {
   at::Tensor t = r.tensor();
   at::Tensor e = r.tensor();
   at::Tensor out = r.tensor();
+  expectShape(out, at::infer_size(at::infer_size(condition.sizes(), t.sizes()), e.sizes()), "the output");
   out.copy_(at::where(condition, t, e));
 }
 
@@ -129,7 +135,9 @@ void Select(Reader& r) {
 void AddN(Reader& r) {
   std::vector<at::Tensor> inputs = r.tensorList();
   at::Tensor out = r.tensor();
-  out.copy_(inputs.at(0));
+  TORCH_CHECK(!inputs.empty(), "AddN needs at least one input");
+  for (size_t i = 0; i < inputs.size(); i++) expectShape(inputs[i], out.sizes(), "input " + std::to_string(i));
+  out.copy_(inputs[0]);
   for (size_t i = 1; i < inputs.size(); i++) out.add_(inputs[i]);
 }
 

@@ -47,8 +47,17 @@ void FusedAdam(Reader& r) {
   const float lr = static_cast<float>(lrT);
   TORCH_CHECK(theta.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat && g.scalar_type() == at::kFloat, "FusedAdam takes float32 buffers");
   TORCH_CHECK(m.defined() == mOut.defined(), "FusedAdam: m and its output come together");
+  // One flat length for every buffer, outputs included: the loop below runs over theta's length.
   const int64_t n = theta.numel();
-  TORCH_CHECK(v.numel() == n && g.numel() == n && thetaOut.numel() == n && vOut.numel() == n, "FusedAdam: buffers of different lengths");
+  expectShape(theta, {n}, "theta");
+  expectShape(v, {n}, "v");
+  expectShape(g, {n}, "g");
+  expectShape(thetaOut, {n}, "theta'");
+  expectShape(vOut, {n}, "v'");
+  if (m.defined()) {
+    expectShape(m, {n}, "m");
+    expectShape(mOut, {n}, "m'");
+  }
   const float* pt = theta.data_ptr<float>();
   const float* pv = v.data_ptr<float>();
   const float* pg = g.data_ptr<float>();

@@ -10,6 +10,11 @@ struct PoolGeometry {
   std::vector<int64_t> kernel, stride, padding;
 };
 
+// The NHWC shape of an NCHW result.
+std::vector<int64_t> nhwcShape(const at::Tensor& nchwResult) {
+  return {nchwResult.size(0), nchwResult.size(2), nchwResult.size(3), nchwResult.size(1)};
+}
+
 PoolGeometry readGeometry(Reader& r) {
   PoolGeometry g;
   g.kernel = r.ints();
@@ -23,7 +28,9 @@ void AvgPool(Reader& r) {
   at::Tensor out = r.tensor();
   PoolGeometry g = readGeometry(r);
   // TensorFlow's average excludes padded positions.
-  nchw(out).copy_(at::avg_pool2d(nchw(x), g.kernel, g.stride, g.padding, false, false));
+  at::Tensor y = at::avg_pool2d(nchw(x), g.kernel, g.stride, g.padding, false, false);
+  expectShape(out, nhwcShape(y), "the output");
+  nchw(out).copy_(y);
 }
 
 void AvgPoolGrad(Reader& r) {
@@ -31,6 +38,7 @@ void AvgPoolGrad(Reader& r) {
   at::Tensor x = r.tensor();
   at::Tensor out = r.tensor();
   PoolGeometry g = readGeometry(r);
+  expectShape(out, x.sizes(), "the output");
   nchw(out).copy_(at::avg_pool2d_backward(nchw(dy), nchw(x), g.kernel, g.stride, g.padding, false, false, c10::nullopt));
 }
 
@@ -38,7 +46,9 @@ void MaxPool(Reader& r) {
   at::Tensor x = r.tensor();
   at::Tensor out = r.tensor();
   PoolGeometry g = readGeometry(r);
-  nchw(out).copy_(at::max_pool2d(nchw(x), g.kernel, g.stride, g.padding, {1, 1}, false));
+  at::Tensor y = at::max_pool2d(nchw(x), g.kernel, g.stride, g.padding, {1, 1}, false);
+  expectShape(out, nhwcShape(y), "the output");
+  nchw(out).copy_(y);
 }
 
 // The gradient flows to each window's maximum; the positions are recomputed from the input.
@@ -47,6 +57,7 @@ void MaxPoolGrad(Reader& r) {
   at::Tensor x = r.tensor();
   at::Tensor out = r.tensor();
   PoolGeometry g = readGeometry(r);
+  expectShape(out, x.sizes(), "the output");
   auto pooled = at::max_pool2d_with_indices(nchw(x), g.kernel, g.stride, g.padding, {1, 1}, false);
   nchw(out).copy_(at::max_pool2d_with_indices_backward(nchw(dy), nchw(x), g.kernel, g.stride, g.padding, {1, 1}, false, std::get<1>(pooled)));
 }

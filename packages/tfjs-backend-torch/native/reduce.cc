@@ -2,15 +2,28 @@
 // a different shape for the same values, applied on the JavaScript side).
 #include "args.h"
 
+#include <algorithm>
+
 namespace torch_backend {
 
 namespace {
+
+// x's shape without the reduced axes (negative axes count from the end, as in ATen).
+std::vector<int64_t> reducedShape(const at::Tensor& x, const std::vector<int64_t>& axes) {
+  // maybe_wrap_dim lets a scalar's axis be 0 or -1: one flag even for rank 0.
+  std::vector<bool> reduced(std::max<int64_t>(x.dim(), 1), false);
+  for (int64_t axis : axes) reduced[c10::maybe_wrap_dim(axis, x.dim())] = true;
+  std::vector<int64_t> shape;
+  for (int64_t d = 0; d < x.dim(); d++) if (!reduced[d]) shape.push_back(x.size(d));
+  return shape;
+}
 
 #define REDUCE(NAME, EXPR)                                  \
   void NAME(Reader& r) {                                     \
     at::Tensor x = r.tensor();                               \
     at::Tensor out = r.tensor();                             \
     std::vector<int64_t> axes = r.ints();                    \
+    expectShape(out, reducedShape(x, axes), "the output");   \
     if (axes.empty()) {                                      \
       out.copy_(x);                                          \
       return;                                                \
@@ -31,6 +44,8 @@ void Prod(Reader& r) {
   at::Tensor x = r.tensor();
   at::Tensor out = r.tensor();
   std::vector<int64_t> axes = r.ints();
+  expectShape(out, reducedShape(x, axes), "the output");
+  for (int64_t& axis : axes) axis = c10::maybe_wrap_dim(axis, x.dim());
   at::Tensor y = x;
   std::sort(axes.begin(), axes.end(), std::greater<int64_t>());
   for (int64_t axis : axes) y = y.prod(axis, false, out.scalar_type());
@@ -41,13 +56,17 @@ void Prod(Reader& r) {
 void ArgMax(Reader& r) {
   at::Tensor x = r.tensor();
   at::Tensor out = r.tensor();
-  out.copy_(at::argmax(x, r.integer(), false));
+  const int64_t axis = r.integer();
+  expectShape(out, reducedShape(x, {axis}), "the output");
+  out.copy_(at::argmax(x, axis, false));
 }
 
 void ArgMin(Reader& r) {
   at::Tensor x = r.tensor();
   at::Tensor out = r.tensor();
-  out.copy_(at::argmin(x, r.integer(), false));
+  const int64_t axis = r.integer();
+  expectShape(out, reducedShape(x, {axis}), "the output");
+  out.copy_(at::argmin(x, axis, false));
 }
 
 }  // namespace

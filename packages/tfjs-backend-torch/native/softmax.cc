@@ -9,6 +9,7 @@ namespace {
 void Softmax(Reader& r) {
   at::Tensor x = r.tensor();
   at::Tensor out = r.tensor();
+  expectShape(out, x.sizes(), "the output");
   at::_softmax_out(out, x, r.integer(), false);
 }
 
@@ -17,6 +18,8 @@ void SoftmaxGrad(Reader& r) {
   at::Tensor dy = r.tensor();
   at::Tensor y = r.tensor();
   at::Tensor out = r.tensor();
+  expectShape(dy, y.sizes(), "dy");
+  expectShape(out, y.sizes(), "the output");
   at::_softmax_backward_data_out(out, dy, y, r.integer(), y.scalar_type());
 }
 

@@ -16,18 +16,18 @@ import { getKernelsForBackend, registerBackend, registerKernel, type KernelConfi
 import { TorchBackend } from './backend.js';
 import { BACKEND_NAME, cpuKernelFor } from './kernel-config.js';
 import { nativeKernelConfigs } from './kernels/index.js';
-import { loadNative, type NativeAddon } from './native.js';
+import { loadNative, MAX_THREADS, type NativeAddon } from './native.js';
 
 export { BACKEND_NAME, kernelCounts, resetKernelCounts, type KernelPath } from './kernel-config.js';
 export { CONDITIONAL_BATCH_NORM, CONDITIONAL_BATCH_NORM_GRAD, FUSED_ADAM, SOFTMAX_ATTENTION, SOFTMAX_ATTENTION_GRAD, SOFTMAX_GRAD } from './kernels/index.js';
 export { TorchBackend } from './backend.js';
-export { loadNative, TorchBackendUnavailableError, type UnavailableReason } from './native.js';
+export { loadNative, MAX_THREADS, TorchBackendUnavailableError, type UnavailableReason } from './native.js';
 
 /** Kernels of the cpu backend that only re-label memory (no arithmetic): counted as views, not fallbacks. */
 const VIEW_KERNELS = new Set(['Reshape', 'Identity', 'ExpandDims', 'Squeeze']);
 
 export interface TorchBackendOptions {
-  /** libtorch intra-op threads; default: every core (os.availableParallelism()). */
+  /** libtorch intra-op threads, an integer from 1 to MAX_THREADS; default: every core (os.availableParallelism(), at most MAX_THREADS). */
   threads?: number;
   /**
    * Keep memory libtorch frees inside the process heap for reuse (glibc mallopt; default true). Fresh
@@ -72,7 +72,10 @@ function blasInUse(): string {
  * count, and registers the 'torch' backend and its kernels. Idempotent; a second call only changes threads.
  */
 export function registerTorchBackend(opts: TorchBackendOptions = {}): TorchBackendInfo {
-  const threads = opts.threads ?? availableParallelism();
+  const threads = opts.threads ?? Math.min(availableParallelism(), MAX_THREADS);
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new RangeError(`torch backend: threads must be an integer from 1 to ${MAX_THREADS} (got ${String(threads)})`);
+  }
   if (registered) {
     registered.native.setNumThreads(threads);
     registered.info.threads = threads;

@@ -10,12 +10,21 @@ import { fileURLToPath } from 'node:url';
 
 /** The addon's exports: one function per native kernel (named as the tfjs kernel) plus these. */
 export interface NativeAddon {
+  /** Throws a RangeError unless n is an integer from 1 to MAX_THREADS. */
   setNumThreads(n: number): void;
   /** glibc: serve large blocks from the heap and keep freed memory there (see native/addon.cc); true if set. */
   keepFreedMemory(): boolean;
-  info(): { torchVersion: string; threads: number; parallel: string; config: string; mkldnn: boolean };
+  info(): { torchVersion: string; threads: number; maxThreads: number; parallel: string; config: string; mkldnn: boolean };
+  /** Throws a c10::Error, a std::exception or another C++ value natively, for the tests of the exception guard. */
+  _throwForTest(kind: 'c10' | 'std' | 'other'): void;
   [kernel: string]: unknown;
 }
+
+/**
+ * The most libtorch threads the backend accepts (native/addon.cc has the same bound): more than any
+ * machine has cores, and small enough that libtorch's thread pools can start.
+ */
+export const MAX_THREADS = 1024;
 
 export type UnavailableReason = 'libtorch-missing' | 'cmake-missing' | 'build-failed' | 'not-built' | 'load-failed';
 

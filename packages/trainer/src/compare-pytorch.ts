@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { quantileSorted } from '@sagan-serve/model-contract/stats';
-import { positiveInt, runMain } from './lib/cli-common.js';
+import { MAX_THREADS, positiveInt, runMain, threadCount } from './lib/cli-common.js';
 import { parsePolicies } from './lib/diffaugment.js';
 import { makeModelConfig, resolveDiscriminator, resolveGenerator, trainingIterationFlops } from './lib/model-config.js';
 import { describeModel } from './lib/trainer.js';
@@ -39,7 +39,7 @@ const program = new Command()
   .option('--rounds <n>', 'interleaved rounds', positiveInt, 3)
   .option('--iterations <n>', 'timed iterations per process', positiveInt, 8)
   .option('--warmup <n>', 'untimed iterations first', positiveInt, 3)
-  .option('--threads <n>', 'threads for both (default: every core)', positiveInt, cpus().length)
+  .option('--threads <n>', `threads for both, 1 to ${MAX_THREADS} (default: every core)`, threadCount, Math.min(cpus().length, MAX_THREADS))
   .option('--diffaugment <list>', 'DiffAugment policies or none', 'color,translation,cutout')
   .option('--python <path>', "Python with PyTorch (Debian's python3-torch)", '/usr/bin/python3')
   .option('--backend <name>', 'tfjs backend', 'torch')

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { parseManifest } from '@sagan-serve/model-contract/manifest';
+import { MAX_THREADS } from '../src/lib/cli-common.js';
 import { TEST_BACKEND, trainerBackend } from './helpers.js';
 
 // the scripts run in child processes; this only decides whether the torch backend can run here
@@ -51,6 +52,34 @@ async function makeImages(root: string): Promise<void> {
     }
   }
 }
+
+test('--threads outside 1..1024 stops every script at parsing with the bound named, before any backend loads', { timeout: 120_000 }, async () => {
+  const root = await mkdtemp(path.join(tmpdir(), 'sagan-threads-'));
+  try {
+    // 2**32 used to reach libtorch, which aborted the process; 1025 and 0 are just outside the bound.
+    for (const threads of [String(2 ** 32), String(MAX_THREADS + 1), '0', '1.5']) {
+      const out = path.join(root, 'run');
+      const r = await run('train.js', ['--out', out, '--data', root, '--backend', 'torch', '--threads', threads]);
+      assert.equal(r.signal, null, r.out);
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, new RegExp(`option '--threads <n>' argument '${threads.replace('.', '\\.')}' is invalid\\. must be an integer from 1 to ${MAX_THREADS}`));
+      await assert.rejects(readdir(out), 'parsing failed before the run directory was made');
+    }
+    // every script shares the option
+    for (const script of ['export.js', 'eval.js', 'bench-train.js', 'check-backend.js', 'compare-pytorch.js']) {
+      const r = await run(script, ['--threads', String(MAX_THREADS + 1)]);
+      assert.equal(r.code, 1, `${script}: ${r.out}`);
+      assert.match(r.out, new RegExp(`must be an integer from 1 to ${MAX_THREADS}`), script);
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test("--threads' bound is the torch backend's", async () => {
+  const torch = await import('@sagan-serve/tfjs-backend-torch');
+  assert.equal(MAX_THREADS, torch.MAX_THREADS);
+});
 
 test('train (SIGTERM, resume) -> export -> eval on a tiny dataset', { skip, timeout: 120_000 }, async () => {
   const root = await mkdtemp(path.join(tmpdir(), 'sagan-cli-'));

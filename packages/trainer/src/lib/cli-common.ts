@@ -40,9 +40,22 @@ export function backendOption(what: string, defaultChoice: BackendChoice): Optio
     .argParser(backendChoice).default(defaultChoice);
 }
 
+/**
+ * The most threads --threads takes: the torch backend's MAX_THREADS (its addon refuses more; libtorch
+ * starts its thread pools at the requested size). Repeated here so that the option is checked while the
+ * command line is parsed, before any backend loads; test/cli.test.ts checks that the two agree.
+ */
+export const MAX_THREADS = 1024;
+
+export function threadCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new InvalidArgumentError(`must be an integer from 1 to ${MAX_THREADS}: '${value}'`);
+  return n;
+}
+
 /** --threads: the torch backend's libtorch threads. */
 export function threadsOption(): Option {
-  return new Option('--threads <n>', 'torch backend: libtorch threads (default: every core)').argParser(positiveInt);
+  return new Option('--threads <n>', `torch backend: libtorch threads, 1 to ${MAX_THREADS} (default: every core)`).argParser(threadCount);
 }
 
 export function formatBytes(n: number): string {
