@@ -7,13 +7,21 @@
  * as first-to-last change and as a least-squares slope per minute. Ends with SIGTERM (exit code checked).
  *
  *   npm run soak -- --minutes 10
+ *
+ * With --stream <count> it runs one samples stream instead (reliability/stream-soak.ts): the server's
+ * memory while a stream of `count` images is read at full speed, or (--stream-reader stalled) while a
+ * client that never reads holds one open until the write-idle deadline cuts it.
+ *
+ *   npm run soak -- --stream 100000
+ *   npm run soak -- --stream 100000 --stream-reader stalled --stall-after 1000 --watch-seconds 45
  */
 import http from 'node:http';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { cpuShare, cpuSnapshot } from './bench/cpu-usage.js';
 import { machineInfo } from './bench/machine.js';
 import { fmt, positiveNumber, table, timestamp, writeJson } from './bench/report.js';
 import { startChildServer } from './reliability/child-server.js';
+import { printStreamSoak, streamSoak } from './reliability/stream-soak.js';
 import { send, sleep, type RawRequest } from './reliability/http-client.js';
 import { metricValue, parseMetrics } from './shared/metrics-text.js';
 import { MiB, mean, percentile, slope, Tally } from '@sagan-serve/model-contract/stats';
@@ -27,6 +35,11 @@ interface Options {
   warmup?: number;
   logLevel: string;
   out?: string;
+  stream?: number;
+  streamReader: 'full' | 'stalled';
+  watchSeconds: number;
+  stallAfter: number;
+  writeIdleTimeoutMs: number;
 }
 
 const program = new Command('soak')
@@ -38,7 +51,12 @@ const program = new Command('soak')
   .option('--sample-every <s>', 'seconds between /metrics samples', positiveNumber, 10)
   .option('--warmup <s>', 'seconds excluded from the growth figures (default: 20% of the run, at most 120)', positiveNumber)
   .option('--log-level <level>', 'LOG_LEVEL for the server (its log goes to /dev/null)', 'info')
-  .option('--out <file>', 'JSON results (default bench-results/soak-<timestamp>.json)');
+  .option('--out <file>', 'JSON results (default bench-results/soak-<timestamp>.json)')
+  .option('--stream <count>', 'instead of the mixed load: one /samples stream of <count> images, with the server\'s memory each second', positiveNumber)
+  .addOption(new Option('--stream-reader <kind>', 'full: read at full speed; stalled: never read').choices(['full', 'stalled']).default('full'))
+  .option('--watch-seconds <s>', 'stalled reader: how long to watch the stalled stream', positiveNumber, 45)
+  .option('--stall-after <n>', 'stalled reader: images read before it stops reading', positiveNumber, 1000)
+  .option('--write-idle-timeout-ms <ms>', 'WRITE_IDLE_TIMEOUT_MS for the server in --stream mode', positiveNumber, 30_000);
 
 interface Sample {
   t: number;
@@ -88,6 +106,17 @@ async function main(): Promise<void> {
   const warmupS = opts.warmup ?? Math.min(120, (durationMs / 1000) * 0.2);
   const machine = await machineInfo();
   const log = (m: string) => process.stderr.write(`[soak] ${m}\n`);
+  if (opts.stream !== undefined) {
+    const result = await streamSoak({
+      modelsDir: opts.modelsDir, model: opts.model, count: Math.round(opts.stream), reader: opts.streamReader,
+      watchSeconds: opts.watchSeconds, stallAfter: Math.round(opts.stallAfter), writeIdleTimeoutMs: opts.writeIdleTimeoutMs, logLevel: opts.logLevel,
+    }, machine, log);
+    printStreamSoak(result, machine);
+    const file = await writeJson(opts.out ?? `bench-results/soak-stream-${timestamp()}.json`, { machine, ...result });
+    console.log(`\nJSON: ${file}`);
+    if (result.exitCode !== 0) process.exitCode = 1;
+    return;
+  }
 
   const server = await startChildServer({ env: { MODELS_DIR: opts.modelsDir, DEFAULT_MODEL: opts.model, EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: opts.logLevel }, captureLogs: false });
   log(`server pid ${server.proc.pid} on ${server.base}; ${opts.minutes} min, ${opts.concurrency} clients, warm-up ${warmupS.toFixed(0)} s`);

@@ -145,6 +145,17 @@ export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/**
+ * Why a token could never be presented, or undefined. The guard reads `Bearer <token>` up to the first
+ * whitespace (a trailing newline from a secret file is the usual way in), and Node reads header bytes as
+ * Latin-1, so a character outside ASCII in the environment's UTF-8 never compares equal.
+ */
+function adminTokenProblem(token: string): string | undefined {
+  if (/\s/.test(token)) return 'contains whitespace (a trailing newline from a secret file?)';
+  if (!/^[\x21-\x7e]*$/.test(token)) return 'contains characters outside printable ASCII';
+  return undefined;
+}
+
 const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: false });
 const validateConfig = ajv.compile(CONFIG_SCHEMA);
 
@@ -187,6 +198,10 @@ export function loadConfig(...layers: RawConfig[]): Readonly<ServerConfig> {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const config = merged as unknown as ServerConfig;
+  const tokenProblem = config.adminToken === undefined ? undefined : adminTokenProblem(config.adminToken);
+  if (tokenProblem !== undefined) {
+    throw new ConfigError(`invalid configuration: ADMIN_TOKEN ${tokenProblem}, so no Authorization: Bearer header could ever match it; use printable ASCII without spaces (e.g. openssl rand -hex 24)`);
+  }
   if (config.modelControl !== 'none' && !config.adminToken && !isLoopbackHost(config.host)) {
     throw new ConfigError(`invalid configuration: MODEL_CONTROL=${config.modelControl} on HOST ${config.host} (reachable from other machines) needs ADMIN_TOKEN (16 or more characters), or HOST=127.0.0.1`);
   }

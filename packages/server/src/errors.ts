@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: { status: 401, description: 'A repository control call without `Authorization: Bearer <token>` while ADMIN_TOKEN is set.' },
   FORBIDDEN: { status: 403, description: 'A repository control call whose bearer token is not ADMIN_TOKEN.' },
   CONTROL_DISABLED: { status: 403, description: 'Repository control calls are off (MODEL_CONTROL=none); set MODEL_CONTROL=explicit or poll.' },
+  CROSS_ORIGIN: { status: 403, description: 'A repository control call from a web page of another origin (its `Origin` is not the request\'s own host, or `Sec-Fetch-Site` is not same-origin).' },
+  HOST_NOT_ALLOWED: { status: 403, description: 'A repository control call, without ADMIN_TOKEN set, whose `Host` is not a loopback name or address (the DNS-rebinding shape).' },
   NOT_FOUND: { status: 404, description: 'No such route.' },
   UNKNOWN_MODEL: { status: 404, description: 'No model of that name is in the model repository; `allowed` lists the models.' },
   UNKNOWN_VERSION: { status: 404, description: 'The model exists but not in that version; `allowed` lists the versions it serves.' },
@@ -79,6 +81,13 @@ export const serveError = {
   UNAUTHENTICATED: () => new ServeError('UNAUTHENTICATED', 'repository control needs Authorization: Bearer <ADMIN_TOKEN>', { field: 'authorization' }),
   FORBIDDEN: () => new ServeError('FORBIDDEN', 'the bearer token is not the admin token', { field: 'authorization' }),
   CONTROL_DISABLED: () => new ServeError('CONTROL_DISABLED', 'repository control is off: start the server with MODEL_CONTROL=explicit (or poll)', { field: 'MODEL_CONTROL', allowed: ['explicit', 'poll'] }),
+  /** `why`: the header that showed it ("Origin http://evil.example", "Sec-Fetch-Site cross-site"). */
+  CROSS_ORIGIN: (why: string) => new ServeError('CROSS_ORIGIN', `repository control does not take calls from web pages of another origin (${why.slice(0, 200)})`, { field: 'origin' }),
+  HOST_NOT_ALLOWED: (host: string | undefined, allowed: readonly string[]) => new ServeError(
+    'HOST_NOT_ALLOWED',
+    `without ADMIN_TOKEN, repository control answers only requests addressed to this machine's loopback (Host ${host === undefined ? 'missing' : `'${host.slice(0, 200)}'`})`,
+    { field: 'host', allowed },
+  ),
   NOT_FOUND: (method: string, path: string, routes: readonly string[]) => new ServeError('NOT_FOUND', `no route for ${method} ${path.slice(0, 200)}`, { allowed: routes }),
   /** `name` undefined: a version-less alias (`/generate`) with no default model. */
   UNKNOWN_MODEL: (name: string | undefined, models: readonly string[]) => new ServeError(

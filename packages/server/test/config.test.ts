@@ -18,3 +18,24 @@ test('bad settings name their environment variable', () => {
   assert.throws(() => loadConfig(configFromEnv({ MAX_BATCH_SIZE: '0' })), /MAX_BATCH_SIZE/);
   assert.throws(() => loadConfig(configFromEnv({ LOG_LEVEL: 'loud' })), /LOG_LEVEL/);
 });
+
+test('ADMIN_TOKEN must be printable ASCII without whitespace: any other token could never match a Bearer header, so the server refuses to start', () => {
+  const base = { modelControl: 'explicit', host: '0.0.0.0' } as const;
+  const cases: Array<[string, RegExp]> = [
+    ['0123456789abcdef\n', /whitespace/],
+    ['0123456789abcdef ', /whitespace/],
+    [' 0123456789abcdef', /whitespace/],
+    ['0123456789 abcdef', /whitespace/],
+    ['0123456789\tabcdef', /whitespace/],
+    ['pässwort-0123456789', /ASCII/],
+    ['token–with-en-dash-01', /ASCII/],
+    ['0123456789abcdef\u0000', /ASCII/],
+  ];
+  for (const [token, why] of cases) {
+    assert.throws(() => loadConfig(base, { adminToken: token }), (err: unknown) => err instanceof ConfigError && /ADMIN_TOKEN/.test(err.message) && why.test(err.message), JSON.stringify(token));
+    assert.throws(() => loadConfig(configFromEnv({ MODEL_CONTROL: 'explicit', HOST: '0.0.0.0', ADMIN_TOKEN: token })), ConfigError, JSON.stringify(token));
+  }
+  const printable = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).join('');
+  assert.equal(loadConfig(base, { adminToken: printable }).adminToken, printable);
+  assert.throws(() => loadConfig(base, { adminToken: 'x'.repeat(15) }), /ADMIN_TOKEN/);
+});

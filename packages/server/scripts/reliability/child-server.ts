@@ -35,6 +35,13 @@ export interface ChildServerOptions {
   onLog?: (entry: Record<string, unknown>) => void;
   /** Parse and keep stdout log lines (default true); load scripts send them to /dev/null instead. */
   captureLogs?: boolean;
+  /**
+   * A server that exits with a non-zero status or a signal on its own (not through stop()) after it
+   * answered /healthz has crashed: by default that is thrown as an uncaught error in this process, so a
+   * test run fails even when the test at hand was not looking at the server (a crash from an unhandled
+   * rejection once passed unnoticed that way). Default true.
+   */
+  crashIsFatal?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -67,13 +74,19 @@ export async function startChildServer(options: ChildServerOptions = {}): Promis
   const proc = spawn(process.execPath, [...nodeFlagsForServer(), CLI_PATH], { env, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   let exitedWith: number | string | undefined;
+  let started = false;
+  let stopping = false;
+  const stderr: string[] = [];
   const exited = new Promise<number | string>((resolve) => {
     proc.once('exit', (code, signal) => {
       exitedWith = code ?? signal ?? 'unknown';
       resolve(exitedWith);
+      if (started && !stopping && exitedWith !== 0 && options.crashIsFatal !== false) {
+        const crash = new Error(`the server (pid ${proc.pid}) exited on its own with ${String(exitedWith)}; stderr: ${stderr.join('\n').slice(-2000)}`);
+        process.nextTick(() => { throw crash; });
+      }
     });
   });
-  const stderr: string[] = [];
   createInterface({ input: proc.stderr! }).on('line', (line) => {
     stderr.push(line);
     if (stderr.length > 200) stderr.shift();
@@ -102,7 +115,9 @@ export async function startChildServer(options: ChildServerOptions = {}): Promis
     }
     await sleep(50);
   }
+  started = true;
   const stop = async (killAfterMs = 20_000): Promise<number | string> => {
+    stopping = true;
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
     const timer = setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
     const code = await exited;

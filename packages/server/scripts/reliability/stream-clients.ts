@@ -66,3 +66,32 @@ export function stalledClient(port: number, path: string, body: unknown): { dest
   socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`);
   return { destroy: () => socket.destroy() };
 }
+
+/**
+ * Reads an NDJSON samples stream at full speed until `stopAfter` sample lines, then stops reading (the
+ * socket stays open): a pipeline whose consumer stalled mid-stream. `stopped` resolves when it stops.
+ */
+export function stopReadingAfter(base: string, path: string, body: unknown, stopAfter: number): { stopped: Promise<number>; destroy(): void } {
+  const url = new URL(base);
+  let destroy = () => undefined as void;
+  const stopped = new Promise<number>((resolve, reject) => {
+    let lines = 0;
+    const req = http.request({ host: url.hostname, port: url.port, method: 'POST', path, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      const onData = (chunk: Buffer) => {
+        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+        if (lines >= stopAfter) {
+          res.off('data', onData);
+          res.pause();
+          resolve(lines);
+        }
+      };
+      res.on('data', onData);
+      res.on('error', () => undefined);
+      res.on('end', () => resolve(lines));
+    });
+    req.on('error', reject);
+    destroy = () => req.destroy();
+    req.end(JSON.stringify(body));
+  });
+  return { stopped, destroy: () => destroy() };
+}

@@ -9,6 +9,7 @@ import type { ModelManifest } from '@sagan-serve/model-contract/manifest';
 import type { ModelRegistry } from '../models/model-registry.js';
 import { isReady, type ModelVersion, type ReadyModel } from '../models/model-version.js';
 import type { AppDeps } from './app-deps.js';
+import { headerValue } from './header-value.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
@@ -87,27 +88,53 @@ export function requireJson(req: Request): void {
   }
 }
 
-/** X-Model and X-Model-Version: which model and version made the response. */
+/** X-Model and X-Model-Version: which model and version made the response (encoded by headerValue). */
 export function setModelHeaders(res: Response, manifest: Pick<ModelManifest, 'name' | 'version'>): void {
-  res.setHeader('X-Model', manifest.name);
-  res.setHeader('X-Model-Version', manifest.version);
+  res.setHeader('X-Model', headerValue(manifest.name));
+  res.setHeader('X-Model-Version', headerValue(manifest.version));
 }
 
 /**
  * Sets ETag and Cache-Control for a deterministic image (immutable unless the server chose a random seed)
- * and answers 304 when the client's If-None-Match matches (or is `*`); returns true when it did.
+ * and answers 304 when a GET or HEAD of a seeded image has an If-None-Match that matches (or is `*`);
+ * returns true when it did.
  */
 export function answeredNotModified(req: Request, res: Response, etag: string, randomSeed: boolean): boolean {
   res.setHeader('ETag', etag);
   res.setHeader('Cache-Control', randomSeed ? 'no-store' : IMMUTABLE);
-  // `*` matches any current representation (RFC 9110 13.1.2); every valid request has one, so it is
-  // answered here, before the image is generated (Express's own check would run after, and waste it).
+  // RFC 9110 13.1.2 matches If-None-Match against the target's current representation, and 13.2.2 answers
+  // 304 only to GET and HEAD. A seeded GET has one (the same bytes every time), so it is answered here,
+  // before the image is generated. A POST's answer is computed from its body, and a server-chosen seed is
+  // a new draw on every request: neither has a current representation to match, so both go on to generate.
+  if ((req.method !== 'GET' && req.method !== 'HEAD') || randomSeed) return false;
   const tags = req.headers['if-none-match']?.split(',').map((tag) => tag.trim());
-  if (tags && (tags.includes('*') || (!randomSeed && tags.includes(etag)))) {
+  if (tags && (tags.includes('*') || tags.includes(etag))) {
     res.status(304).end();
     return true;
   }
   return false;
+}
+
+/**
+ * Answers a HEAD of an image route with the headers set so far and the GET's status, and returns true;
+ * the inference would only make a body that HEAD does not send. Content-Length is left out: only the
+ * encoded image determines it (RFC 9110 9.3.2 allows that).
+ */
+export function answeredHead(req: Request, res: Response, contentType: string): boolean {
+  if (req.method !== 'HEAD') return false;
+  res.setHeader('Content-Type', contentType);
+  res.end();
+  return true;
+}
+
+/**
+ * Sends an encoded image. Not res.send: its own freshness check answers `If-None-Match: *` with 304 after
+ * the image is made, also for a server-chosen seed; answeredNotModified has already decided.
+ */
+export function sendImage(res: Response, contentType: string, bytes: Buffer): void {
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Length', bytes.length);
+  res.end(bytes);
 }
 
 /** Ready for traffic (/readyz, /v2/health/ready): every model has a ready version and no drain has begun. */

@@ -447,6 +447,12 @@ export class ModelRegistry {
       entry.fail((err as Error).message);
       return;
     }
+    if (this.closing) {
+      // Shutdown began while this version loaded: close() did not see it, so it releases itself.
+      await serving.instances.close();
+      entry.fail('the server shut down while this version loaded');
+      return;
+    }
     entry.ready(serving);
     this.logger.info({ ...labels, provider: serving.provider, loadSeconds: Number(serving.loadSeconds.toFixed(3)), untrained: manifest.untrained ?? false, batching }, 'model ready');
   }

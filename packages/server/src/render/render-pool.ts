@@ -13,6 +13,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { checkFormatLimits } from './format-limits.js';
 import type { GeneratedRows, RenderModel, RenderSpec } from './render-request.js';
 import type { RenderTask, RenderThreadData } from './render-worker.js';
 
@@ -50,6 +51,8 @@ export class RenderPool {
 
   /** Encodes n rows as one image per `spec` (see renderRequest). Moves rows.image and rows.attention. */
   async render(model: RenderModel, rows: GeneratedRows, n: number, spec: RenderSpec): Promise<Buffer> {
+    // Routes check this before inference (naming their own field); here it covers any route that does not.
+    checkFormatLimits(model, n, spec, 'format');
     const transferList: ArrayBuffer[] = [rows.image.buffer as ArrayBuffer];
     if (rows.attention && rows.attention.buffer !== rows.image.buffer) transferList.push(rows.attention.buffer as ArrayBuffer);
     const bytes = await this.pool.run({ model, rows, n, spec }, { transferList });

@@ -142,4 +142,39 @@ describe('Open Inference Protocol (v2)', () => {
     const method = await request(server).get('/v2/models/dogs/infer').expect(405);
     assert.equal(method.body.code, 'METHOD_NOT_ALLOWED');
   });
+
+  test('a response over MAX_INFER_RESPONSE_BYTES is refused before inference with the rows allowed; within it, the body is streamed and parses to the same tensors', async () => {
+    // dogs: 3x16x16 image values per row, plus 64x16 attention values: 1,792 values, at most 24 bytes each.
+    const limited = await startTestServer(await makeModelsDir([{ name: 'dogs', classes: TINY_CLASSES }]), { maxInferResponseBytes: 1_792 * 24 * 3 });
+    const limitedServer = limited.app.listen(0, '127.0.0.1');
+    try {
+      const rows = (n: number, outputs?: string[]) => ({
+        inputs: [
+          { name: 'z', shape: [n, 16], datatype: 'FP32', data: Array.from({ length: n * 16 }, (_, i) => Math.cos(i)) },
+          { name: 'y', shape: [n], datatype: 'INT64', data: new Array(n).fill(2) },
+        ],
+        ...(outputs ? { outputs: outputs.map((name) => ({ name })) } : {}),
+      });
+      const before = await histogramTotals(limited.metrics, 'sagan_batch_size');
+      const refused = await request(limitedServer).post('/v2/models/dogs/infer').send(rows(4)).expect(400);
+      assert.equal(refused.body.code, 'INVALID_ARGUMENT');
+      assert.equal(refused.body.field, 'body.inputs[0].shape');
+      assert.equal(refused.body.allowed, '1..3 rows');
+      assert.equal((await histogramTotals(limited.metrics, 'sagan_batch_size')).count, before.count, 'nothing ran');
+      // The image output alone is 768 values a row: 7 rows fit.
+      await request(limitedServer).post('/v2/models/dogs/infer').send(rows(7, ['image'])).expect(200);
+      const ok = await request(limitedServer).post('/v2/models/dogs/infer').send(rows(3)).expect(200);
+      assert.equal(ok.headers['content-length'], undefined, 'streamed (chunked), not built whole');
+      assert.equal(ok.headers['transfer-encoding'], 'chunked');
+      assert.deepEqual(ok.body.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]), [['image', [3, 3, 16, 16]], ['attention', [3, 64, 16]]]);
+      const image = ok.body.outputs[0].data as number[];
+      assert.equal(image.length, 3 * 768);
+      assert.ok(image.every((v) => typeof v === 'number' && Number.isFinite(v)));
+      // Values are the float32 outputs written in full (the same numbers JSON.stringify gives).
+      assert.ok(image.every((v) => Math.fround(v) === v), 'every value is exactly a float32');
+    } finally {
+      limitedServer.close();
+      await limited.close();
+    }
+  });
 });

@@ -12,7 +12,8 @@ import { randomWeights } from '@sagan-serve/model-contract/sagan-graph';
 import { makeModelsDir, startTestServer, tinyConfig, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
 
 const TOKEN = 'load-by-directory-token-0123';
-const auth = { Authorization: `Bearer ${TOKEN}` };
+/** Control calls are JSON calls (admin-auth.ts): a body is optional, the content type is not. */
+const auth = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };
 
 async function writeDogs(root: string, seed: number): Promise<void> {
   const config = tinyConfig({ name: 'dogs64', classes: TINY_CLASSES });

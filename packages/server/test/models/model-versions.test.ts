@@ -17,7 +17,8 @@ import { randomWeights } from '@sagan-serve/model-contract/sagan-graph';
 import { binary, makeModelsDir, startTestServer, tinyConfig, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
 
 const TOKEN = 'test-admin-token-0123456789';
-const auth = { Authorization: `Bearer ${TOKEN}` };
+/** Control calls are JSON calls (admin-auth.ts): a body is optional, the content type is not. */
+const auth = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };
 
 /** Writes version `version` of model `name` (versioned layout) with weights from `seed`. */
 async function writeVersion(root: string, name: string, version: string, seed: number): Promise<string> {

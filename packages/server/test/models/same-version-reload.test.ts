@@ -14,7 +14,8 @@ import { randomWeights } from '@sagan-serve/model-contract/sagan-graph';
 import { binary, makeModelsDir, startTestServer, tinyConfig, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
 
 const TOKEN = 'same-version-reload-token-01';
-const auth = { Authorization: `Bearer ${TOKEN}` };
+/** Control calls are JSON calls (admin-auth.ts): a body is optional, the content type is not. */
+const auth = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };
 /** A fixed modification time, so that rewritten files can be given back the one they had. */
 const FIXED_TIME = new Date('2024-01-02T03:04:05Z');
 

@@ -86,13 +86,15 @@ describe('slow consumers and long streams (real CLI)', () => {
     }
   });
 
-  test('a client that stops reading a stream or a large v2 response is cut after WRITE_IDLE_TIMEOUT_MS, and its work released', { timeout: 60_000 }, async () => {
+  test('a client that stops reading a stream or a large v2 response is cut after WRITE_IDLE_TIMEOUT_MS, and its work released', { timeout: 60_000 }, async (t) => {
     const server = await startChildServer({ env: {
       ...BASE_ENV, MODELS_DIR: modelsDir, WRITE_IDLE_TIMEOUT_MS: '1000', MAX_SAMPLES_PER_IMAGE: '256', MAX_INFER_RESPONSE_BYTES: '134217728',
     } });
     try {
+      const sentAt = performance.now();
       const stalled = stalledClient(server.port, '/v1/models/dogs/samples', { class: 0, count: 10_000, format: 'png' });
       await waitFor('the stalled stream to be cut', async () => (await cutCount(server, 'write_idle')) === 1, 20_000, 100);
+      t.diagnostic(`WRITE_IDLE_TIMEOUT_MS=1000: the stalled stream was cut ${(performance.now() - sentAt).toFixed(0)} ms after its request`);
       stalled.destroy();
       // 256 rows of 3x64x64 values: about 60 MB of JSON, far more than the socket buffers hold.
       const z = Array.from({ length: 256 * 16 }, (_, i) => Math.sin(i));
@@ -113,7 +115,7 @@ describe('slow consumers and long streams (real CLI)', () => {
     }
   });
 
-  test('with a stalled stream open: unload answers within RELEASE_TIMEOUT_MS and releases the version; SIGTERM exits 0 in time', { timeout: 60_000 }, async () => {
+  test('with a stalled stream open: unload answers within RELEASE_TIMEOUT_MS and releases the version; SIGTERM exits 0 in time', { timeout: 60_000 }, async (t) => {
     const server = await startChildServer({ env: {
       ...BASE_ENV, MODELS_DIR: modelsDir, MODEL_CONTROL: 'explicit', WRITE_IDLE_TIMEOUT_MS: '600000', RELEASE_TIMEOUT_MS: '1500', SHUTDOWN_GRACE_MS: '1000',
     } });
@@ -124,11 +126,13 @@ describe('slow consumers and long streams (real CLI)', () => {
       const unload = await send(server.base, { method: 'POST', path: '/v1/repository/models/dogs/unload', headers: { 'content-type': 'application/json' }, body: '{}', timeoutMs: 20_000 });
       const unloadMs = performance.now() - unloadStarted;
       assert.equal(unload.status, 200, unload.body.toString('utf8'));
+      t.diagnostic(`RELEASE_TIMEOUT_MS=1500 with a stalled stream: unload answered in ${unloadMs.toFixed(0)} ms`);
       assert.ok(unloadMs < 1500 + 3000, `unload answered in ${unloadMs.toFixed(0)} ms`);
       await waitFor('the version to be released', () => server.logs.some((l) => l.msg === 'model version released'), 5000);
       assert.equal(await cutCount(server, 'release_timeout'), 1);
       stalled.destroy();
       const { code, ms } = await timedSigterm(server);
+      t.diagnostic(`SHUTDOWN_GRACE_MS=1000, after the unload: exit ${code} ${ms.toFixed(0)} ms after SIGTERM`);
       assert.equal(code, 0);
       assert.ok(ms < 1000 + 5000, `exited ${ms.toFixed(0)} ms after SIGTERM`);
     } finally {
@@ -136,7 +140,7 @@ describe('slow consumers and long streams (real CLI)', () => {
     }
   });
 
-  test('SIGTERM while an unload waits for a stalled stream: the unload answers and the process exits 0 within SHUTDOWN_GRACE_MS + 5 s', { timeout: 60_000 }, async () => {
+  test('SIGTERM while an unload waits for a stalled stream: the unload answers and the process exits 0 within SHUTDOWN_GRACE_MS + 5 s', { timeout: 60_000 }, async (t) => {
     const server = await startChildServer({ env: {
       ...BASE_ENV, MODELS_DIR: modelsDir, MODEL_CONTROL: 'explicit', WRITE_IDLE_TIMEOUT_MS: '600000', RELEASE_TIMEOUT_MS: '600000', SHUTDOWN_GRACE_MS: '1000',
     } });
@@ -147,6 +151,7 @@ describe('slow consumers and long streams (real CLI)', () => {
         .then((r: RawResponse) => r.status, (err: NodeJS.ErrnoException) => err.code ?? err.message);
       await sleep(500);
       const { code, ms } = await timedSigterm(server);
+      t.diagnostic(`SHUTDOWN_GRACE_MS=1000, unload pending behind a stalled stream: exit ${code} ${ms.toFixed(0)} ms after SIGTERM`);
       assert.equal(code, 0);
       assert.ok(ms < 1000 + 5000, `exited ${ms.toFixed(0)} ms after SIGTERM`);
       assert.equal(await unload, 200, 'the pending unload was answered');

@@ -89,7 +89,7 @@ describe('version swap under load', () => {
       await new Promise((resolve) => setTimeout(resolve, SECONDS * 300));
       await writeVersion(root, '2', 2);
       loadSentMs = performance.now() - started;
-      const res = await send(base, { method: 'POST', path: '/v1/repository/models/dogs/load', headers: { authorization: `Bearer ${TOKEN}` } }, agent);
+      const res = await send(base, { method: 'POST', path: '/v1/repository/models/dogs/load', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } }, agent);
       loadDoneMs = performance.now() - started;
       assert.equal(res.status, 200, res.body.toString('utf8'));
       rssBothLoaded = process.memoryUsage().rss;
@@ -136,7 +136,7 @@ describe('version swap under load', () => {
     const rssEach: number[] = [];
     for (let v = 3; v < 3 + swaps; v++) {
       await writeVersion(root, String(v), v);
-      const res = await send(base, { method: 'POST', path: '/v1/repository/models/dogs/load', headers: { authorization: `Bearer ${TOKEN}` } });
+      const res = await send(base, { method: 'POST', path: '/v1/repository/models/dogs/load', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } });
       assert.equal(res.status, 200);
       await ts.registry.settled();
       rssEach.push(await settledRss());

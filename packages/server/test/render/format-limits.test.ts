@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { isServeError } from '../../src/errors.js';
 import { checkFormatLimits, largestFittingSize, MAX_SIDE_BY_FORMAT } from '../../src/render/format-limits.js';
 import { outputDimensions } from '../../src/render/output-dimensions.js';
+import { RenderPool } from '../../src/render/render-pool.js';
 import { renderRequest, type RenderModel, type RenderSpec } from '../../src/render/render-request.js';
 import { histogramTotals, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
 
@@ -79,6 +80,20 @@ describe('format limits', () => {
     // Tall outputs count too: the limit is per side.
     assert.throws(() => checkFormatLimits(MODEL, 64, spec({ columns: 1, size: 300, format: 'webp' }), 'size'), /16383/);
   });
+});
+
+test('the render pool refuses an output its format cannot hold before it reaches a render thread', async () => {
+  const pool = new RenderPool({ threads: 1 });
+  try {
+    await assert.rejects(pool.render(MODEL, rows(16, false), 16, spec({ columns: 16, size: 1000, format: 'webp' })), (err: unknown) => {
+      assert.ok(isServeError(err) && err.code === 'INVALID_ARGUMENT', String(err));
+      return true;
+    });
+    const ok = await pool.render(MODEL, rows(2, false), 2, spec({ format: 'webp' }));
+    assert.equal((await sharp(ok).metadata()).format, 'webp');
+  } finally {
+    await pool.close();
+  }
 });
 
 describe('format limits over HTTP', () => {

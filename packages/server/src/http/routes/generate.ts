@@ -7,8 +7,9 @@ import { contentTypeFor } from '@sagan-serve/model-contract/image';
 import { renderModelOf } from '../../render/render-request.js';
 import type { RouteContext } from '../app-deps.js';
 import { buildGenerateRequest, type GenerateParams } from '../generate-request.js';
+import { headerValue } from '../header-value.js';
 import type { HttpMethod, RouteDefinition, RouteHandler, RouteRequest } from '../route.js';
-import { answeredNotModified, clientGone, defaultModelName, requireJson, requireReady, setModelHeaders } from '../route-helpers.js';
+import { answeredHead, answeredNotModified, clientGone, defaultModelName, requireJson, requireReady, sendImage, setModelHeaders } from '../route-helpers.js';
 
 type ParamsReader = (req: RouteRequest) => { params: GenerateParams; nGiven: boolean };
 /** Which model and version a request names (the version is undefined for the serving one). */
@@ -22,15 +23,15 @@ async function generate(context: RouteContext, req: RouteRequest, res: Response,
   const { params, nGiven } = read(req);
   const request = buildGenerateRequest(params, manifest, context.config, { nGiven, contentDigest: model.contentDigest });
   setModelHeaders(res, manifest);
-  res.setHeader('X-Class', request.cls.name);
+  res.setHeader('X-Class', headerValue(request.cls.name));
   if (request.seed !== undefined) res.setHeader('X-Seed', String(request.seed));
-  if (answeredNotModified(req, res, request.etag, request.randomSeed)) return;
+  if (answeredNotModified(req, res, request.etag, request.randomSeed) || answeredHead(req, res, contentTypeFor(request.render.format))) return;
   const result = await model.batcher.submit(
     { z: request.z, classes: new Array<number>(request.n).fill(request.cls.index), wantAttention: request.render.attention !== 'none' },
     { signal: clientGone(res), rowsField: Array.isArray(params.z?.[0]) ? 'body.z' : 'n' },
   );
   const bytes = await context.renderer.render(renderModelOf(manifest), result, request.n, request.render);
-  res.type(contentTypeFor(request.render.format)).send(bytes);
+  sendImage(res, contentTypeFor(request.render.format), bytes);
 }
 
 /** GET reads the query (operation `generate`'s schema), POST the JSON body (`generatePost`'s). */

@@ -73,7 +73,7 @@ export function readInferInputs(body: InferRequest, model: ReadyModel, maxRows: 
   if (!['INT64', 'INT32'].includes(cls.input.datatype)) throw serveError.INVALID_ARGUMENT(`${yField}.datatype`, `'${m.class_input}' is INT64 (INT32 accepted)`, ['INT64', 'INT32']);
   const [rows, zDim] = latent.input.shape;
   if (latent.input.shape.length !== 2 || zDim !== dim) throw serveError.INVALID_ARGUMENT(`${zField}.shape`, `'${m.latent.input}' has shape [rows, ${dim}]`, `[rows, ${dim}]`);
-  if (!(rows >= 1 && rows <= maxRows)) throw serveError.INVALID_ARGUMENT(`${zField}.shape`, `${rows} rows; between 1 and ${maxRows} per request for the outputs asked for (MAX_SAMPLES_PER_IMAGE, MAX_INFER_RESPONSE_BYTES)`, `1..${maxRows} rows`);
+  if (!(rows >= 1 && rows <= maxRows)) throw serveError.INVALID_ARGUMENT(`${zField}.shape`, `${rows} rows; between 1 and ${maxRows} per request for the outputs asked for (MAX_SAMPLES_PER_IMAGE, MAX_INFER_RESPONSE_BYTES, the model's queue)`, `1..${maxRows} rows`);
   if (cls.input.shape.length !== 1 || cls.input.shape[0] !== rows) throw serveError.INVALID_ARGUMENT(`${yField}.shape`, `'${m.class_input}' has shape [${rows}] (one class per row of '${m.latent.input}')`, `[${rows}]`);
   const z = new Float32Array(rows * dim);
   flatten(latent.input.data, zField, rows * dim).forEach((v, i) => {
@@ -107,7 +107,7 @@ async function infer(deps: AppDeps, req: Request, res: Response, validate: (v: u
   validate(body);
   const outputs = requestedOutputs(body, model);
   const tensors = modelTensors(model).outputs.filter((t) => outputs.includes(t.name));
-  const { z, classes, rows } = readInferInputs(body, model, maxInferRows(tensors, deps.config));
+  const { z, classes, rows } = readInferInputs(body, model, maxInferRows(tensors, deps.config, model.batching.maxQueueSize));
   const attentionName = model.manifest.attention?.output;
   const signal = clientGone(res);
   const result = await model.batcher.submit({ z, classes, wantAttention: attentionName !== undefined && outputs.includes(attentionName) }, { signal });
@@ -121,12 +121,13 @@ async function infer(deps: AppDeps, req: Request, res: Response, validate: (v: u
 }
 
 /**
- * Rows one infer request may ask for: MAX_SAMPLES_PER_IMAGE, and no more than keep the response within
- * MAX_INFER_RESPONSE_BYTES at the largest a value can be written (so the check holds before inference).
+ * Rows one infer request may ask for: MAX_SAMPLES_PER_IMAGE, what the model's queue can ever hold, and
+ * no more than keep the response within MAX_INFER_RESPONSE_BYTES at the largest a value can be written
+ * (so the check holds before inference).
  */
-export function maxInferRows(outputs: readonly MetadataTensor[], config: Pick<ServerConfig, 'maxSamplesPerImage' | 'maxInferResponseBytes'>): number {
+export function maxInferRows(outputs: readonly MetadataTensor[], config: Pick<ServerConfig, 'maxSamplesPerImage' | 'maxInferResponseBytes'>, maxQueueSize: number): number {
   const valuesPerRow = outputs.reduce((sum, t) => sum + t.shape.slice(1).reduce((a, b) => a * b, 1), 0);
-  return Math.max(0, Math.min(config.maxSamplesPerImage, Math.floor(config.maxInferResponseBytes / (valuesPerRow * MAX_JSON_BYTES_PER_FP32))));
+  return Math.max(0, Math.min(config.maxSamplesPerImage, maxQueueSize, Math.floor(config.maxInferResponseBytes / (valuesPerRow * MAX_JSON_BYTES_PER_FP32))));
 }
 
 function readiness(res: Response, ready: boolean, body: Record<string, unknown>): void {

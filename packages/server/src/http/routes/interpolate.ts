@@ -11,8 +11,9 @@ import { contentTypeFor, type ImageFormat, type ResizeKernel } from '@sagan-serv
 import { checkFormatLimits } from '../../render/format-limits.js';
 import { renderModelOf } from '../../render/render-request.js';
 import { checkOutputPixels, resolveOutputSize, strongEtag } from '../generate-request.js';
+import { headerValue } from '../header-value.js';
 import type { RouteDefinition } from '../route.js';
-import { answeredNotModified, clientGone, requireReady, setModelHeaders } from '../route-helpers.js';
+import { answeredHead, answeredNotModified, clientGone, requireReady, sendImage, setModelHeaders } from '../route-helpers.js';
 
 /** The query after schema validation (defaults filled in). */
 interface InterpolateParams {
@@ -44,12 +45,12 @@ export const interpolateRoutes: readonly RouteDefinition[] = [{
     checkFormatLimits(manifest, params.steps, { format: params.format, size, attention: 'none', queries: [], columns: params.steps }, 'size');
 
     setModelHeaders(res, manifest);
-    res.setHeader('X-Class', cls.name);
+    res.setHeader('X-Class', headerValue(cls.name));
     const etag = strongEtag([
       'interpolate', manifest.name, manifest.version, model.contentDigest, cls.index, params.from, params.to, params.steps, params.mode,
       params.truncation ?? null, params.format, size, params.resample, deps.config.pngCompressionLevel,
     ]);
-    if (answeredNotModified(req, res, etag, false)) return;
+    if (answeredNotModified(req, res, etag, false) || answeredHead(req, res, contentTypeFor(params.format))) return;
 
     const z = interpolationPath(latentForSeed(params.from, dim, params.truncation), latentForSeed(params.to, dim, params.truncation), params.steps, params.mode);
     const result = await model.batcher.submit(
@@ -60,7 +61,7 @@ export const interpolateRoutes: readonly RouteDefinition[] = [{
       format: params.format, size, resample: params.resample, attention: 'none', queries: [],
       pngCompressionLevel: deps.config.pngCompressionLevel, columns: params.steps,
     });
-    res.type(contentTypeFor(params.format)).send(bytes);
+    sendImage(res, contentTypeFor(params.format), bytes);
   };
   },
 }];

@@ -9,6 +9,7 @@ import { isServeError, serveError } from '../../errors.js';
 import { resolveClass, type ResolvedClass } from '../../models/resolve-class.js';
 import { fillLatent, sampleSeed } from '@sagan-serve/model-contract/seeded-latent';
 import type { ImageFormat } from '@sagan-serve/model-contract/image';
+import { checkFormatLimits } from '../../render/format-limits.js';
 import { renderModelOf, type RenderSpec } from '../../render/render-request.js';
 import type { JobResult } from '../../batching/inference-job.js';
 import type { ReadyModel } from '../../models/model-version.js';
@@ -102,6 +103,8 @@ export const samplesRoutes: readonly RouteDefinition[] = [{
       format: body.format, size: manifest.image.size, resample: 'nearest', attention: 'none', queries: [],
       pngCompressionLevel: deps.config.pngCompressionLevel,
     };
+
+    checkFormatLimits(renderModel, 1, sampleSpec, 'body.format');
 
     const submitChunk = (first: number): Promise<JobResult> => {
       const rows = Math.min(chunkRows, total - first);
