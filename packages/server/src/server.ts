@@ -33,8 +33,11 @@ export interface RunningServer {
  */
 const LISTEN_BACKLOG = 4096;
 
-/** What a shutdown step may take once the grace period is over (the CLI's own backstop is 5 s past it). */
-const AFTER_GRACE_MS = 1000;
+/**
+ * What each of this file's shutdown steps may take once the grace period is over; with the registry's
+ * own (model-registry.ts) they stay under the CLI's backstop, 5 s past the grace period.
+ */
+const AFTER_GRACE_MS = 250;
 
 
 export async function startServer(config: Readonly<ServerConfig>): Promise<RunningServer> {

@@ -88,8 +88,9 @@ export class InstanceGroup implements BatchBackend {
     return this.workers.some((worker) => worker.running);
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((worker) => worker.close()));
+  /** Stops every instance; runs in progress get up to `drainMs` (WorkerClient.close). */
+  async close(drainMs?: number): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.close(drainMs)));
   }
 
 }

@@ -203,16 +203,16 @@ export class ModelWorker implements BatchBackend {
 
   /**
    * Stops the worker. Runs already sent to it finish first (the worker releases its session only after
-   * them), for up to RUN_DRAIN_MS; a run still going then fails with SHUTTING_DOWN, as queued work does
+   * them), for up to `drainMs`; a run still going then fails with SHUTTING_DOWN, as queued work does
    * once the grace period is over, not with WORKER_FAILED (the worker did not fail).
    */
-  async close(): Promise<void> {
+  async close(drainMs = RUN_DRAIN_MS): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
     const worker = this.worker;
     if (!worker) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, RUN_DRAIN_MS);
+      const timer = setTimeout(resolve, drainMs);
       const done = (): void => {
         clearTimeout(timer);
         resolve();

@@ -56,8 +56,14 @@ export interface LoadOptions {
 
 /** Longest a single run may take before the worker is declared hung (ms). */
 const MIN_RUN_TIMEOUT_MS = 60_000;
-/** How long responses that were cut get to emit 'close' before their version is released anyway. */
-const RELEASE_AFTER_CUT_MS = 1000;
+/**
+ * What a shutdown may take past SHUTDOWN_GRACE_MS, step by step; together under the CLI's 5 s backstop
+ * (with server.ts's own steps): batches already running, then responses being rendered or written, then
+ * releasing sessions (and versions being retired) once the rest was cut.
+ */
+const RUNS_AFTER_GRACE_MS = 2000;
+const RESPONSES_AFTER_GRACE_MS = 1000;
+const RELEASE_AFTER_CUT_MS = 500;
 
 
 export class ModelRegistry {
@@ -190,24 +196,27 @@ export class ModelRegistry {
    */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
-    const deadline = performance.now() + graceMs;
-    const remaining = () => Math.max(0, deadline - performance.now());
+    const graceEnds = performance.now() + graceMs;
+    const untilGraceEnds = () => Math.max(0, graceEnds - performance.now());
     const ready = [...this.slots.values()].flatMap((s) => [...s.versions.values()]).filter(isReady);
-    const drained = await settlesWithin(Promise.all(ready.map((e) => e.batcher.close())), remaining());
-    if (!drained) {
+    const idle = () => Promise.all(ready.map((e) => e.batcher.close()));
+    if (!(await settlesWithin(idle(), untilGraceEnds()))) {
       this.logger.warn({ graceMs }, 'grace period over; failing queued requests');
       for (const e of ready) e.batcher.abortQueued();
+      // Batches already in session.run are accepted work: they get a moment past the grace period.
+      await settlesWithin(idle(), RUNS_AFTER_GRACE_MS);
     }
-    // Responses still being written (streams, large images) get the rest of the grace period; then they
-    // are cut, which also lets versions being retired (an unload or reload in progress) finish.
+    // Responses still being rendered or written (streams, large images) get the rest of the grace period
+    // and a moment more; then they are cut, which also lets versions being retired (an unload or reload
+    // in progress) finish.
     const held = [...this.retiringVersions, ...ready];
-    const written = await settlesWithin(Promise.all(held.map((e) => e.holders.drained(remaining()))), remaining());
+    const written = await settlesWithin(Promise.all(held.map((e) => e.holders.drained(untilGraceEnds() + RESPONSES_AFTER_GRACE_MS))), untilGraceEnds() + RESPONSES_AFTER_GRACE_MS);
     const cut = held.reduce((sum, e) => sum + e.holders.cutAll(), 0);
     if (!written || cut > 0) {
       this.logger.warn({ graceMs, responses: cut }, 'grace period over; cutting responses still being written');
       this.metrics.responsesCut.inc({ reason: 'shutdown' }, cut);
     }
-    await Promise.all(ready.map((e) => e.instances.close()));
+    await Promise.all(ready.map((e) => e.instances.close(RELEASE_AFTER_CUT_MS)));
     await settlesWithin(Promise.all([...this.retiring]), RELEASE_AFTER_CUT_MS);
   }
 
