@@ -124,6 +124,8 @@ export const samplesRoutes: readonly RouteDefinition[] = [{
     res.status(200).type('application/x-ndjson');
     setModelHeaders(res, manifest);
     let first = 0;
+    /** Lines written: the first sample not delivered, should the stream fail. */
+    let delivered = 0;
     try {
       while (first < total && !signal.aborted) {
         const result = await pending;
@@ -144,6 +146,7 @@ export const samplesRoutes: readonly RouteDefinition[] = [{
           const data = await encoded[r];
           const line = { index: i, seed: seedAt(Math.floor(i / classes.length)), class: cls.name, class_index: cls.index, format: body.format, data: data.toString('base64') };
           await writeChunk(res, `${JSON.stringify(line)}\n`);
+          delivered = i + 1;
         }
         first += rows;
       }
@@ -153,7 +156,7 @@ export const samplesRoutes: readonly RouteDefinition[] = [{
       if (!res.headersSent) throw err;
       const error = isServeError(err) ? err : toServeError(err);
       // next_index: the first sample not delivered, so a pipeline can resume from it.
-      res.end(`${JSON.stringify({ ...errorBody(error, String(req.id)), next_index: first })}\n`);
+      res.end(`${JSON.stringify({ ...errorBody(error, String(req.id)), next_index: delivered })}\n`);
     }
   };
   },
