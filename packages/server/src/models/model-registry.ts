@@ -198,11 +198,14 @@ export class ModelRegistry {
     this.closing = true;
     const graceEnds = performance.now() + graceMs;
     const untilGraceEnds = () => Math.max(0, graceEnds - performance.now());
-    const ready = [...this.slots.values()].flatMap((s) => [...s.versions.values()]).filter(isReady);
-    const idle = () => Promise.all(ready.map((e) => e.batcher.close()));
+    // Every version that holds workers, whatever its state: one that lost its workers (unavailable) still
+    // has a batcher and a worker retrying its restart.
+    const ready = [...this.slots.values()].flatMap((s) => [...s.versions.values()]).filter((e) => e.serving !== undefined);
+    const parts = (e: ModelVersion): Serving => e.serving!;
+    const idle = () => Promise.all(ready.map((e) => parts(e).batcher.close()));
     if (!(await settlesWithin(idle(), untilGraceEnds()))) {
       this.logger.warn({ graceMs }, 'grace period over; failing queued requests');
-      for (const e of ready) e.batcher.abortQueued();
+      for (const e of ready) parts(e).batcher.abortQueued();
       // Batches already in session.run are accepted work: they get a moment past the grace period.
       await settlesWithin(idle(), RUNS_AFTER_GRACE_MS);
     }
@@ -216,7 +219,7 @@ export class ModelRegistry {
       this.logger.warn({ graceMs, responses: cut }, 'grace period over; cutting responses still being written');
       this.metrics.responsesCut.inc({ reason: 'shutdown' }, cut);
     }
-    await Promise.all(ready.map((e) => e.instances.close(RELEASE_AFTER_CUT_MS)));
+    await Promise.all(ready.map((e) => parts(e).instances.close(RELEASE_AFTER_CUT_MS)));
     await settlesWithin(Promise.all([...this.retiring]), RELEASE_AFTER_CUT_MS);
   }
 

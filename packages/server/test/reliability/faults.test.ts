@@ -383,3 +383,26 @@ describe('faults: worker crash and hang, client disconnects', () => {
     }
   });
 });
+
+describe('faults: shutdown of a version that lost its workers', () => {
+  test('close() releases a version whose worker could not restart: no retry brings it back after shutdown', { timeout: 30_000 }, async () => {
+    const dir = await makeModelsDir([{ name: 'tiny', classes: TINY_CLASSES }]);
+    const ts = await startTestServer(dir);
+    const tiny = ts.registry.get('tiny')!;
+    const file = path.join(tiny.dir, tiny.manifest!.file);
+    try {
+      await rename(file, `${file}.away`);
+      await crashWorkers(tiny.instances!);
+      await waitFor('the model to be marked unavailable', () => tiny.status === 'unavailable', 10_000, 20);
+      await ts.registry.close(100);
+      // Back in place, the file would let the worker's next retry (1 s, then 2 s) succeed, had close()
+      // left its retry timer running.
+      await rename(`${file}.away`, file);
+      await sleep(3500);
+      assert.equal(tiny.status, 'unavailable', 'no worker restarted after shutdown');
+      assert.equal(tiny.instances!.anyRunning, false);
+    } finally {
+      await ts.close();
+    }
+  });
+});
