@@ -39,7 +39,6 @@ const LISTEN_BACKLOG = 4096;
  */
 const AFTER_GRACE_MS = 250;
 
-
 export async function startServer(config: Readonly<ServerConfig>): Promise<RunningServer> {
   const logger = pino({ level: config.logLevel, base: { service: 'sagan-serve' } });
   const metrics = new Metrics();

@@ -65,7 +65,6 @@ const RUNS_AFTER_GRACE_MS = 2000;
 const RESPONSES_AFTER_GRACE_MS = 1000;
 const RELEASE_AFTER_CUT_MS = 500;
 
-
 export class ModelRegistry {
   private readonly slots = new Map<string, ModelSlot>();
   /**
@@ -73,9 +72,8 @@ export class ModelRegistry {
    * a time, whichever of its names (model or directory) they were asked by.
    */
   private readonly operations = new Map<string, Promise<unknown>>();
-  private readonly retiring = new Set<Promise<void>>();
-  /** The versions being retired (their holders are cut at shutdown too). */
-  private readonly retiringVersions = new Set<ModelVersion>();
+  /** The versions being retired, each with its release (their holders are cut at shutdown too). */
+  private readonly retiring = new Map<ModelVersion, Promise<void>>();
   /** Set by close(): loads and unloads asked for after it are refused. */
   private closing = false;
   private readonly root: string;
@@ -187,7 +185,7 @@ export class ModelRegistry {
 
   /** Resolves when every retired version has been released (its sessions closed). */
   async settled(): Promise<void> {
-    while (this.retiring.size > 0) await Promise.all([...this.retiring]);
+    while (this.retiring.size > 0) await Promise.all([...this.retiring.values()]);
   }
 
   /**
@@ -200,27 +198,27 @@ export class ModelRegistry {
     const untilGraceEnds = () => Math.max(0, graceEnds - performance.now());
     // Every version that holds workers, whatever its state: one that lost its workers (unavailable) still
     // has a batcher and a worker retrying its restart.
-    const ready = [...this.slots.values()].flatMap((s) => [...s.versions.values()]).filter((e) => e.serving !== undefined);
+    const withWorkers = [...this.slots.values()].flatMap((s) => [...s.versions.values()]).filter((e) => e.serving !== undefined);
     const parts = (e: ModelVersion): Serving => e.serving!;
-    const idle = () => Promise.all(ready.map((e) => parts(e).batcher.close()));
+    const idle = () => Promise.all(withWorkers.map((e) => parts(e).batcher.close()));
     if (!(await settlesWithin(idle(), untilGraceEnds()))) {
       this.logger.warn({ graceMs }, 'grace period over; failing queued requests');
-      for (const e of ready) parts(e).batcher.abortQueued();
+      for (const e of withWorkers) parts(e).batcher.abortQueued();
       // Batches already in session.run are accepted work: they get a moment past the grace period.
       await settlesWithin(idle(), RUNS_AFTER_GRACE_MS);
     }
     // Responses still being rendered or written (streams, large images) get the rest of the grace period
     // and a moment more; then they are cut, which also lets versions being retired (an unload or reload
     // in progress) finish.
-    const held = [...this.retiringVersions, ...ready];
-    const written = await settlesWithin(Promise.all(held.map((e) => e.holders.drained(untilGraceEnds() + RESPONSES_AFTER_GRACE_MS))), untilGraceEnds() + RESPONSES_AFTER_GRACE_MS);
+    const held = [...this.retiring.keys(), ...withWorkers];
+    const written = await settlesWithin(Promise.all(held.map((e) => e.holders.whenEmpty())), untilGraceEnds() + RESPONSES_AFTER_GRACE_MS);
     const cut = held.reduce((sum, e) => sum + e.holders.cutAll(), 0);
     if (!written || cut > 0) {
       this.logger.warn({ graceMs, responses: cut }, 'grace period over; cutting responses still being written');
       this.metrics.responsesCut.inc({ reason: 'shutdown' }, cut);
     }
-    await Promise.all(ready.map((e) => parts(e).instances.close(RELEASE_AFTER_CUT_MS)));
-    await settlesWithin(Promise.all([...this.retiring]), RELEASE_AFTER_CUT_MS);
+    await Promise.all(withWorkers.map((e) => parts(e).instances.close(RELEASE_AFTER_CUT_MS)));
+    await settlesWithin(Promise.all([...this.retiring.values()]), RELEASE_AFTER_CUT_MS);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -520,14 +518,15 @@ export class ModelRegistry {
    * switch) to finish, lets its batcher drain, then closes its instances. Resolves when released.
    */
   private retire(entry: ModelVersion): Promise<void> {
+    const already = this.retiring.get(entry);
+    if (already) return already;
     const done = (async () => {
-      this.retiringVersions.add(entry);
       const deadline = performance.now() + this.config.releaseTimeoutMs;
-      if (!(await entry.holders.drained(this.config.releaseTimeoutMs))) {
+      if (!(await settlesWithin(entry.holders.whenEmpty(), this.config.releaseTimeoutMs))) {
         const cut = entry.holders.cutAll();
         this.logger.warn({ model: entry.name, version: entry.version, responses: cut, releaseTimeoutMs: this.config.releaseTimeoutMs }, 'release deadline passed; cutting the responses still using the version');
         this.metrics.responsesCut.inc({ reason: 'release_timeout' }, cut);
-        await entry.holders.drained(RELEASE_AFTER_CUT_MS);
+        await settlesWithin(entry.holders.whenEmpty(), RELEASE_AFTER_CUT_MS);
       }
       // Work queued by requests that were cut is cancelled with them; what is left (an in-flight batch)
       // gets what remains of the deadline, and the instances' own close bounds a run still in progress.
@@ -546,11 +545,8 @@ export class ModelRegistry {
       // is logged, never left as an unhandled rejection.
       this.logger.error({ model: entry.name, version: entry.version, err }, 'releasing the model version failed');
     });
-    this.retiring.add(done);
-    void done.finally(() => {
-      this.retiring.delete(done);
-      this.retiringVersions.delete(entry);
-    });
+    this.retiring.set(entry, done);
+    void done.finally(() => this.retiring.delete(entry));
     return done;
   }
 }

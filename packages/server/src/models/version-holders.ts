@@ -14,7 +14,7 @@ export interface Holder {
 
 export class VersionHolders {
   private readonly open = new Set<Holder>();
-  private emptyWaiters: Array<() => void> = [];
+  private readonly emptyWaiters: Array<() => void> = [];
 
   get count(): number {
     return this.open.size;
@@ -29,20 +29,10 @@ export class VersionHolders {
     });
   }
 
-  /** Resolves true once no holder is left, or false when `timeoutMs` passes first. */
-  drained(timeoutMs: number): Promise<boolean> {
-    if (this.open.size === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const onEmpty = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        this.emptyWaiters = this.emptyWaiters.filter((w) => w !== onEmpty);
-        resolve(false);
-      }, timeoutMs);
-      this.emptyWaiters.push(onEmpty);
-    });
+  /** Resolves once no holder is left (callers bound the wait with settlesWithin). */
+  whenEmpty(): Promise<void> {
+    if (this.open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptyWaiters.push(resolve));
   }
 
   /** Destroys every holder's connection; returns how many there were. */
