@@ -1,10 +1,12 @@
 /**
  * The model manifest (`models/<name>/model.json`): a public contract documented in README
- * "Model manifest". Parsed and validated with ajv here; checked against the ONNX graph's inputs and
- * outputs by checkGraph() once the session is loaded.
+ * "Model manifest". Parsed and validated with ajv here (read from a model directory by manifest-file.ts);
+ * checked against the ONNX graph's inputs and outputs by checkGraph() once the session is loaded.
  */
 import { Ajv } from 'ajv';
 import { BATCHING_SCHEMA_PROPERTIES, impossibleBatching, type BatchingConfig } from './batching-config.js';
+import type { GraphValueInfo } from './graph-value-info.js';
+import { expectedOutputShapes, type AttentionOutput, type ImageOutput } from './output-shapes.js';
 
 export interface ModelManifest {
   name: string;
@@ -15,8 +17,8 @@ export interface ModelManifest {
   classes: string[];
   latent: { input: string; dim: number };
   class_input: string;
-  image: { output: string; size: number; range: [number, number] };
-  attention?: { output: string; grid: [number, number]; key_grid: [number, number] };
+  image: ImageOutput;
+  attention?: AttentionOutput;
   /** Per-model overrides of the server's batching defaults. */
   batching?: Partial<BatchingConfig>;
   /** True for placeholder models with random weights. */
@@ -62,6 +64,11 @@ const validateManifest = ajv.compile(MANIFEST_SCHEMA);
 
 export class ManifestError extends Error {
   override name = 'ManifestError';
+
+  /** `file`: the manifest file the problem is in, when one was read (readModelManifest). */
+  constructor(message: string, readonly file?: string) {
+    super(message);
+  }
 }
 
 /** Validates parsed JSON as a manifest; throws ManifestError naming each field and what was found. */
@@ -89,15 +96,6 @@ export function parseManifest(json: unknown): ModelManifest {
   return manifest;
 }
 
-/** An ONNX graph input or output as ONNX Runtime describes it. */
-export interface GraphValueInfo {
-  name: string;
-  /** 'float32', 'int64', ...; undefined if unknown. */
-  type?: string;
-  /** Static dims as numbers, symbolic ones as strings (or -1); undefined if unknown. */
-  shape?: ReadonlyArray<number | string>;
-}
-
 function checkValue(kind: 'input' | 'output', field: string, values: readonly GraphValueInfo[], name: string, type: string, shape: ReadonlyArray<number | null>): string[] {
   const found = values.find((v) => v.name === name);
   if (!found) return [`${field} names ${kind} '${name}', but the graph's ${kind}s are ${values.map((v) => `'${v.name}'`).join(', ')}`];
@@ -118,17 +116,6 @@ function checkValue(kind: 'input' | 'output', field: string, values: readonly Gr
   return problems;
 }
 
-/** Expected output shapes (batch axis null) implied by the manifest. */
-export function expectedOutputShapes(m: ModelManifest): Record<string, number[]> {
-  const out: Record<string, number[]> = { [m.image.output]: [3, m.image.size, m.image.size] };
-  if (m.attention) {
-    const [gh, gw] = m.attention.grid;
-    const [kh, kw] = m.attention.key_grid;
-    out[m.attention.output] = [gh * gw, kh * kw];
-  }
-  return out;
-}
-
 /**
  * Checks names, element types, ranks and static dims of the graph against the manifest. Symbolic dims
  * are accepted here and checked on the warm-up run's real output. Returns problems (empty = fine).
@@ -138,9 +125,8 @@ export function checkGraph(m: ModelManifest, inputs: readonly GraphValueInfo[], 
     ...checkValue('input', 'latent.input', inputs, m.latent.input, 'float32', [null, m.latent.dim]),
     ...checkValue('input', 'class_input', inputs, m.class_input, 'int64', [null]),
   ];
-  for (const [outputName, dims] of Object.entries(expectedOutputShapes(m))) {
-    const field = outputName === m.image.output ? 'image.output' : 'attention.output';
-    problems.push(...checkValue('output', field, outputs, outputName, 'float32', [null, ...dims]));
+  for (const { role, name: outputName, dims } of expectedOutputShapes(m)) {
+    problems.push(...checkValue('output', `${role}.output`, outputs, outputName, 'float32', [null, ...dims]));
   }
   const extraInputs = inputs.filter((i) => i.name !== m.latent.input && i.name !== m.class_input);
   if (extraInputs.length > 0) problems.push(`graph has inputs the manifest does not feed: ${extraInputs.map((i) => `'${i.name}'`).join(', ')}`);
@@ -150,7 +136,7 @@ export function checkGraph(m: ModelManifest, inputs: readonly GraphValueInfo[], 
 /** Checks the dims a warm-up run actually produced for `batch` rows. */
 export function checkWarmupDims(m: ModelManifest, batch: number, dims: Record<string, readonly number[]>): string[] {
   const problems: string[] = [];
-  for (const [outputName, want] of Object.entries(expectedOutputShapes(m))) {
+  for (const { name: outputName, dims: want } of expectedOutputShapes(m)) {
     const have = dims[outputName];
     const expected = [batch, ...want];
     if (!have || have.join(',') !== expected.join(',')) {

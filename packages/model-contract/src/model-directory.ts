@@ -6,13 +6,13 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelManifest } from './manifest.js';
+import { MANIFEST_FILE } from './manifest-file.js';
 import {
   buildSaganGenerator, resolveConfig,
   type BuildOptions, type SaganGeneratorConfig, type SaganGeneratorWeights,
 } from './sagan-graph.js';
 
 export const MODEL_FILE = 'generator.onnx';
-export const MANIFEST_FILE = 'model.json';
 
 /** What the manifest needs beyond the config. */
 export interface ManifestExtras {

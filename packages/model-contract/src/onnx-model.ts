@@ -7,6 +7,7 @@
  * Nothing here runs a model; that is ort-session.ts's job.
  */
 import onnxProto from 'onnx-proto';
+import type { GraphValueInfo } from './graph-value-info.js';
 
 export const onnx = onnxProto.onnx;
 export type TensorProto = onnxProto.onnx.ITensorProto;
@@ -254,18 +255,9 @@ export function decodeModel(bytes: Uint8Array): onnxProto.onnx.ModelProto {
 // ---------------------------------------------------------------------------------------------
 // describeModelIO
 
-/** A graph input or output: compatible with GraphValueInfo in manifest.ts. */
-export interface ModelValueInfo {
-  name: string;
-  /** 'float32', 'int64', ...; undefined when the value is not a tensor or has no element type. */
-  type?: string;
-  /** Static dims as numbers, symbolic ones by name (e.g. 'batch'), -1 for an unnamed dynamic dim; undefined when the rank is unknown. */
-  shape?: Array<number | string>;
-}
-
 export interface ModelIO {
-  inputs: ModelValueInfo[];
-  outputs: ModelValueInfo[];
+  inputs: GraphValueInfo[];
+  outputs: GraphValueInfo[];
   /** Default-domain opset version; undefined if the model imports none. */
   opset?: number;
   irVersion: number;
@@ -278,8 +270,8 @@ function toNumber(v: number | { toNumber(): number } | null | undefined): number
   return typeof v === 'number' ? v : v.toNumber();
 }
 
-function describeValue(v: onnxProto.onnx.IValueInfoProto): ModelValueInfo {
-  const info: ModelValueInfo = { name: v.name ?? '' };
+function describeValue(v: onnxProto.onnx.IValueInfoProto): GraphValueInfo {
+  const info: GraphValueInfo = { name: v.name ?? '' };
   const tensor = v.type?.tensorType;
   if (!tensor) return info;
   if (tensor.elemType) info.type = ELEM_TYPE_NAMES[tensor.elemType] ?? `type${tensor.elemType}`;

@@ -5,6 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { webGpuUnsuitable } from './gpu-devices.js';
+import type { GraphValueInfo } from './graph-value-info.js';
 
 export type ProviderName = 'cuda' | 'webgpu' | 'cpu';
 export const KNOWN_PROVIDERS: readonly ProviderName[] = ['cuda', 'webgpu', 'cpu'];
@@ -19,21 +20,13 @@ export interface SessionOptions {
 
 export interface ProviderAttempt { provider: ProviderName; error: string }
 
-export interface TensorInfo {
-  name: string;
-  /** 'float32', 'int64', ... as ORT reports it; undefined where ORT does not say. */
-  type?: string;
-  /** Dimensions; a string names a symbolic dimension (e.g. 'batch'), -1 an unnamed dynamic one. */
-  shape?: ReadonlyArray<number | string>;
-}
-
 export interface LoadedSession {
   session: ort.InferenceSession;
   provider: ProviderName;
   /** Providers that were tried before `provider` and failed, with why. */
   failedAttempts: ProviderAttempt[];
-  inputs: TensorInfo[];
-  outputs: TensorInfo[];
+  inputs: GraphValueInfo[];
+  outputs: GraphValueInfo[];
 }
 
 export type FeedData = Float32Array | BigInt64Array;
@@ -45,7 +38,7 @@ function providerConfig(provider: ProviderName): ort.InferenceSession.ExecutionP
   return provider;
 }
 
-function describeMetadata(meta: ReadonlyArray<ort.InferenceSession.ValueMetadata> | undefined, names: readonly string[]): TensorInfo[] {
+function describeMetadata(meta: ReadonlyArray<ort.InferenceSession.ValueMetadata> | undefined, names: readonly string[]): GraphValueInfo[] {
   return names.map((name, i) => {
     const m = meta?.[i] as { isTensor?: boolean; type?: string; shape?: ReadonlyArray<number | string> } | undefined;
     if (m && m.isTensor) return { name, type: m.type, shape: m.shape };

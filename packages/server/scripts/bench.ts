@@ -28,7 +28,7 @@ import { RawBench, type EncodeResult, type RawBatchResult } from './bench/raw.js
 import { fmt, groupLogLines, intList, nonNegativeInt, positiveNumber, table, timestamp, writeJson } from './bench/report.js';
 import { addServerOptions, effective, serverEnv, type ServerCliOptions } from './bench/server-options.js';
 import { startServerProcess, type ServerExit } from './bench/server-process.js';
-import { interpolate } from '@sagan-serve/model-contract/stats';
+import { interpolate } from '@sagan-serve/bench-stats';
 
 interface Options extends ServerCliOptions {
   duration: number;

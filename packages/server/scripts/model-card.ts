@@ -8,11 +8,10 @@
  * Figure 1 layout). Every tile is a `GET /generate` answered by the CLI started with MODELS_DIR set to the
  * model directory's parent, and the URLs are printed so a reader can fetch any tile themselves.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import sharp from 'sharp';
-import { parseManifest } from '@sagan-serve/model-contract/manifest';
+import { readModelManifest } from '@sagan-serve/model-contract/manifest-file';
 import { intList, positiveNumber } from './bench/report.js';
 import { startChildServer } from './reliability/child-server.js';
 import { send } from './reliability/http-client.js';
@@ -31,7 +30,7 @@ const program = new Command()
 
 const opts = program.opts<{ modelDir: string; seeds: number[]; tile: number; attentionSeed: number; query?: string }>();
 const modelDir = path.resolve(opts.modelDir);
-const manifest = parseManifest(JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')));
+const manifest = await readModelManifest(modelDir);
 const size = manifest.image.size;
 const queries = opts.query?.split(';') ?? [`${Math.round(size * 0.35)},${Math.round(size * 0.4)}`, `${size / 2},${Math.round(size * 0.6)}`, `${Math.round(size * 0.1)},${Math.round(size * 0.1)}`];
 

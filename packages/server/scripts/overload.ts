@@ -23,7 +23,7 @@ import { fmt, positiveNumber, table, timestamp, writeJson } from './bench/report
 import { startChildServer } from './reliability/child-server.js';
 import { send, sleep, type RawResponse } from './reliability/http-client.js';
 import { histogramBuckets, histogramQuantileBound, metricValue } from './shared/metrics-text.js';
-import { percentile, Tally } from '@sagan-serve/model-contract/stats';
+import { percentile, Tally } from '@sagan-serve/bench-stats';
 
 interface Options {
   duration: number;

@@ -24,7 +24,7 @@ import { startChildServer } from './reliability/child-server.js';
 import { printStreamSoak, streamSoak } from './reliability/stream-soak.js';
 import { send, sleep, type RawRequest } from './reliability/http-client.js';
 import { metricValue, parseMetrics } from './shared/metrics-text.js';
-import { MiB, mean, percentile, slope, Tally } from '@sagan-serve/model-contract/stats';
+import { MiB, mean, percentile, slope, Tally } from '@sagan-serve/bench-stats';
 
 interface Options {
   minutes: number;

@@ -17,7 +17,7 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { quantileSorted } from '@sagan-serve/model-contract/stats';
+import { percentile } from '@sagan-serve/bench-stats';
 import { MAX_THREADS, positiveInt, runMain, threadCount } from './lib/cli-common.js';
 import { parsePolicies } from './lib/diffaugment.js';
 import { makeModelConfig, resolveDiscriminator, resolveGenerator, trainingIterationFlops } from './lib/model-config.js';
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
         }
       }
       const flops = trainingIterationFlops(model, batch);
-      const summary = variants.map((v) => ({ name: v.name, median: quantileSorted([...times.get(v.name)!].sort((a, b) => a - b), 0.5), all: times.get(v.name)! }));
+      const summary = variants.map((v) => ({ name: v.name, median: percentile(times.get(v.name)!, 50), all: times.get(v.name)! }));
       const ours = summary[0];
       const bestPytorch = summary.slice(1).reduce((a, b) => (b.median < a.median ? b : a));
       const defaultPytorch = summary.slice(1, 3).reduce((a, b) => (b.median < a.median ? b : a));

@@ -16,6 +16,7 @@ import { loadSession, releaseSession, runSession, type ProviderName } from '@sag
 import { latentForSeed } from '@sagan-serve/model-contract/seeded-latent';
 import { normaliseClassName as serverNormalise } from '@sagan-serve/model-contract/class-names';
 import { parseManifest, type ModelManifest } from '@sagan-serve/model-contract/manifest';
+import { MANIFEST_FILE, readModelManifest } from '@sagan-serve/model-contract/manifest-file';
 import { setupBackend, type BackendChoice } from './lib/backend.js';
 import { argmaxRows, Classifier, defaultClassifierConfig, stratifiedSplit, type ClassifierConfig } from './lib/classifier.js';
 import { backendOption, float, positiveInt, runMain, threadsOption } from './lib/cli-common.js';
@@ -107,8 +108,7 @@ function toFloatImages(pixels: Uint8Array, indices: Int32Array, size: number): F
 async function main(): Promise<void> {
   program.parse();
   const o = program.opts<Options>();
-  const manifestPath = path.join(o.model, 'model.json');
-  const manifest = parseManifest(JSON.parse(await readFile(manifestPath, 'utf8')));
+  const manifest = await readModelManifest(o.model);
   const size = manifest.image.size;
   const backend = await setupBackend(o.backend, { threads: o.threads });
   console.log(`backend (classifier): ${backend.description}; generation: onnxruntime ${o.provider}`);
@@ -211,11 +211,12 @@ async function main(): Promise<void> {
 
   if (o.json) await writeFile(o.json, `${JSON.stringify(results, null, 2)}\n`);
   if (o.write) {
-    const raw = JSON.parse(await readFile(manifestPath, 'utf8')) as Record<string, unknown>;
-    raw.provenance = { ...((raw.provenance as Record<string, unknown> | undefined) ?? {}), eval: results };
-    parseManifest(raw);
+    // Read again so that edits made to the file during the run are kept: only provenance.eval is this script's.
+    const current = await readModelManifest(o.model);
+    const updated = parseManifest({ ...current, provenance: { ...current.provenance, eval: results } });
+    const manifestPath = path.join(o.model, MANIFEST_FILE);
     const tmp = `${manifestPath}.tmp-${process.pid}`;
-    await writeFile(tmp, `${JSON.stringify(raw, null, 2)}\n`);
+    await writeFile(tmp, `${JSON.stringify(updated, null, 2)}\n`);
     await rename(tmp, manifestPath);
     console.log(`wrote provenance.eval into ${manifestPath}`);
   }

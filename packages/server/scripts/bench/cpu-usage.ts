@@ -4,7 +4,7 @@
  * "other" shows when someone else's work was competing with the measurement.
  */
 import { readFileSync } from 'node:fs';
-import { sleep } from '@sagan-serve/model-contract/stats';
+import { sleep } from '../reliability/http-client.js';
 
 /** USER_HZ: /proc reports CPU times in 1/100 s on every mainstream Linux. */
 const TICKS_PER_SECOND = 100;

@@ -1,7 +1,7 @@
 /** Main-thread side of the /healthz prober (healthz-probe-worker.ts). */
 import { Worker } from 'node:worker_threads';
 import type { ProbeResult, ProbeWorkerData } from './healthz-probe-worker.js';
-import { summarize, type LatencySummary } from '@sagan-serve/model-contract/stats';
+import { summarize, type LatencySummary } from '@sagan-serve/bench-stats';
 
 export interface HealthzSummary extends LatencySummary {
   failures: number;

@@ -7,7 +7,7 @@ import { startHealthzProbe, type HealthzSummary } from './healthz-probe.js';
 import { runGenerateLoad, type LoadResult } from './load.js';
 import { metricsDelta, scrapeMetrics, type MetricsDelta } from './metrics-scrape.js';
 import type { ServerProcess } from './server-process.js';
-import { sleep } from '@sagan-serve/model-contract/stats';
+import { sleep } from '../reliability/http-client.js';
 
 export interface LevelResult {
   connections: number;

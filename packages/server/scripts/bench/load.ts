@@ -5,7 +5,7 @@
  * (float ms from autocannon's 'response' event), not from its 1 ms histogram.
  */
 import autocannon from 'autocannon';
-import { summarize, type LatencySummary } from '@sagan-serve/model-contract/stats';
+import { summarize, type LatencySummary } from '@sagan-serve/bench-stats';
 
 export interface LoadOptions {
   url: string;

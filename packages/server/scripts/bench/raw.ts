@@ -3,19 +3,20 @@
  * ort-session.ts, as the server's worker does), and PNG rendering (toRgbBytes + encodeImage, as a
  * render thread does it) of real generator output.
  */
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { autoInstanceCount } from '../../src/inference/instance-group.js';
 import { loadSession, releaseSession, runSession, type LoadedSession, type ProviderAttempt, type ProviderName, type SessionOptions } from '@sagan-serve/model-contract/ort-session';
 import { fillLatent } from '@sagan-serve/model-contract/seeded-latent';
-import { parseManifest, type ModelManifest } from '@sagan-serve/model-contract/manifest';
+import type { ModelManifest } from '@sagan-serve/model-contract/manifest';
+import { outputRowLengths } from '@sagan-serve/model-contract/output-shapes';
+import { readModelManifest } from '@sagan-serve/model-contract/manifest-file';
 import { encodeImage, toRgbBytes } from '@sagan-serve/model-contract/image';
 import { RenderPool } from '../../src/render/render-pool.js';
 import type { RenderSpec } from '../../src/render/render-request.js';
 import type { RawInstanceData, RawInstanceReply, RawInstanceRequest } from './raw-instance.js';
-import { summarize } from '@sagan-serve/model-contract/stats';
+import { summarize } from '@sagan-serve/bench-stats';
 import { timeConcurrently, timeRuns } from './timed-runs.js';
 
 type GraphOptimizationLevel = NonNullable<SessionOptions['graphOptimizationLevel']>;
@@ -70,7 +71,7 @@ export class RawBench {
    * and reports their combined rate; the other measurements use one session in this thread.
    */
   static async open(modelDir: string, providers: readonly ProviderName[], intraOpThreads: number, instances = 1, graphOptimizationLevel?: GraphOptimizationLevel): Promise<RawBench> {
-    const manifest = parseManifest(JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')));
+    const manifest = await readModelManifest(modelDir);
     const modelPath = path.join(modelDir, manifest.file);
     const failed: ProviderAttempt[] = [];
     // Like the server's worker: a provider counts only once a first run works on it.
@@ -161,7 +162,7 @@ export class RawBench {
     const S = this.manifest.image.size;
     const count = 32;
     const images = await this.runOnce(count, 5000);
-    const length = 3 * S * S;
+    const length = outputRowLengths(this.manifest).image;
     const range = this.manifest.image.range;
     const sample = (i: number) => images.subarray((i % count) * length, ((i % count) + 1) * length);
     const render = (i: number) => encodeImage(toRgbBytes(sample(i), S, range), S, S, { format: 'png', pngCompressionLevel });

@@ -3,11 +3,12 @@
  * models directory, on a free local port. Used by bench.ts and bench-healthz.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { sleep } from '@sagan-serve/model-contract/stats';
+import { readModelManifest } from '@sagan-serve/model-contract/manifest-file';
+import { sleep } from '../reliability/http-client.js';
 import { CLI_PATH, nodeFlagsForServer } from '../reliability/child-server.js';
 
 export interface ServerProcessOptions {
@@ -71,14 +72,8 @@ async function singleModelDir(modelDir: string): Promise<string> {
   return root;
 }
 
-interface ManifestLite { name: string; classes: string[]; image: { size: number } }
-
-export async function readManifest(modelDir: string): Promise<ManifestLite> {
-  return JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')) as ManifestLite;
-}
-
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  const manifest = await readManifest(options.modelDir);
+  const manifest = await readModelManifest(options.modelDir);
   const modelsDir = await singleModelDir(options.modelDir);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

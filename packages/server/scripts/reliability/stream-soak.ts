@@ -12,7 +12,7 @@ import { startChildServer } from './child-server.js';
 import { send, sleep } from './http-client.js';
 import { readSamplesStream, stopReadingAfter } from './stream-clients.js';
 import { metricValue, parseMetrics } from '../shared/metrics-text.js';
-import { MiB } from '@sagan-serve/model-contract/stats';
+import { MiB } from '@sagan-serve/bench-stats';
 
 export interface StreamSoakOptions {
   modelsDir: string;

@@ -2,7 +2,8 @@
  * Messages between the main thread (worker-client.ts) and a model's session worker (session-worker.ts).
  * Tensor data travels as ArrayBuffers in the transfer list (moved, not copied).
  */
-import type { ProviderAttempt, ProviderName, TensorInfo } from '@sagan-serve/model-contract/ort-session';
+import type { GraphValueInfo } from '@sagan-serve/model-contract/graph-value-info';
+import type { ProviderAttempt, ProviderName } from '@sagan-serve/model-contract/ort-session';
 
 export interface LoadRequest {
   type: 'load';
@@ -42,8 +43,8 @@ export interface LoadedReply {
   type: 'loaded';
   provider: ProviderName;
   failedAttempts: ProviderAttempt[];
-  inputs: TensorInfo[];
-  outputs: TensorInfo[];
+  inputs: GraphValueInfo[];
+  outputs: GraphValueInfo[];
   /** Output dims of the batch-1 warm-up run. */
   warmupDims: Record<string, number[]>;
   /**

@@ -4,6 +4,7 @@
  * Runs inside the render threads (render-worker.ts); the HTTP thread reaches it through RenderPool.
  */
 import type { ModelManifest } from '@sagan-serve/model-contract/manifest';
+import { outputRowLengths, type ManifestOutputs } from '@sagan-serve/model-contract/output-shapes';
 import { overlay, panel, type Query } from './attention.js';
 import { composeGrid, encodeImage, toRgbBytes, type ImageFormat, type ResizeKernel } from '@sagan-serve/model-contract/image';
 
@@ -23,7 +24,7 @@ export interface RenderSpec {
 }
 
 /** The part of a manifest rendering needs (small, so it is cheap to send to a render thread). */
-export type RenderModel = Pick<ModelManifest, 'image' | 'attention'>;
+export type RenderModel = ManifestOutputs;
 
 export function renderModelOf(manifest: ModelManifest): RenderModel {
   return { image: manifest.image, attention: manifest.attention };
@@ -38,14 +39,14 @@ export interface GeneratedRows {
 
 export async function renderRequest(model: RenderModel, rows: GeneratedRows, n: number, spec: RenderSpec): Promise<Buffer> {
   const S = model.image.size;
-  const length = 3 * S * S;
+  const rowLengths = outputRowLengths(model);
   const tiles: Buffer[] = [];
-  for (let i = 0; i < n; i++) tiles.push(toRgbBytes(rows.image.subarray(i * length, (i + 1) * length), S, model.image.range));
+  for (let i = 0; i < n; i++) tiles.push(toRgbBytes(rows.image.subarray(i * rowLengths.image, (i + 1) * rowLengths.image), S, model.image.range));
   let composed: { rgb: Buffer; width: number; height: number };
   if (spec.attention !== 'none' && model.attention && rows.attention) {
     const { grid, key_grid: keyGrid } = model.attention;
     const render = spec.attention === 'overlay' ? overlay : panel;
-    composed = render(tiles[0], S, rows.attention.subarray(0, grid[0] * grid[1] * keyGrid[0] * keyGrid[1]), grid, keyGrid, spec.queries);
+    composed = render(tiles[0], S, rows.attention.subarray(0, rowLengths.attention), grid, keyGrid, spec.queries);
   } else if (n === 1) {
     composed = { rgb: tiles[0], width: S, height: S };
   } else {

@@ -1,6 +1,7 @@
 /**
  * Smoke test of the benchmark harness: both scripts run end to end against the real server on the
- * placeholder model with tiny durations, and write the JSON they promise. Plus the pure helpers.
+ * placeholder model with tiny durations, and write the JSON they promise. Plus the metrics-scraping
+ * helpers (the statistics are tested in packages/bench-stats).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,26 +14,10 @@ import { PACKAGE_ROOT } from '../../src/paths.js';
 import { REPO_ROOT } from '../../scripts/shared/repo-root.js';
 import { metricsDelta, snapshotMetrics } from '../../scripts/bench/metrics-scrape.js';
 import { metricValue } from '../../scripts/shared/metrics-text.js';
-import { interpolate, quantileSorted, summarize } from '@sagan-serve/model-contract/stats';
 
 const run = promisify(execFile);
 
 describe('bench helpers', () => {
-  it('computes exact percentiles by interpolation between ranks', () => {
-    assert.equal(quantileSorted([1, 2, 3, 4, 5], 0.5), 3);
-    assert.equal(quantileSorted([0, 10], 0.99), 9.9);
-    const s = summarize([5, 1, 4, 2, 3]);
-    assert.deepEqual([s.count, s.meanMs, s.p50Ms, s.maxMs], [5, 3, 3, 5]);
-  });
-
-  it('interpolates and extrapolates piecewise-linearly', () => {
-    const pts = [{ x: 1, y: 2 }, { x: 4, y: 5 }, { x: 8, y: 13 }];
-    assert.equal(interpolate(pts, 2), 3);
-    assert.equal(interpolate(pts, 6), 9);
-    assert.equal(interpolate(pts, 10), 17);
-    assert.equal(interpolate(pts, 0), 1);
-  });
-
   it('reads histogram sums from Prometheus text and differences two scrapes', () => {
     const text = (sum: number, count: number, images: number) => [
       '# HELP sagan_batch_size Rows per batch.',

@@ -1,9 +1,7 @@
+/** The manifest: schema validation, and the checks of a graph and of a warm-up run against it. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkGraph, checkWarmupDims, ManifestError, parseManifest, type ModelManifest } from '@sagan-serve/model-contract/manifest';
-import { closestClassNames } from '@sagan-serve/model-contract/class-names';
-import { resolveClass } from '../../src/models/resolve-class.js';
-import { ServeError } from '../../src/errors.js';
+import { checkGraph, checkWarmupDims, ManifestError, parseManifest, type ModelManifest } from '../src/manifest.js';
 
 const manifest = (): Record<string, unknown> => ({
   name: 'dogs64', version: '1', file: 'generator.onnx', classes: ['maltese_dog', 'saint_bernard'],
@@ -23,7 +21,7 @@ test('a valid manifest parses; problems name the field', () => {
 });
 
 test('graph checks report names, types, ranks and static dims', () => {
-  const m = parseManifest(manifest()) as ModelManifest;
+  const m: ModelManifest = parseManifest(manifest());
   const inputs = [{ name: 'z', type: 'float32', shape: ['batch', 128] }, { name: 'y', type: 'int64', shape: ['batch'] }];
   const outputs = [{ name: 'image', type: 'float32', shape: ['batch', 3, 64, 64] }, { name: 'attention', type: 'float32', shape: ['batch', 1024, 256] }];
   assert.deepEqual(checkGraph(m, inputs, outputs), []);
@@ -37,20 +35,4 @@ test('graph checks report names, types, ranks and static dims', () => {
   assert.ok(problems.some((p) => /inputs the manifest does not feed: 'label'/.test(p)));
   assert.deepEqual(checkWarmupDims(m, 1, { image: [1, 3, 64, 64], attention: [1, 1024, 256] }), []);
   assert.equal(checkWarmupDims(m, 1, { image: [1, 3, 64, 64], attention: [1, 1024, 1024] }).length, 1);
-});
-
-test('classes resolve by index or loose name; unknown names suggest the closest', () => {
-  const classes = ['maltese_dog', 'golden_retriever', 'german_shepherd', 'saint_bernard'];
-  assert.deepEqual(resolveClass(classes, 'Saint Bernard'), { index: 3, name: 'saint_bernard' });
-  assert.deepEqual(resolveClass(classes, 'GERMAN-SHEPHERD'), { index: 2, name: 'german_shepherd' });
-  assert.deepEqual(resolveClass(classes, '1'), { index: 1, name: 'golden_retriever' });
-  assert.deepEqual(resolveClass(classes, 0), { index: 0, name: 'maltese_dog' });
-  assert.equal(closestClassNames(classes, 'bernard')[0], 'saint_bernard');
-  assert.equal(closestClassNames(classes, 'golden retreiver')[0], 'golden_retriever');
-  assert.throws(() => resolveClass(classes, 'poodle'), (err: unknown) => err instanceof ServeError && err.code === 'UNKNOWN_CLASS'
-    && Array.isArray(err.details.allowed) && [...err.details.allowed].sort().join() === [...classes].sort().join());
-  const many = Array.from({ length: 1000 }, (_, i) => `class_${i}`);
-  assert.throws(() => resolveClass(many, 'class_12x'), (err: unknown) => err instanceof ServeError && err.code === 'UNKNOWN_CLASS'
-    && Array.isArray(err.details.allowed) && err.details.allowed.length === 3 && err.details.allowed.includes('class_12'));
-  assert.throws(() => resolveClass(classes, '4'), (err: unknown) => err instanceof ServeError && err.code === 'UNKNOWN_CLASS');
 });

@@ -96,7 +96,3 @@ export function round(value: number, decimals = 2): number {
   const f = 10 ** decimals;
   return Math.round(value * f) / f;
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
