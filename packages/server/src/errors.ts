@@ -1,33 +1,34 @@
 /**
  * The one table of coded errors, and (below) the one factory per code that words it. Modules throw
- * `serveError.CODE(...)`; only src/http/error-handler.ts turns them into HTTP responses, using `status`
- * from this table. test/errors-docs.test.ts holds every code against openapi.yaml and README.md.
+ * `serveError.CODE(...)`. The codes say what went wrong, not how a transport answers it: each frontend
+ * maps them to its own answer (src/http/error-mapping.ts for HTTP). test/errors-docs.test.ts holds every
+ * code against openapi.yaml and README.md.
  */
 export const ERROR_CODES = {
-  INVALID_ARGUMENT: { status: 400, description: 'A query parameter or body field is missing, malformed or out of range; `field` names it and `allowed` says what is accepted.' },
-  MALFORMED_JSON: { status: 400, description: 'The request body is not valid JSON.' },
-  UNKNOWN_CLASS: { status: 400, description: 'The class is neither a known class name nor an index; `allowed` lists the closest names.' },
-  NO_ATTENTION: { status: 400, description: 'Attention overlays were asked of a model whose graph has no attention output.' },
-  UNAUTHENTICATED: { status: 401, description: 'A repository control call without `Authorization: Bearer <token>` while ADMIN_TOKEN is set.' },
-  FORBIDDEN: { status: 403, description: 'A repository control call whose bearer token is not ADMIN_TOKEN.' },
-  CONTROL_DISABLED: { status: 403, description: 'Repository control calls are off (MODEL_CONTROL=none); set MODEL_CONTROL=explicit or poll.' },
-  CROSS_ORIGIN: { status: 403, description: 'A repository control call from a web page of another origin (its `Origin` is not the request\'s own host, or `Sec-Fetch-Site` is not same-origin).' },
-  HOST_NOT_ALLOWED: { status: 403, description: 'A repository control call, without ADMIN_TOKEN set, whose `Host` is not a loopback name or address (the DNS-rebinding shape).' },
-  NOT_FOUND: { status: 404, description: 'No such route.' },
-  UNKNOWN_MODEL: { status: 404, description: 'No model of that name is in the model repository; `allowed` lists the models.' },
-  UNKNOWN_VERSION: { status: 404, description: 'The model exists but not in that version; `allowed` lists the versions it serves.' },
-  METHOD_NOT_ALLOWED: { status: 405, description: 'The route exists but not for this HTTP method.' },
-  PAYLOAD_TOO_LARGE: { status: 413, description: 'The request body is larger than the limit.' },
-  LOAD_FAILED: { status: 422, description: "A repository load brought up no new version, or a version failed; the reasons are in `message` and `GET /v1/models/{model}`, and the versions that were serving keep serving." },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'A request body was sent with a content type other than application/json.' },
-  INTERNAL: { status: 500, description: 'An unexpected server error; the log has details under the request id.' },
-  INFERENCE_FAILED: { status: 500, description: 'ONNX Runtime failed while running the batch this request was in.' },
-  MODEL_UNAVAILABLE: { status: 503, description: 'The model failed to load (see `GET /v1/models/{model}` for the reason) or is still loading.' },
-  QUEUE_FULL: { status: 503, description: "The model's queue is full; retry after the `Retry-After` seconds." },
-  WORKER_FAILED: { status: 503, description: 'The inference worker crashed or stopped responding while this request was in flight; it is being restarted.' },
-  SHUTTING_DOWN: { status: 503, description: 'The server is draining before exit and accepts no new work.' },
-  TIMEOUT: { status: 504, description: 'The request waited in the queue past its deadline and was never run.' },
-} as const satisfies Record<string, { status: number; description: string }>;
+  INVALID_ARGUMENT: { description: 'A query parameter or body field is missing, malformed or out of range; `field` names it and `allowed` says what is accepted.' },
+  MALFORMED_JSON: { description: 'The request body is not valid JSON.' },
+  UNKNOWN_CLASS: { description: 'The class is neither a known class name nor an index; `allowed` lists the closest names.' },
+  NO_ATTENTION: { description: 'Attention overlays were asked of a model whose graph has no attention output.' },
+  UNAUTHENTICATED: { description: 'A repository control call without `Authorization: Bearer <token>` while ADMIN_TOKEN is set.' },
+  FORBIDDEN: { description: 'A repository control call whose bearer token is not ADMIN_TOKEN.' },
+  CONTROL_DISABLED: { description: 'Repository control calls are off (MODEL_CONTROL=none); set MODEL_CONTROL=explicit or poll.' },
+  CROSS_ORIGIN: { description: 'A repository control call from a web page of another origin (its `Origin` is not the request\'s own host, or `Sec-Fetch-Site` is not same-origin).' },
+  HOST_NOT_ALLOWED: { description: 'A repository control call, without ADMIN_TOKEN set, whose `Host` is not a loopback name or address (the DNS-rebinding shape).' },
+  NOT_FOUND: { description: 'No such route.' },
+  UNKNOWN_MODEL: { description: 'No model of that name is in the model repository; `allowed` lists the models.' },
+  UNKNOWN_VERSION: { description: 'The model exists but not in that version; `allowed` lists the versions it serves.' },
+  METHOD_NOT_ALLOWED: { description: 'The route exists but not for this HTTP method.' },
+  PAYLOAD_TOO_LARGE: { description: 'The request body is larger than the limit.' },
+  LOAD_FAILED: { description: "A repository load brought up no new version, or a version failed; the reasons are in `message` and in the model's status, and the versions that were serving keep serving." },
+  UNSUPPORTED_MEDIA_TYPE: { description: 'A request body was sent with a content type other than application/json.' },
+  INTERNAL: { description: 'An unexpected server error; the log has details under the request id.' },
+  INFERENCE_FAILED: { description: 'ONNX Runtime failed while running the batch this request was in.' },
+  MODEL_UNAVAILABLE: { description: 'The model failed to load (its status gives the reason) or is still loading.' },
+  QUEUE_FULL: { description: "The model's queue is full; the error says how many seconds to wait before trying again." },
+  WORKER_FAILED: { description: 'The inference worker crashed or stopped responding while this request was in flight; it is being restarted.' },
+  SHUTTING_DOWN: { description: 'The server is draining before exit and accepts no new work.' },
+  TIMEOUT: { description: 'The request waited in the queue past its deadline and was never run.' },
+} as const satisfies Record<string, { description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
@@ -36,7 +37,7 @@ export interface ErrorDetails {
   field?: string;
   /** What the field accepts: enum values, closest class names, a range as text. */
   allowed?: ReadonlyArray<string | number> | string;
-  /** Seconds a client should wait before retrying (QUEUE_FULL, SHUTTING_DOWN, ...). */
+  /** When to try again, in seconds: the refusal is temporary (QUEUE_FULL, SHUTTING_DOWN, ...). */
   retryAfterSeconds?: number;
 }
 
@@ -54,9 +55,6 @@ export class ServeError extends Error {
     this.code = code;
     this.details = details;
   }
-  get status(): number {
-    return ERROR_CODES[this.code].status;
-  }
 }
 
 export function isServeError(err: unknown): err is ServeError {
@@ -65,12 +63,12 @@ export function isServeError(err: unknown): err is ServeError {
 
 type Allowed = ErrorDetails['allowed'];
 
-/** Seconds a refused client waits before retrying when the refusal says nothing more specific. */
-const RETRY_SOON_SECONDS = 1;
+/** Seconds a refused client waits before trying again when the refusal says nothing more specific. */
+export const RETRY_SOON_SECONDS = 1;
 
 /**
  * One factory per code: each fixes its code's wording and details (the field it names, the retry hint
- * of a 503), so the same refusal reads the same wherever it is raised.
+ * of a temporary refusal), so the same refusal reads the same wherever it is raised.
  */
 export const serveError = {
   INVALID_ARGUMENT: (field: string | undefined, message: string, allowed?: Allowed) =>

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { ERROR_CODES } from '../src/errors.js';
+import { ERROR_CODES, type ErrorCode } from '../src/errors.js';
+import { HTTP_STATUS } from '../src/http/error-mapping.js';
 import { OPENAPI_PATH, PACKAGE_ROOT } from '../src/paths.js';
 import { REPO_ROOT } from '../scripts/shared/repo-root.js';
 
-const codes = Object.keys(ERROR_CODES);
+const codes = Object.keys(ERROR_CODES) as ErrorCode[];
 
 test('every error code is in openapi.yaml ErrorCode, and nothing else is', () => {
   const doc = parse(readFileSync(OPENAPI_PATH, 'utf8'));
@@ -18,7 +19,7 @@ test("every error code is in README's Errors table with its HTTP status", () => 
   const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## Errors'), readme.indexOf('\n## ', readme.indexOf('## Errors') + 5));
   const rows = new Map([...section.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]));
-  for (const [code, { status }] of Object.entries(ERROR_CODES)) assert.equal(rows.get(code), status, `README row for ${code}`);
+  for (const code of codes) assert.equal(rows.get(code), HTTP_STATUS[code], `README row for ${code}`);
   assert.equal(rows.size, codes.length, 'README lists no codes the server does not have');
 });
 
@@ -53,7 +54,7 @@ test('GC pauses are recorded in the documented latency buckets (README: nodejs_g
   assert.deepEqual([...bounds].sort(), [...LATENCY_BUCKETS_SECONDS.map(String), '+Inf'].sort());
 });
 
-test('coded errors are made only by their factories in src/errors.ts (one wording per code), and every 503 factory carries a retry hint', async () => {
+test('coded errors are made only by their factories in src/errors.ts (one wording per code), and the temporary refusals carry a retry hint', async () => {
   const { readdir } = await import('node:fs/promises');
   const { serveError } = await import('../src/errors.js');
   const offenders: string[] = [];

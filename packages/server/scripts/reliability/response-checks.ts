@@ -1,10 +1,11 @@
 /**
  * What every error response must look like (openapi.yaml `Error`): JSON with a code from the one
- * table in src/errors.ts whose status matches, a string message, and nothing that leaks the server's
- * insides (stack frames, file paths, module names).
+ * table in src/errors.ts, answered with its status in src/http/error-mapping.ts, a string message, and
+ * nothing that leaks the server's insides (stack frames, file paths, module names).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { ERROR_CODES } from '../../src/errors.js';
+import { HTTP_STATUS } from '../../src/http/error-mapping.js';
 import { REPO_ROOT } from '../shared/repo-root.js';
 
 /** Things that must never appear in a response body. `extra` adds server-specific paths (e.g. a temp models dir). */
@@ -95,8 +96,8 @@ export function checkResponse(
     const { code, message } = parsed;
     if (typeof code !== 'string' || !(code in ERROR_CODES)) {
       problems.push(`${status} error.code ${JSON.stringify(code)} is not in ERROR_CODES`);
-    } else if (ERROR_CODES[code as keyof typeof ERROR_CODES].status !== status) {
-      problems.push(`${code} answered with ${status}, table says ${ERROR_CODES[code as keyof typeof ERROR_CODES].status}`);
+    } else if (HTTP_STATUS[code as keyof typeof HTTP_STATUS] !== status) {
+      problems.push(`${code} answered with ${status}, table says ${HTTP_STATUS[code as keyof typeof HTTP_STATUS]}`);
     }
     if (typeof message !== 'string') problems.push(`${status} error message is not a string`);
     if (status === 503 && headers['retry-after'] === undefined) problems.push('503 without Retry-After');

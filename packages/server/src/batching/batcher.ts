@@ -92,7 +92,7 @@ export class Batcher {
   private wakeAtMs: number | undefined;
   private inflight = 0;
   private closing = false;
-  /** Smoothed seconds per batch, for Retry-After hints. */
+  /** Smoothed seconds per batch, for the retry hint of a refusal. */
   private meanBatchSeconds = 0.05;
   private idleWaiters: Array<() => void> = [];
 
@@ -146,7 +146,7 @@ export class Batcher {
     }
     const most = this.config.maxQueueSize;
     if (input.classes.length > most) {
-      // No wait would make room, so this is the request's fault, not overload (and no Retry-After).
+      // No wait would make room, so this is the request's fault, not overload (and no retry hint).
       return refused(serveError.INVALID_ARGUMENT(options.rowsField, `${options.rowsField ?? 'the request'} asks for ${input.classes.length} images; this model's queue holds at most ${most} (batching.maxQueueSize)`, `1..${most}`));
     }
     if (this.closing) {

@@ -4,15 +4,19 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import { type ErrorCode, serveError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { accessLog } from './access-log.js';
 import type { AppDeps, RouteContext } from './app-deps.js';
 import { bodyLimit } from './body-limit.js';
+import { API_FRONTEND } from './api-frontend.js';
 import { errorHandler } from './error-handler.js';
+import type { Frontend } from './frontend.js';
 import { jsonDepthLimit } from './json-depth.js';
 import { loadOpenApiText, OpenApiValidators } from './openapi-validation.js';
+import type { RouteDefinition } from './route.js';
+import { frontendOf, pathInFrontend } from './route-frontend.js';
 import { API_ROUTES, methodsByPath } from './route-table.js';
 import { webRoutes } from './routes/web.js';
 import { SECURITY_HEADERS } from './security-headers.js';
@@ -50,30 +54,46 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
   }));
 
   app.use(writeIdleDeadline(deps.config.writeIdleTimeoutMs, () => deps.metrics.responsesCut.inc({ reason: 'write_idle' })));
-  app.use(bodyLimit(deps.config.bodyLimitBytes));
-  app.use(express.json({ limit: deps.config.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
-  app.use(jsonDepthLimit());
 
-  // One router for every API route: each router a request passes through costs it a round of closures
-  // and state objects (garbage the event loop pays for in GC pauses under load).
-  const api = express.Router();
-  for (const route of API_ROUTES) {
-    if (route.method === 'GET') api.get(route.path, route.createHandler(deps));
-    else api.post(route.path, route.createHandler(deps));
+  // Each frontend on its own router at its mount path, the most specific first (/v2 before /): whatever
+  // fails under it (its routes, its 404s and 405s, a body sent there) is answered in its error shape.
+  const knownPaths = [...methodsByPath().keys()];
+  const frontends = [...new Set(API_ROUTES.map(frontendOf))].sort((a, b) => b.mountPath.length - a.mountPath.length);
+  for (const frontend of frontends) {
+    const pages = frontend === API_FRONTEND ? [webRoutes()] : [];
+    app.use(frontend.mountPath, frontendRouter(frontend, API_ROUTES.filter((r) => frontendOf(r) === frontend), deps, knownPaths, pages));
   }
-  app.use(api);
-  app.use(webRoutes());
+  // A failure before any frontend took the request (the middleware above).
+  app.use(errorHandler(API_FRONTEND));
+  return app;
+}
 
-  const paths = methodsByPath();
-  for (const [routePath, methods] of paths) {
-    app.all(routePath, (req, res) => {
+/**
+ * One frontend's router: body reading, its routes (one router for all of them: each router a request
+ * passes through costs it a round of closures and state objects, garbage the event loop pays for in GC
+ * pauses under load), `pages` after them, 405 for its paths' other methods, 404, and its error handler.
+ * `knownPaths`: every route path of the server, which a 404 lists.
+ */
+function frontendRouter(frontend: Frontend, routes: readonly RouteDefinition[], deps: RouteContext, knownPaths: readonly string[], pages: readonly Router[]): Router {
+  const router = express.Router();
+  router.use(bodyLimit(deps.config.bodyLimitBytes, frontend));
+  router.use(express.json({ limit: deps.config.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+  router.use(jsonDepthLimit());
+  for (const route of routes) {
+    const at = pathInFrontend(frontend, route.path);
+    if (route.method === 'GET') router.get(at, route.createHandler(deps));
+    else router.post(at, route.createHandler(deps));
+  }
+  for (const page of pages) router.use(page);
+  for (const [routePath, methods] of methodsByPath(routes)) {
+    router.all(pathInFrontend(frontend, routePath), (req, res) => {
       res.setHeader('Allow', methods.join(', '));
       throw serveError.METHOD_NOT_ALLOWED(req.method, routePath, methods);
     });
   }
-  app.use((req) => {
-    throw serveError.NOT_FOUND(req.method, req.path, [...paths.keys()]);
+  router.use((req) => {
+    throw serveError.NOT_FOUND(req.method, `${req.baseUrl}${req.path}`, knownPaths);
   });
-  app.use(errorHandler);
-  return app;
+  router.use(errorHandler(frontend));
+  return router;
 }

@@ -6,19 +6,20 @@
  *
  * Contract: a request whose Content-Length is over `limitBytes` is refused before its body is read; a
  * request without a Content-Length (chunked) is counted as it is read, and past `limitBytes` of wire bytes
- * it is answered 413 PAYLOAD_TOO_LARGE at once (through the app's error handler) with `Connection: close`,
+ * it is answered 413 PAYLOAD_TOO_LARGE at once (in its frontend's error shape) with `Connection: close`,
  * so Node closes the connection once the answer is written: the unread rest of the body cannot be told
  * apart from a next request. express.json() keeps its own limit on the decoded body.
  */
 import type { RequestHandler } from 'express';
 import { ServeError, serveError } from '../errors.js';
 import { sendError } from './error-handler.js';
+import type { Frontend } from './frontend.js';
 
 function tooLarge(limitBytes: number): ServeError {
   return serveError.PAYLOAD_TOO_LARGE(limitBytes);
 }
 
-export function bodyLimit(limitBytes: number): RequestHandler {
+export function bodyLimit(limitBytes: number, frontend: Frontend): RequestHandler {
   return (req, res, next) => {
     const declared = req.headers['content-length'];
     if (declared !== undefined) {
@@ -39,7 +40,7 @@ export function bodyLimit(limitBytes: number): RequestHandler {
       req.off('data', count);
       if (res.headersSent) return;
       res.setHeader('Connection', 'close');
-      sendError(res, tooLarge(limitBytes));
+      sendError(res, tooLarge(limitBytes), frontend);
     };
     req.on('data', count);
     req.once('end', () => req.off('data', count));

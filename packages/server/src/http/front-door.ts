@@ -9,7 +9,7 @@
  * 2-core machine at 4x capacity that difference was CPU taken from inference.
  *
  * Contract: the answer is the one the app would give (same status, Retry-After, security headers,
- * X-Request-Id, JSON body, in the Open Inference Protocol's shape under /v2; `src/http/error-handler.ts`
+ * X-Request-Id, JSON body in the error shape of the matched route's frontend; `src/http/error-handler.ts`
  * writes both), it is counted in
  * sagan_requests_rejected_total{reason="queue_full"} and sagan_http_request_duration_seconds under the
  * route template, and it is not access-logged (QUEUE_FULL lines are debug-level in the app as well).
@@ -24,14 +24,19 @@ import { isReady } from '../models/model-version.js';
 import type { Metrics } from '../metrics.js';
 import { requestIdFor } from './access-log.js';
 import { writeError } from './error-handler.js';
+import { frontendOf } from './route-frontend.js';
 import { API_ROUTES } from './route-table.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
-/** The routes that queue generation work: template, method, and a pattern capturing model and version. */
-const GENERATION_ROUTES = API_ROUTES.filter((r) => r.queuesWork).map(({ path, method }) => ({
-  route: path,
-  method: method as string,
-  pattern: new RegExp(`^${path.replace(':model', '(?<model>[^/]+)').replace(':version', '(?<version>[^/]+)')}$`),
+/**
+ * The routes that queue generation work: template, method, a pattern capturing model and version, and
+ * the frontend whose error shape a refusal has.
+ */
+const GENERATION_ROUTES = API_ROUTES.filter((r) => r.queuesWork).map((r) => ({
+  route: r.path,
+  method: r.method as string,
+  frontend: frontendOf(r),
+  pattern: new RegExp(`^${r.path.replace(':model', '(?<model>[^/]+)').replace(':version', '(?<version>[^/]+)')}$`),
 }));
 
 export function frontDoor(app: Express, deps: { registry: ModelRegistry; metrics: Metrics }): RequestListener {
@@ -40,7 +45,7 @@ export function frontDoor(app: Express, deps: { registry: ModelRegistry; metrics
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    for (const { method, route, pattern } of GENERATION_ROUTES) {
+    for (const { method, route, pattern, frontend } of GENERATION_ROUTES) {
       if (method !== req.method) continue;
       const match = pattern.exec(path);
       if (!match) continue;
@@ -63,7 +68,7 @@ export function frontDoor(app: Express, deps: { registry: ModelRegistry; metrics
         res.setHeader('X-Request-Id', requestId);
         // helmet's middleware is synchronous and only sets headers: the same headers as every app response.
         SECURITY_HEADERS(req as never, res as never, () => undefined);
-        writeError(res, err, requestId, path);
+        writeError(res, err, requestId, frontend);
         deps.metrics.httpRequestDuration.observe({ route, method, status: String(res.statusCode) }, (performance.now() - arrivedAt) / 1000);
         return true;
       }

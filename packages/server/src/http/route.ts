@@ -6,6 +6,7 @@
  */
 import type { Request, Response } from 'express';
 import type { RouteContext } from './app-deps.js';
+import type { Frontend } from './frontend.js';
 
 export type HttpMethod = 'GET' | 'POST';
 
@@ -22,6 +23,8 @@ export interface RouteDefinition {
   operationId: string;
   /** Generation work goes through a model's batcher: the front door sheds it when the queue is full. */
   queuesWork: boolean;
+  /** The frontend it belongs to (its mount and error shape); the server's own API when absent. */
+  frontend?: Frontend;
   /** Called once per app: compiles validators and closes over the context. */
   createHandler: (context: RouteContext) => RouteHandler;
 }

@@ -1,7 +1,7 @@
 /**
  * Main-thread side of one model's session worker: spawns it, loads the model, runs batches by message
  * (tensors moved in transfer lists), and restarts the worker when it crashes or a run hangs. Runs that
- * were in flight then reject with WORKER_FAILED (503) rather than hang.
+ * were in flight then reject with WORKER_FAILED (a temporary refusal) rather than hang.
  */
 import { Worker } from 'node:worker_threads';
 import { ServeError, serveError } from '../errors.js';

@@ -1,7 +1,7 @@
 /**
  * The largest image each encoding can hold, checked against a request's output before any inference
- * runs: past it the encoder fails only after the work is done, and the client would get a 500 for a
- * request it can fix (a smaller `size`, fewer tiles, another format).
+ * runs: past it the encoder fails only after the work is done, and the client would get an internal
+ * error for a request it can fix (a smaller `size`, fewer tiles, another format).
  */
 import { IMAGE_FORMATS, type ImageFormat } from '@sagan-serve/model-contract/image';
 import { serveError } from '../errors.js';

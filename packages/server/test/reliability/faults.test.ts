@@ -372,7 +372,7 @@ describe('faults: worker crash and hang, client disconnects', () => {
       for (const r of results) {
         assert.equal(r.status, 'rejected');
         const err = (r as PromiseRejectedResult).reason as unknown;
-        assert.ok(isServeError(err) && err.code === 'WORKER_FAILED' && err.status === 503, String(err));
+        assert.ok(isServeError(err) && err.code === 'WORKER_FAILED', String(err));
         assert.ok((err.details.retryAfterSeconds ?? 0) >= 1);
       }
       const ok = await worker.run(batch(2));

@@ -5,8 +5,8 @@
  * parameters, bad JSON (including NaN, which JSON cannot carry), wrong content types and encodings,
  * oversized bodies, z of the wrong length, random paths and methods, several encodings of path traversal.
  *
- * Every response must be: not 5xx; a 4xx whose JSON body has an error.code from ERROR_CODES with the
- * table's status; free of stack frames and file paths. Afterwards the server must still serve a valid
+ * Every response must be: not 5xx; a 4xx whose JSON body has an error.code from ERROR_CODES with its
+ * HTTP status (HTTP_STATUS); free of stack frames and file paths. Afterwards the server must still serve a valid
  * request and every queue must be empty. Valid generation requests use 16x16 models with small caps on
  * size, n and stream length so the whole run stays well under a minute on 2 cores.
  *

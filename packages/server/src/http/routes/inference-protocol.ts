@@ -6,7 +6,7 @@
  * the graph has it, `attention` (FP32 [-1, N, M]).
  *
  * Errors keep the spec's shape, `{"error": "<message>"}`, with this server's `code`, `field` and
- * `allowed` beside it (error-handler.ts writes them for every /v2 path).
+ * `allowed` beside it: the routes belong to INFERENCE_PROTOCOL_FRONTEND, which answers every /v2 error.
  */
 import type { Request, Response } from 'express';
 import type { ServerConfig } from '../../config.js';
@@ -14,6 +14,7 @@ import { serveError } from '../../errors.js';
 import { isReady, type ModelVersion, type ReadyModel } from '../../models/model-version.js';
 import type { AppDeps, RouteContext } from '../app-deps.js';
 import { MAX_LATENT_MAGNITUDE } from '../generate-request.js';
+import { INFERENCE_PROTOCOL_FRONTEND } from '../inference-protocol-frontend.js';
 import type { RouteDefinition, RouteHandler } from '../route.js';
 import { MAX_JSON_BYTES_PER_FP32, writeInferResponse } from '../tensor-json-writer.js';
 import { clientGone, findModel, readyOrUnavailable, requireJson, requireReady, serverReady, setModelHeaders } from '../route-helpers.js';
@@ -157,7 +158,7 @@ const inferHandler = (deps: RouteContext): RouteHandler => {
 };
 
 const v2 = (method: RouteDefinition['method'], path: string, operationId: string, createHandler: RouteDefinition['createHandler'], queuesWork = false): RouteDefinition => ({
-  method, path, operationId, queuesWork, createHandler,
+  method, path, operationId, queuesWork, createHandler, frontend: INFERENCE_PROTOCOL_FRONTEND,
 });
 
 export const inferenceProtocolRoutes: readonly RouteDefinition[] = [

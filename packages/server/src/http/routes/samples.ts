@@ -13,7 +13,8 @@ import { checkFormatLimits } from '../../render/format-limits.js';
 import { renderModelOf, type RenderSpec } from '../../render/render-request.js';
 import type { JobResult } from '../../batching/inference-job.js';
 import type { ReadyModel } from '../../models/model-version.js';
-import { errorBody, toServeError } from '../error-handler.js';
+import { errorBody } from '../api-frontend.js';
+import { toServeError } from '../express-error-codes.js';
 import type { RouteDefinition } from '../route.js';
 import { clientGone, requireJson, requireReady, setModelHeaders, writeChunk } from '../route-helpers.js';
 
