@@ -9,22 +9,21 @@ import { resolveClass, type ResolvedClass } from '../models/resolve-class.js';
 import type { ModelManifest } from '@sagan-serve/model-contract/manifest';
 import { fillLatent, randomSeed, sampleSeed } from '@sagan-serve/model-contract/seeded-latent';
 import type { Query } from '../render/attention.js';
-import type { ImageFormat, ResizeKernel } from '@sagan-serve/model-contract/image';
 import { checkFormatLimits } from '../render/format-limits.js';
-import type { AttentionMode, RenderSpec } from '../render/render-request.js';
+import type { RenderSpec } from '../render/render-request.js';
+import type { BodyOf } from './operation-input.js';
 
-/** Parameters after schema validation (defaults filled in). Body and query share this shape. */
-export interface GenerateParams {
-  class: string | number;
-  seed?: number;
-  truncation?: number;
-  format: ImageFormat;
-  size?: number;
-  n: number;
-  attention: AttentionMode;
-  query?: string[];
-  resample: ResizeKernel;
-  z?: number[] | number[][];
+/**
+ * A validated generate request (query or body, defaults filled): the body's fields, of which the query
+ * has all but `z` (the routes' operations in openapi.yaml, typed by openapi-types.ts).
+ */
+export type GenerateParams = BodyOf<'generatePost'>;
+
+type Latents = NonNullable<GenerateParams['z']>;
+
+/** `z` as a list of latents (not one latent). */
+export function isLatentList(z: Latents): z is number[][] {
+  return Array.isArray(z[0]);
 }
 
 export interface GenerateRequest {
@@ -55,13 +54,13 @@ function parseQueries(points: string[] | undefined, size: number): Query[] {
   });
 }
 
-function explicitLatents(z: number[] | number[][], dim: number, n: number, nGiven: boolean): { z: Float32Array; n: number } {
-  const rows = Array.isArray(z[0]) ? (z as number[][]) : [z as number[]];
+function explicitLatents(z: Latents, dim: number, n: number, nGiven: boolean): { z: Float32Array; n: number } {
+  const rows = isLatentList(z) ? z : [z];
   if (nGiven && n !== rows.length && rows.length !== 1) throw serveError.INVALID_ARGUMENT('body.n', `n is ${n} but z has ${rows.length} latents`);
   const count = rows.length === 1 ? n : rows.length;
   const out = new Float32Array(count * dim);
   rows.forEach((row, r) => {
-    if (row.length !== dim) throw serveError.INVALID_ARGUMENT(`body.z${rows.length > 1 || Array.isArray(z[0]) ? `[${r}]` : ''}`, `z has ${row.length} values, the model's latent has ${dim}`, `${dim} numbers`);
+    if (row.length !== dim) throw serveError.INVALID_ARGUMENT(`body.z${rows.length > 1 || isLatentList(z) ? `[${r}]` : ''}`, `z has ${row.length} values, the model's latent has ${dim}`, `${dim} numbers`);
     row.forEach((v, i) => {
       if (!Number.isFinite(v) || Math.abs(v) > MAX_LATENT_MAGNITUDE) throw serveError.INVALID_ARGUMENT('body.z', `z value ${v} is out of range`, `finite numbers with |v| <= ${MAX_LATENT_MAGNITUDE}`);
       out[r * dim + i] = v;

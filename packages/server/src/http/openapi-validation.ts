@@ -3,51 +3,28 @@
  * Query strings are coerced (numbers from strings, repeated parameters into arrays); JSON bodies are not.
  * A failure becomes INVALID_ARGUMENT naming the field and what it accepts.
  */
-import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { parse as parseYaml } from 'yaml';
 import { ServeError, serveError } from '../errors.js';
-import { OPENAPI_PATH } from '../paths.js';
-
-interface OpenApiParameter { name: string; in: string; required?: boolean; schema: Record<string, unknown> }
-interface OpenApiOperation {
-  operationId: string;
-  parameters?: Array<OpenApiParameter | { $ref: string }>;
-  requestBody?: { $ref?: string; content?: Record<string, { schema: Record<string, unknown> }> };
-}
-interface OpenApiDocument {
-  paths: Record<string, Record<string, OpenApiOperation>>;
-  components: Record<string, Record<string, unknown>>;
-}
+import {
+  bodyProperties, jsonBodySchema, loadOpenApiText, type OpenApiDocument, parseOpenApi, queryParameters, querySchemas, schemaAt,
+  type SchemaNode, topLevelDefaults,
+} from './openapi-document.js';
+import type { BodyOf, BodyOperation, QueryOf, QueryOperation } from './operation-input.js';
 
 const DOC_ID = 'openapi';
-
-export function loadOpenApiText(): string {
-  return readFileSync(OPENAPI_PATH, 'utf8');
-}
 
 /** Points a document-relative `#/...` reference at the registered document. */
 function absoluteRefs<T>(schema: T): T {
   return JSON.parse(JSON.stringify(schema).replaceAll('"$ref":"#/', `"$ref":"${DOC_ID}#/`)) as T;
 }
 
-function resolve<T>(doc: OpenApiDocument, ref: string): T {
-  const parts = ref.replace(/^#\//, '').split('/');
-  let node: unknown = doc;
-  for (const part of parts) node = (node as Record<string, unknown>)[part];
-  if (node === undefined) throw new Error(`openapi.yaml: unresolved reference ${ref}`);
-  return node as T;
-}
-
-function schemaAt(doc: OpenApiDocument, schema: Record<string, unknown>): Record<string, unknown> {
-  return typeof schema.$ref === 'string' ? schemaAt(doc, resolve(doc, schema.$ref)) : schema;
-}
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
 /** Human-readable "what is allowed" for one ajv error, using the failing schema. */
 function allowedFor(doc: OpenApiDocument, error: ErrorObject): string | Array<string | number> | undefined {
   if (error.keyword === 'enum') return (error.params as { allowedValues: Array<string | number> }).allowedValues;
   if (error.keyword === 'additionalProperties') return undefined;
-  const schema = error.parentSchema ? schemaAt(doc, error.parentSchema as Record<string, unknown>) : undefined;
+  const schema = error.parentSchema ? schemaAt(doc, error.parentSchema as SchemaNode) : undefined;
   if (!schema) return undefined;
   if (Array.isArray(schema.enum)) return schema.enum as string[];
   const min = schema.minimum ?? schema.exclusiveMinimum;
@@ -63,16 +40,16 @@ function allowedFor(doc: OpenApiDocument, error: ErrorObject): string | Array<st
   return undefined;
 }
 
-export type Validator = (value: unknown) => void;
+/** Checks a request's query or body, returning it typed (defaults filled) or throwing INVALID_ARGUMENT. */
+export type Validator<T> = (value: unknown) => T;
 
 export class OpenApiValidators {
   private readonly doc: OpenApiDocument;
   private readonly queryAjv: Ajv;
   private readonly bodyAjv: Ajv;
-  private readonly cache = new Map<string, Validator>();
 
   constructor(text: string = loadOpenApiText()) {
-    this.doc = parseYaml(text) as OpenApiDocument;
+    this.doc = parseOpenApi(text);
     // strict: false because OpenAPI parameter objects carry keywords (in, style, explode) ajv does not know.
     const common = { allErrors: false, strict: false, useDefaults: true, verbose: true } as const;
     this.queryAjv = new Ajv({ ...common, coerceTypes: 'array' });
@@ -80,64 +57,39 @@ export class OpenApiValidators {
     for (const ajv of [this.queryAjv, this.bodyAjv]) ajv.addSchema({ $id: DOC_ID, components: this.doc.components });
   }
 
-  private operation(operationId: string): OpenApiOperation {
-    for (const methods of Object.values(this.doc.paths)) {
-      for (const op of Object.values(methods)) if (op.operationId === operationId) return op;
-    }
-    throw new Error(`openapi.yaml has no operation '${operationId}'`);
-  }
-
   /** Validates (and coerces, fills defaults into) a query object for the operation. */
-  query(operationId: string): Validator {
-    const key = `query:${operationId}`;
-    const cached = this.cache.get(key);
-    if (cached) return cached;
-    const params = (this.operation(operationId).parameters ?? [])
-      .map((p) => ('$ref' in p ? resolve<OpenApiParameter>(this.doc, p.$ref) : p))
-      .filter((p) => p.in === 'query');
+  query<Op extends QueryOperation>(operationId: Op): Validator<QueryOf<Op>> {
+    const params = queryParameters(this.doc, operationId);
     const schema = absoluteRefs({
       type: 'object',
       additionalProperties: false,
       required: params.filter((p) => p.required).map((p) => p.name),
-      properties: Object.fromEntries(params.map((p) => [p.name, p.schema])),
+      properties: querySchemas(params),
     });
-    const defaults = this.defaults(Object.fromEntries(params.map((p) => [p.name, p.schema])));
-    const validator = this.wrap(this.queryAjv.compile(schema), params.map((p) => p.name), '', defaults);
-    this.cache.set(key, validator);
-    return validator;
+    const defaults = topLevelDefaults(this.doc, querySchemas(params));
+    return this.wrap(this.queryAjv.compile<QueryOf<Op>>(schema), params.map((p) => p.name), '', defaults);
   }
 
   /** Validates (and fills defaults into) a JSON body for the operation. */
-  body(operationId: string): Validator {
-    const key = `body:${operationId}`;
-    const cached = this.cache.get(key);
-    if (cached) return cached;
-    let body = this.operation(operationId).requestBody;
-    if (body?.$ref) body = resolve(this.doc, body.$ref);
-    const schema = body?.content?.['application/json']?.schema;
+  body<Op extends BodyOperation>(operationId: Op): Validator<BodyOf<Op>> {
+    const schema = jsonBodySchema(this.doc, operationId);
     if (!schema) throw new Error(`openapi.yaml: operation '${operationId}' has no JSON body`);
-    const properties = schemaAt(this.doc, schema).properties as Record<string, Record<string, unknown>>;
-    const validator = this.wrap(this.bodyAjv.compile(absoluteRefs(schema)), Object.keys(properties), 'body.', this.defaults(properties));
-    this.cache.set(key, validator);
-    return validator;
+    const properties = bodyProperties(this.doc, schema);
+    return this.wrap(this.bodyAjv.compile<BodyOf<Op>>(absoluteRefs(schema)), Object.keys(properties), 'body.', topLevelDefaults(this.doc, properties));
   }
 
-  /** Top-level defaults, read through $refs (ajv's useDefaults does not look behind a $ref). */
-  private defaults(properties: Record<string, Record<string, unknown>>): Array<[string, unknown]> {
-    return Object.entries(properties)
-      .map(([name, schema]): [string, unknown] => [name, schemaAt(this.doc, schema).default])
-      .filter(([, value]) => value !== undefined);
-  }
-
-  private wrap(validate: ValidateFunction, known: string[], prefix: string, defaults: Array<[string, unknown]>): Validator {
-    return (value: unknown) => {
-      if (validate(value)) {
-        const target = value as Record<string, unknown>;
-        for (const [name, fallback] of defaults) if (target[name] === undefined) target[name] = fallback;
-        return;
+  /**
+   * The typed validator. ajv's compile<T> is where the value becomes T: the schema it compiles is the one
+   * openapi-types.ts is generated from (and test/http/openapi-types.test.ts keeps the two the same).
+   */
+  private wrap<T>(validate: ValidateFunction<T>, known: string[], prefix: string, defaults: Array<[string, unknown]>): Validator<T> {
+    return (value: unknown): T => {
+      if (!validate(value)) throw this.toServeError(this.mostSpecific(validate.errors ?? []), known, prefix);
+      if (isRecord(value)) {
+        const fields: Record<string, unknown> = value;
+        for (const [name, fallback] of defaults) if (fields[name] === undefined) fields[name] = fallback;
       }
-      const error = this.mostSpecific(validate.errors ?? []);
-      throw this.toServeError(error, known, prefix);
+      return value;
     };
   }
 

@@ -9,7 +9,7 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Response } from 'express';
-import { writeChunk } from './route-helpers.js';
+import { writeChunk } from './write-chunk.js';
 
 export interface OutputTensor {
   name: string;

@@ -1,7 +1,8 @@
 /**
  * The route table is the one list of API routes: each declared route is the openapi.yaml operation it
  * names (same method and path), every operation in the document is a declared route, each method and
- * path is declared once, and the app answers every path's other methods with 405 and its Allow list.
+ * path is declared once, each route validates what its operation takes, and the app answers every
+ * path's other methods with 405 and its Allow list.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import request from 'supertest';
 import { OPENAPI_PATH } from '../../src/paths.js';
+import { jsonBodySchema, loadOpenApiText, parseOpenApi, queryParameters } from '../../src/http/openapi-document.js';
 import { API_ROUTES, methodsByPath } from '../../src/http/route-table.js';
 import { makeModelsDir, startTestServer, TINY_CLASSES } from '../helpers/test-server.js';
 
@@ -36,6 +38,17 @@ test('the generation routes queue work and nothing else does', () => {
     assert.equal(r.queuesWork, generates, `${r.method} ${r.path}`);
   }
   assert.ok(queued.length >= 10, queued.join(', '));
+});
+
+test('a route validates the query or JSON body its operation takes, and admits a model before it queues work', () => {
+  const doc = parseOpenApi(loadOpenApiText());
+  for (const route of API_ROUTES) {
+    const where = `${route.method} ${route.path} (${route.operationId})`;
+    assert.equal(route.stages.includes('query'), queryParameters(doc, route.operationId).length > 0, `${where}: query stage`);
+    assert.equal(route.stages.includes('json-body'), jsonBodySchema(doc, route.operationId) !== undefined, `${where}: json-body stage`);
+    if (route.queuesWork) assert.ok(route.stages.includes('ready-model') || route.stages.includes('ready-default-model'), `${where}: admits a model`);
+    if (route.stages.includes('ready-model') || route.stages.includes('known-model')) assert.match(route.path, /:model\b/, `${where}: the path names the model`);
+  }
 });
 
 test('the app answers another method on every declared path with 405 and the path\'s methods', async () => {

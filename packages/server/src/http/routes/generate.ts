@@ -2,25 +2,26 @@
  * Image generation: `GET|POST /v1/models/{model}/generate`, the same for one version
  * (`/v1/models/{model}/versions/{version}/generate`), and the default-model alias `/generate`.
  */
-import type { Response } from 'express';
 import { contentTypeFor } from '@sagan-serve/model-contract/image';
+import type { ReadyModel } from '../../models/model-version.js';
 import { renderModelOf } from '../../render/render-request.js';
-import type { RouteContext } from '../app-deps.js';
-import { buildGenerateRequest, type GenerateParams } from '../generate-request.js';
+import { clientGone } from '../client-gone.js';
+import { buildGenerateRequest, type GenerateParams, isLatentList } from '../generate-request.js';
 import { headerValue } from '../header-value.js';
-import type { HttpMethod, RouteDefinition, RouteHandler, RouteRequest } from '../route.js';
-import { answeredHead, answeredNotModified, clientGone, defaultModelName, requireJson, requireReady, sendImage, setModelHeaders } from '../route-helpers.js';
+import { answeredHead, answeredNotModified, sendImage } from '../image-response.js';
+import { setModelHeaders } from '../model-headers.js';
+import type { RouteDefinition } from '../route.js';
+import { route, type RouteCall } from '../route-stages.js';
 
-type ParamsReader = (req: RouteRequest) => { params: GenerateParams; nGiven: boolean };
-/** Which model and version a request names (the version is undefined for the serving one). */
-type ModelOf = (req: RouteRequest, context: RouteContext) => { name: string; version?: string };
+interface GenerateCall extends RouteCall {
+  model: ReadyModel;
+  params: GenerateParams;
+  /** Whether the request gave `n` (it may be left out beside a list of latents). */
+  nGiven: boolean;
+}
 
-async function generate(context: RouteContext, req: RouteRequest, res: Response, modelOf: ModelOf, read: ParamsReader): Promise<void> {
-  // The model is looked up before the parameters are read, so an unknown model says so first.
-  const { name, version } = modelOf(req, context);
-  const model = requireReady(context, name, res, version);
+async function generate({ context, req, res, model, params, nGiven }: GenerateCall): Promise<void> {
   const { manifest } = model;
-  const { params, nGiven } = read(req);
   const request = buildGenerateRequest(params, manifest, context.config, { nGiven, contentDigest: model.contentDigest });
   setModelHeaders(res, manifest);
   res.setHeader('X-Class', headerValue(request.cls.name));
@@ -28,47 +29,35 @@ async function generate(context: RouteContext, req: RouteRequest, res: Response,
   if (answeredNotModified(req, res, request.etag, request.randomSeed) || answeredHead(req, res, contentTypeFor(request.render.format))) return;
   const result = await model.batcher.submit(
     { z: request.z, classes: new Array<number>(request.n).fill(request.cls.index), wantAttention: request.render.attention !== 'none' },
-    { signal: clientGone(res), rowsField: Array.isArray(params.z?.[0]) ? 'body.z' : 'n' },
+    { signal: clientGone(res), rowsField: params.z !== undefined && isLatentList(params.z) ? 'body.z' : 'n' },
   );
   const bytes = await context.renderer.render(renderModelOf(manifest), result, request.n, request.render);
   sendImage(res, contentTypeFor(request.render.format), bytes);
 }
 
-/** GET reads the query (operation `generate`'s schema), POST the JSON body (`generatePost`'s). */
-function handlerFor(method: HttpMethod, modelOf: ModelOf): RouteDefinition['createHandler'] {
-  return (context): RouteHandler => {
-    if (method === 'GET') {
-      const validateQuery = context.validators.query('generate');
-      return (req, res) => generate(context, req, res, modelOf, (r) => {
-        const query = { ...(r.query as Record<string, unknown>) };
-        validateQuery(query);
-        return { params: query as unknown as GenerateParams, nGiven: true };
-      });
-    }
-    const validateBody = context.validators.body('generatePost');
-    return (req, res) => generate(context, req, res, modelOf, (r) => {
-      requireJson(r);
-      const body = r.body as Record<string, unknown>;
-      const nGiven = body !== null && typeof body === 'object' && 'n' in body;
-      validateBody(body);
-      return { params: body as unknown as GenerateParams, nGiven };
-    });
-  };
+/** The model a generation route serves: the one (and version) its path names, or the default model. */
+type ModelSource = 'path' | 'default';
+
+/** GET reads the query, POST the JSON body, each validated against the route's own operation. */
+function getRoute(path: string, operationId: 'generateDefault' | 'generate' | 'generateVersion', source: ModelSource): RouteDefinition {
+  const declared = route({ method: 'GET', path, operationId, queuesWork: true });
+  return (source === 'default' ? declared.readyDefaultModel() : declared.readyModel())
+    .query()
+    .handle((call) => generate({ ...call, params: call.query, nGiven: true }));
 }
 
-const named: ModelOf = (req) => ({ name: req.params.model });
-const pinned: ModelOf = (req) => ({ name: req.params.model, version: req.params.version });
-const byDefault: ModelOf = (_req, context) => ({ name: defaultModelName(context.registry) });
-
-const generation = (method: HttpMethod, path: string, operationId: string, modelOf: ModelOf): RouteDefinition => ({
-  method, path, operationId, queuesWork: true, createHandler: handlerFor(method, modelOf),
-});
+function postRoute(path: string, operationId: 'generateDefaultPost' | 'generatePost' | 'generateVersionPost', source: ModelSource): RouteDefinition {
+  const declared = route({ method: 'POST', path, operationId, queuesWork: true });
+  return (source === 'default' ? declared.readyDefaultModel() : declared.readyModel())
+    .jsonBody()
+    .handle((call) => generate({ ...call, params: call.body, nGiven: call.sentFields.has('n') }));
+}
 
 export const generateRoutes: readonly RouteDefinition[] = [
-  generation('GET', '/generate', 'generateDefault', byDefault),
-  generation('POST', '/generate', 'generateDefaultPost', byDefault),
-  generation('GET', '/v1/models/:model/generate', 'generate', named),
-  generation('POST', '/v1/models/:model/generate', 'generatePost', named),
-  generation('GET', '/v1/models/:model/versions/:version/generate', 'generateVersion', pinned),
-  generation('POST', '/v1/models/:model/versions/:version/generate', 'generateVersionPost', pinned),
+  getRoute('/generate', 'generateDefault', 'default'),
+  postRoute('/generate', 'generateDefaultPost', 'default'),
+  getRoute('/v1/models/:model/generate', 'generate', 'path'),
+  postRoute('/v1/models/:model/generate', 'generatePost', 'path'),
+  getRoute('/v1/models/:model/versions/:version/generate', 'generateVersion', 'path'),
+  postRoute('/v1/models/:model/versions/:version/generate', 'generateVersionPost', 'path'),
 ];

@@ -1,33 +1,22 @@
 /** Liveness, readiness, metrics and the OpenAPI document. */
 import type { RouteDefinition } from '../route.js';
-import { serverReady } from '../route-helpers.js';
+import { route } from '../route-stages.js';
+import { serverReady } from '../server-ready.js';
 
 export const healthRoutes: readonly RouteDefinition[] = [
-  {
-    method: 'GET', path: '/healthz', operationId: 'healthz', queuesWork: false,
-    createHandler: () => (_req, res) => {
-      res.json({ status: 'ok' });
-    },
-  },
-  {
-    method: 'GET', path: '/readyz', operationId: 'readyz', queuesWork: false,
-    createHandler: (deps) => (_req, res) => {
-      const models = Object.fromEntries(deps.registry.list().map((m) => [m.name, m.status]));
-      const ready = serverReady(deps);
-      res.status(ready ? 200 : 503).json({ ready, draining: deps.lifecycle.draining, models });
-    },
-  },
-  {
-    method: 'GET', path: '/metrics', operationId: 'metrics', queuesWork: false,
-    createHandler: ({ metrics }) => async (_req, res) => {
-      res.setHeader('Content-Type', metrics.registry.contentType);
-      res.send(await metrics.registry.metrics());
-    },
-  },
-  {
-    method: 'GET', path: '/openapi.yaml', operationId: 'openapi', queuesWork: false,
-    createHandler: ({ openApiText }) => (_req, res) => {
-      res.type('application/yaml').send(openApiText);
-    },
-  },
+  route({ method: 'GET', path: '/healthz', operationId: 'healthz', queuesWork: false }).handle(({ res }) => {
+    res.json({ status: 'ok' });
+  }),
+  route({ method: 'GET', path: '/readyz', operationId: 'readyz', queuesWork: false }).handle(({ context, res }) => {
+    const models = Object.fromEntries(context.registry.list().map((m) => [m.name, m.status]));
+    const ready = serverReady(context);
+    res.status(ready ? 200 : 503).json({ ready, draining: context.lifecycle.draining, models });
+  }),
+  route({ method: 'GET', path: '/metrics', operationId: 'metrics', queuesWork: false }).handle(async ({ context: { metrics }, res }) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  }),
+  route({ method: 'GET', path: '/openapi.yaml', operationId: 'openapi', queuesWork: false }).handle(({ context, res }) => {
+    res.type('application/yaml').send(context.openApiText);
+  }),
 ];

@@ -8,23 +8,27 @@
  * Errors keep the spec's shape, `{"error": "<message>"}`, with this server's `code`, `field` and
  * `allowed` beside it: the routes belong to INFERENCE_PROTOCOL_FRONTEND, which answers every /v2 error.
  */
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import type { ServerConfig } from '../../config.js';
 import { serveError } from '../../errors.js';
 import { isReady, type ModelVersion, type ReadyModel } from '../../models/model-version.js';
-import type { AppDeps, RouteContext } from '../app-deps.js';
+import { clientGone } from '../client-gone.js';
 import { MAX_LATENT_MAGNITUDE } from '../generate-request.js';
 import { INFERENCE_PROTOCOL_FRONTEND } from '../inference-protocol-frontend.js';
-import type { RouteDefinition, RouteHandler } from '../route.js';
+import { setModelHeaders } from '../model-headers.js';
+import type { components } from '../openapi-types.js';
+import { readyOrUnavailable } from '../request-model.js';
+import type { RouteDefinition } from '../route.js';
+import type { OperationId } from '../operation-input.js';
+import { route, type JsonBodyInput, type RouteCall, type RouteHead } from '../route-stages.js';
+import { serverReady } from '../server-ready.js';
 import { MAX_JSON_BYTES_PER_FP32, writeInferResponse } from '../tensor-json-writer.js';
-import { clientGone, findModel, readyOrUnavailable, requireJson, requireReady, serverReady, setModelHeaders } from '../route-helpers.js';
 
 export const SERVER_NAME = 'sagan-serve';
 
-type Datatype = 'FP32' | 'FP64' | 'INT64' | 'INT32' | 'INT16' | 'INT8' | 'UINT8';
-
-interface RequestInput { name: string; shape: number[]; datatype: Datatype; data: unknown[]; parameters?: Record<string, unknown> }
-interface InferRequest { id?: string; parameters?: Record<string, unknown>; inputs: RequestInput[]; outputs?: Array<{ name: string; parameters?: Record<string, unknown> }> }
+/** A validated infer request (both infer operations take this body). */
+type InferRequest = components['schemas']['V2InferRequest'];
+type TensorData = components['schemas']['V2TensorData'];
 
 export interface MetadataTensor { name: string; datatype: string; shape: number[] }
 
@@ -42,15 +46,20 @@ export function modelTensors(model: ReadyModel): { inputs: MetadataTensor[]; out
   };
 }
 
-/** The model a v2 path names (its serving version, or the path's version). */
-function modelAt(deps: AppDeps, req: Request): ModelVersion {
-  const params = req.params as Record<string, string | undefined>;
-  return findModel(deps.registry, params.model ?? '', params.version);
+/** `data` already flat (no nested arrays), as most clients send it. */
+const isFlat = (data: TensorData): data is number[] => !data.some(Array.isArray);
+
+function flatInto(data: TensorData, out: number[]): number[] {
+  for (const value of data) {
+    if (Array.isArray(value)) flatInto(value, out);
+    else out.push(value);
+  }
+  return out;
 }
 
 /** Row-major values of a flat or nested `data` array, checked against `shape`. */
-function flatten(data: unknown[], field: string, expected: number): unknown[] {
-  const out = data.some(Array.isArray) ? (data as unknown[]).flat(Infinity) : data;
+function flatten(data: TensorData, field: string, expected: number): number[] {
+  const out = isFlat(data) ? data : flatInto(data, []);
   if (out.length !== expected) throw serveError.INVALID_ARGUMENT(`${field}.data`, `data has ${out.length} elements, shape says ${expected}`, `${expected} elements`);
   return out;
 }
@@ -84,8 +93,8 @@ export function readInferInputs(body: InferRequest, model: ReadyModel, maxRows: 
   const K = m.classes.length;
   const classes = new Int32Array(rows);
   flatten(cls.input.data, yField, rows).forEach((v, i) => {
-    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= K) throw serveError.INVALID_ARGUMENT(`${yField}.data`, `class ${JSON.stringify(v)?.slice(0, 32)} at row ${i} is not a class index`, `integers 0..${K - 1} (${m.classes.join(', ')})`);
-    classes[i] = v as number;
+    if (!Number.isInteger(v) || v < 0 || v >= K) throw serveError.INVALID_ARGUMENT(`${yField}.data`, `class ${JSON.stringify(v)?.slice(0, 32)} at row ${i} is not a class index`, `integers 0..${K - 1} (${m.classes.join(', ')})`);
+    classes[i] = v;
   });
   return { z, classes, rows };
 }
@@ -100,12 +109,7 @@ function requestedOutputs(body: InferRequest, model: ReadyModel): string[] {
   });
 }
 
-async function infer(deps: AppDeps, req: Request, res: Response, validate: (v: unknown) => void): Promise<void> {
-  const params = req.params as Record<string, string | undefined>;
-  const model = requireReady(deps, params.model ?? '', res, params.version);
-  requireJson(req);
-  const body = req.body as InferRequest;
-  validate(body);
+async function infer({ context: deps, res, model, body }: RouteCall & { model: ReadyModel } & JsonBodyInput<'v2Infer' | 'v2InferVersion'>): Promise<void> {
   const outputs = requestedOutputs(body, model);
   const tensors = modelTensors(model).outputs.filter((t) => outputs.includes(t.name));
   const { z, classes, rows } = readInferInputs(body, model, maxInferRows(tensors, deps.config, model.batching.maxQueueSize));
@@ -136,44 +140,39 @@ function readiness(res: Response, ready: boolean, body: Record<string, unknown>)
   res.status(ready ? 200 : 400).json(body);
 }
 
-const serverMetadata = ({ serverVersion }: RouteContext): RouteHandler => (_req, res) => {
-  res.json({ name: SERVER_NAME, version: serverVersion, extensions: [] });
-};
+type KnownModelCall = RouteCall & { model: ModelVersion };
 
-const modelMetadata = (deps: RouteContext): RouteHandler => (req, res) => {
-  const entry = readyOrUnavailable(modelAt(deps, req));
-  const versions = deps.registry.versionsOf(entry.name).filter(isReady).map((v) => v.version);
+function modelMetadata({ context, res, model }: KnownModelCall): void {
+  const entry = readyOrUnavailable(model);
+  const versions = context.registry.versionsOf(entry.name).filter(isReady).map((v) => v.version);
   res.json({ name: entry.name, versions, platform: 'onnxruntime_onnx', ...modelTensors(entry) });
-};
+}
 
-const modelReady = (deps: RouteContext): RouteHandler => (req, res) => {
-  const entry = modelAt(deps, req);
-  const ready = isReady(entry) && !deps.lifecycle.draining;
-  readiness(res, ready, { name: entry.name, ready });
-};
+function modelReady({ context, res, model }: KnownModelCall): void {
+  const ready = isReady(model) && !context.lifecycle.draining;
+  readiness(res, ready, { name: model.name, ready });
+}
 
-const inferHandler = (deps: RouteContext): RouteHandler => {
-  const validate = deps.validators.body('v2Infer');
-  return (req, res) => infer(deps, req, res, validate);
-};
-
-const v2 = (method: RouteDefinition['method'], path: string, operationId: string, createHandler: RouteDefinition['createHandler'], queuesWork = false): RouteDefinition => ({
-  method, path, operationId, queuesWork, createHandler, frontend: INFERENCE_PROTOCOL_FRONTEND,
-});
+/** A route of the Open Inference Protocol: its errors are answered in that protocol's shape. */
+function v2<Op extends OperationId>(head: Omit<RouteHead<Op>, 'frontend'>) {
+  return route({ ...head, frontend: INFERENCE_PROTOCOL_FRONTEND });
+}
 
 export const inferenceProtocolRoutes: readonly RouteDefinition[] = [
-  v2('GET', '/v2', 'v2ServerMetadata', serverMetadata),
-  v2('GET', '/v2/health/live', 'v2Live', () => (_req, res) => {
+  v2({ method: 'GET', path: '/v2', operationId: 'v2ServerMetadata', queuesWork: false }).handle(({ context, res }) => {
+    res.json({ name: SERVER_NAME, version: context.serverVersion, extensions: [] });
+  }),
+  v2({ method: 'GET', path: '/v2/health/live', operationId: 'v2Live', queuesWork: false }).handle(({ res }) => {
     res.json({ live: true });
   }),
-  v2('GET', '/v2/health/ready', 'v2Ready', (deps) => (_req, res) => {
-    const ready = serverReady(deps);
+  v2({ method: 'GET', path: '/v2/health/ready', operationId: 'v2Ready', queuesWork: false }).handle(({ context, res }) => {
+    const ready = serverReady(context);
     readiness(res, ready, { ready });
   }),
-  v2('GET', '/v2/models/:model', 'v2ModelMetadata', modelMetadata),
-  v2('GET', '/v2/models/:model/versions/:version', 'v2ModelVersionMetadata', modelMetadata),
-  v2('GET', '/v2/models/:model/ready', 'v2ModelReady', modelReady),
-  v2('GET', '/v2/models/:model/versions/:version/ready', 'v2ModelVersionReady', modelReady),
-  v2('POST', '/v2/models/:model/infer', 'v2Infer', inferHandler, true),
-  v2('POST', '/v2/models/:model/versions/:version/infer', 'v2InferVersion', inferHandler, true),
+  v2({ method: 'GET', path: '/v2/models/:model', operationId: 'v2ModelMetadata', queuesWork: false }).knownModel().handle(modelMetadata),
+  v2({ method: 'GET', path: '/v2/models/:model/versions/:version', operationId: 'v2ModelVersionMetadata', queuesWork: false }).knownModel().handle(modelMetadata),
+  v2({ method: 'GET', path: '/v2/models/:model/ready', operationId: 'v2ModelReady', queuesWork: false }).knownModel().handle(modelReady),
+  v2({ method: 'GET', path: '/v2/models/:model/versions/:version/ready', operationId: 'v2ModelVersionReady', queuesWork: false }).knownModel().handle(modelReady),
+  v2({ method: 'POST', path: '/v2/models/:model/infer', operationId: 'v2Infer', queuesWork: true }).readyModel().jsonBody().handle(infer),
+  v2({ method: 'POST', path: '/v2/models/:model/versions/:version/infer', operationId: 'v2InferVersion', queuesWork: true }).readyModel().jsonBody().handle(infer),
 ];

@@ -6,62 +6,47 @@
  */
 import { resolveClass } from '../../models/resolve-class.js';
 import { latentForSeed } from '@sagan-serve/model-contract/seeded-latent';
-import { interpolationPath, type InterpolationMode } from '../../latent/interpolate.js';
-import { contentTypeFor, type ImageFormat, type ResizeKernel } from '@sagan-serve/model-contract/image';
+import { interpolationPath } from '../../latent/interpolate.js';
+import { contentTypeFor } from '@sagan-serve/model-contract/image';
 import { checkFormatLimits } from '../../render/format-limits.js';
 import { renderModelOf } from '../../render/render-request.js';
+import { clientGone } from '../client-gone.js';
 import { checkOutputPixels, resolveOutputSize, strongEtag } from '../generate-request.js';
 import { headerValue } from '../header-value.js';
+import { answeredHead, answeredNotModified, sendImage } from '../image-response.js';
+import { setModelHeaders } from '../model-headers.js';
 import type { RouteDefinition } from '../route.js';
-import { answeredHead, answeredNotModified, clientGone, requireReady, sendImage, setModelHeaders } from '../route-helpers.js';
+import { route } from '../route-stages.js';
 
-/** The query after schema validation (defaults filled in). */
-interface InterpolateParams {
-  class: string | number;
-  from: number;
-  to: number;
-  steps: number;
-  truncation?: number;
-  format: ImageFormat;
-  size?: number;
-  mode: InterpolationMode;
-  resample: ResizeKernel;
-}
+export const interpolateRoutes: readonly RouteDefinition[] = [
+  route({ method: 'GET', path: '/v1/models/:model/interpolate', operationId: 'interpolate', queuesWork: true })
+    .readyModel()
+    .query()
+    .handle(async ({ context, req, res, model, query: params }) => {
+      const { manifest } = model;
+      const dim = manifest.latent.dim;
+      const cls = resolveClass(manifest.classes, params.class);
+      const size = resolveOutputSize(params.size, manifest, context.config);
+      checkOutputPixels(params.steps, size, 'size', 'steps');
+      checkFormatLimits(manifest, params.steps, { format: params.format, size, attention: 'none', queries: [], columns: params.steps }, 'size');
 
-export const interpolateRoutes: readonly RouteDefinition[] = [{
-  method: 'GET', path: '/v1/models/:model/interpolate', operationId: 'interpolate', queuesWork: true,
-  createHandler: (deps) => {
-  const validateQuery = deps.validators.query('interpolate');
-  return async (req, res) => {
-    const model = requireReady(deps, req.params.model, res);
-    const { manifest } = model;
-    const query = { ...(req.query as Record<string, unknown>) };
-    validateQuery(query);
-    const params = query as unknown as InterpolateParams;
-    const dim = manifest.latent.dim;
-    const cls = resolveClass(manifest.classes, params.class);
-    const size = resolveOutputSize(params.size, manifest, deps.config);
-    checkOutputPixels(params.steps, size, 'size', 'steps');
-    checkFormatLimits(manifest, params.steps, { format: params.format, size, attention: 'none', queries: [], columns: params.steps }, 'size');
+      setModelHeaders(res, manifest);
+      res.setHeader('X-Class', headerValue(cls.name));
+      const etag = strongEtag([
+        'interpolate', manifest.name, manifest.version, model.contentDigest, cls.index, params.from, params.to, params.steps, params.mode,
+        params.truncation ?? null, params.format, size, params.resample, context.config.pngCompressionLevel,
+      ]);
+      if (answeredNotModified(req, res, etag, false) || answeredHead(req, res, contentTypeFor(params.format))) return;
 
-    setModelHeaders(res, manifest);
-    res.setHeader('X-Class', headerValue(cls.name));
-    const etag = strongEtag([
-      'interpolate', manifest.name, manifest.version, model.contentDigest, cls.index, params.from, params.to, params.steps, params.mode,
-      params.truncation ?? null, params.format, size, params.resample, deps.config.pngCompressionLevel,
-    ]);
-    if (answeredNotModified(req, res, etag, false) || answeredHead(req, res, contentTypeFor(params.format))) return;
-
-    const z = interpolationPath(latentForSeed(params.from, dim, params.truncation), latentForSeed(params.to, dim, params.truncation), params.steps, params.mode);
-    const result = await model.batcher.submit(
-      { z, classes: new Array<number>(params.steps).fill(cls.index), wantAttention: false },
-      { signal: clientGone(res), rowsField: 'steps' },
-    );
-    const bytes = await deps.renderer.render(renderModelOf(manifest), result, params.steps, {
-      format: params.format, size, resample: params.resample, attention: 'none', queries: [],
-      pngCompressionLevel: deps.config.pngCompressionLevel, columns: params.steps,
-    });
-    sendImage(res, contentTypeFor(params.format), bytes);
-  };
-  },
-}];
+      const z = interpolationPath(latentForSeed(params.from, dim, params.truncation), latentForSeed(params.to, dim, params.truncation), params.steps, params.mode);
+      const result = await model.batcher.submit(
+        { z, classes: new Array<number>(params.steps).fill(cls.index), wantAttention: false },
+        { signal: clientGone(res), rowsField: 'steps' },
+      );
+      const bytes = await context.renderer.render(renderModelOf(manifest), result, params.steps, {
+        format: params.format, size, resample: params.resample, attention: 'none', queries: [],
+        pngCompressionLevel: context.config.pngCompressionLevel, columns: params.steps,
+      });
+      sendImage(res, contentTypeFor(params.format), bytes);
+    }),
+];
