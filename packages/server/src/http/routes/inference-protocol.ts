@@ -9,6 +9,7 @@
  * `allowed` beside it: the routes belong to INFERENCE_PROTOCOL_FRONTEND, which answers every /v2 error.
  */
 import type { Response } from 'express';
+import { expectedOutputShapes } from '@sagan-serve/model-contract/output-shapes';
 import type { ServerConfig } from '../../config.js';
 import { serveError } from '../../errors.js';
 import { isReady, type ModelVersion, type ReadyModel } from '../../models/model-version.js';
@@ -35,11 +36,7 @@ export interface MetadataTensor { name: string; datatype: string; shape: number[
 /** The model's tensors as the protocol describes them (-1: the batch axis). */
 export function modelTensors(model: ReadyModel): { inputs: MetadataTensor[]; outputs: MetadataTensor[] } {
   const m = model.manifest;
-  const S = m.image.size;
-  const outputs: MetadataTensor[] = [{ name: m.image.output, datatype: 'FP32', shape: [-1, 3, S, S] }];
-  if (m.attention) {
-    outputs.push({ name: m.attention.output, datatype: 'FP32', shape: [-1, m.attention.grid[0] * m.attention.grid[1], m.attention.key_grid[0] * m.attention.key_grid[1]] });
-  }
+  const outputs = expectedOutputShapes(m).map((o): MetadataTensor => ({ name: o.name, datatype: 'FP32', shape: [-1, ...o.dims] }));
   return {
     inputs: [{ name: m.latent.input, datatype: 'FP32', shape: [-1, m.latent.dim] }, { name: m.class_input, datatype: 'INT64', shape: [-1] }],
     outputs,
