@@ -60,7 +60,8 @@ export const MANIFEST_SCHEMA = {
 } as const;
 
 const ajv = new Ajv({ allErrors: true });
-const validateManifest = ajv.compile(MANIFEST_SCHEMA);
+// A type guard: what passes the schema is a ModelManifest (the schema is written from that interface).
+const validateManifest = ajv.compile<ModelManifest>(MANIFEST_SCHEMA);
 
 export class ManifestError extends Error {
   override name = 'ManifestError';
@@ -81,7 +82,7 @@ export function parseManifest(json: unknown): ModelManifest {
     });
     throw new ManifestError(problems.join('; '));
   }
-  const manifest = json as unknown as ModelManifest;
+  const manifest = json;
   const [lo, hi] = manifest.image.range;
   if (!(hi > lo)) throw new ManifestError(`manifest.image.range must be [low, high] with high > low, found [${lo}, ${hi}]`);
   const lower = manifest.classes.map((c) => c.toLowerCase());

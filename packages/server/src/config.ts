@@ -157,7 +157,8 @@ function adminTokenProblem(token: string): string | undefined {
 }
 
 const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: false });
-const validateConfig = ajv.compile(CONFIG_SCHEMA);
+// A type guard: what passes the schema is a ServerConfig (CONFIG_SCHEMA is written from that interface).
+const validateConfig = ajv.compile<ServerConfig>(CONFIG_SCHEMA);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -197,7 +198,7 @@ export function loadConfig(...layers: RawConfig[]): Readonly<ServerConfig> {
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
-  const config = merged as unknown as ServerConfig;
+  const config: ServerConfig = merged;
   const tokenProblem = config.adminToken === undefined ? undefined : adminTokenProblem(config.adminToken);
   if (tokenProblem !== undefined) {
     throw new ConfigError(`invalid configuration: ADMIN_TOKEN ${tokenProblem}, so no Authorization: Bearer header could ever match it; use printable ASCII without spaces (e.g. openssl rand -hex 24)`);
