@@ -6,6 +6,9 @@
  *
  * Nothing here runs a model; that is ort-session.ts's job.
  */
+/* eslint-disable @typescript-eslint/no-unsafe-enum-comparison, @typescript-eslint/no-unsafe-argument --
+   onnx-proto's generated typings declare element types as plain numbers beside its DataType enum, and
+   its 64-bit fields as protobufjs Longs whose type it does not ship; both are read as ONNX defines them. */
 import onnxProto from 'onnx-proto';
 import type { GraphValueInfo } from './graph-value-info.js';
 

@@ -21,7 +21,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG } from '../src/config.js';
 import type { ProviderName, SessionOptions } from '@sagan-serve/model-contract/ort-session';
 import { intraOpThreadsPerInstance } from '../src/inference/instance-group.js';
-import { cpuShare, cpuSnapshot, measureQuietly, type CpuShare } from './bench/cpu-usage.js';
+import { cpuShare, cpuSnapshot, measureQuietly } from './bench/cpu-usage.js';
 import { checkOneImage, measureLevel, warmUp, type LevelResult } from './bench/level.js';
 import { machineInfo } from './bench/machine.js';
 import { RawBench, type EncodeResult, type RawBatchResult } from './bench/raw.js';
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   const server = await startServerProcess({ modelDir: o.modelDir, providers: o.providers, env: serverEnv(o) });
   const levels: LevelResult[] = [];
   let exit: ServerExit | undefined;
-  let modelInfo: Record<string, unknown> = {};
+  let modelInfo: Record<string, unknown>;
   let sanity: Awaited<ReturnType<typeof checkOneImage>> | undefined;
   try {
     modelInfo = (await (await fetch(`${server.url}/v1/models/${encodeURIComponent(server.model)}`)).json()) as Record<string, unknown>;

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   if ((o.classes === undefined) === (o.numClasses === undefined)) throw new Error('give exactly one of --classes or --num-classes');
   if (o.numClasses !== undefined && o.numClasses < 1) throw new Error(`--num-classes must be at least 1, got ${o.numClasses}`);
   const classes = o.classes ?? Array.from({ length: o.numClasses ?? 0 }, (_, i) => `class_${i}`);
-  if (o.weightType !== 'float32' && o.weightType !== 'float16') throw new Error(`--weight-type must be float32 or float16, got '${o.weightType}'`);
+  if (o.weightType !== 'float32' && o.weightType !== 'float16') throw new Error(`--weight-type must be float32 or float16, got '${String(o.weightType)}'`);
   const config: SaganGeneratorConfig = {
     imageSize: o.size,
     zDim: o.zDim,

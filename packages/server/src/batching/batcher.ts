@@ -4,7 +4,7 @@
  * each job its rows back. Deadlines: a job whose deadline passes while any of its rows still waits is
  * failed with TIMEOUT and those rows never run.
  */
-import { ServeError, serveError } from '../errors.js';
+import { serveError } from '../errors.js';
 import { decideBatch } from './batch-policy.js';
 import { InferenceJob, type JobInput, type JobResult } from './inference-job.js';
 import { RequestQueue, type RowSlice } from './request-queue.js';

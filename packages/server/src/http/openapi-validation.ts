@@ -27,11 +27,14 @@ function allowedFor(doc: OpenApiDocument, error: ErrorObject): string | Array<st
   const schema = error.parentSchema ? schemaAt(doc, error.parentSchema as SchemaNode) : undefined;
   if (!schema) return undefined;
   if (Array.isArray(schema.enum)) return schema.enum as string[];
-  const min = schema.minimum ?? schema.exclusiveMinimum;
-  const max = schema.maximum ?? schema.exclusiveMaximum;
+  // OpenAPI 3.1 bounds are numbers (3.0's boolean exclusive flags are not used in this document).
+  const number = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  const [exclusiveMin, exclusiveMax] = [number(schema.exclusiveMinimum), number(schema.exclusiveMaximum)];
+  const min = number(schema.minimum) ?? exclusiveMin;
+  const max = number(schema.maximum) ?? exclusiveMax;
   if (min !== undefined || max !== undefined) {
-    const lo = schema.exclusiveMinimum !== undefined ? `> ${String(schema.exclusiveMinimum)}` : `>= ${String(min)}`;
-    const hi = schema.exclusiveMaximum !== undefined ? `< ${String(schema.exclusiveMaximum)}` : `<= ${String(max)}`;
+    const lo = exclusiveMin !== undefined ? `> ${exclusiveMin}` : `>= ${min}`;
+    const hi = exclusiveMax !== undefined ? `< ${exclusiveMax}` : `<= ${max}`;
     const type = schema.type === 'integer' ? 'an integer' : 'a number';
     return `${type} ${[min !== undefined ? lo : '', max !== undefined ? hi : ''].filter(Boolean).join(' and ')}`;
   }

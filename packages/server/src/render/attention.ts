@@ -42,7 +42,7 @@
  */
 import { checkColour, checkRgb, fillRgb, type RgbColour } from '@sagan-serve/model-contract/image';
 import { colormapIndex, colormapLut, isColormapName, type ColormapName } from './colormap.js';
-import { ServeError, serveError } from '../errors.js';
+import { serveError } from '../errors.js';
 
 /** Query colours, in query order (CSS hex); a web page can use these to match the dots. */
 export const QUERY_PALETTE: readonly string[] = Object.freeze([

@@ -4,7 +4,6 @@
  * so memory stays flat however large the count.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Response } from 'express';
 import { isServeError, serveError } from '../../errors.js';
 import { resolveClass, type ResolvedClass } from '../../models/resolve-class.js';
 import { fillLatent, sampleSeed } from '@sagan-serve/model-contract/seeded-latent';
