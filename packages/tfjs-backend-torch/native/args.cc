@@ -118,6 +118,40 @@ double Reader::number() { return next().As<Napi::Number>().DoubleValue(); }
 bool Reader::boolean() { return next().As<Napi::Boolean>().Value(); }
 std::string Reader::string() { return next().As<Napi::String>().Utf8Value(); }
 
+Fields Reader::fields() {
+  const Napi::Value& value = next();
+  if (!value.IsObject() || value.IsTypedArray() || value.IsArray()) throw std::invalid_argument("expected an object of named arguments");
+  return Fields(value.As<Napi::Object>());
+}
+
+at::Tensor Fields::tensor(const char* name) {
+  const Napi::Value field = object_.Get(name);
+  if (!field.IsObject()) throw std::invalid_argument(std::string("'") + name + "' must be a tensor { values, shape }");
+  const Napi::Object t = field.As<Napi::Object>();
+  try {
+    return wrap(t.Get("values"), t.Get("shape"));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("'") + name + "': " + e.what());
+  }
+}
+
+at::Tensor Fields::optionalTensor(const char* name) {
+  const Napi::Value field = object_.Get(name);
+  return field.IsNull() || field.IsUndefined() ? at::Tensor() : tensor(name);
+}
+
+double Fields::number(const char* name) {
+  const Napi::Value field = object_.Get(name);
+  if (!field.IsNumber()) throw std::invalid_argument(std::string("'") + name + "' must be a number");
+  return field.As<Napi::Number>().DoubleValue();
+}
+
+bool Fields::boolean(const char* name) {
+  const Napi::Value field = object_.Get(name);
+  if (!field.IsBoolean()) throw std::invalid_argument(std::string("'") + name + "' must be a boolean");
+  return field.As<Napi::Boolean>().Value();
+}
+
 void exportKernel(Napi::Env env, Napi::Object exports, const char* name, KernelFn fn) {
   std::string kernelName(name);
   exports.Set(name, Napi::Function::New(env, [fn, kernelName](const Napi::CallbackInfo& info) -> Napi::Value {

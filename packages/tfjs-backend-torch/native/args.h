@@ -14,6 +14,23 @@
 
 namespace torch_backend {
 
+// The named fields of one object argument. Kernels with long argument lists (FusedAdam and the other
+// kernels of this backend only) take their tensors and attributes by name, so that no caller depends on
+// an order of many same-shaped buffers. A tensor field is { values: typed array, shape: array }.
+class Fields {
+ public:
+  explicit Fields(Napi::Object object) : object_(object) {}
+
+  at::Tensor tensor(const char* name);
+  // An absent, null or undefined field -> an undefined tensor; otherwise as tensor().
+  at::Tensor optionalTensor(const char* name);
+  double number(const char* name);
+  bool boolean(const char* name);
+
+ private:
+  Napi::Object object_;
+};
+
 // The arguments of one call, read left to right.
 class Reader {
  public:
@@ -30,6 +47,8 @@ class Reader {
   double number();
   bool boolean();
   std::string string();
+  // An object argument whose fields are read by name.
+  Fields fields();
 
   Napi::Env env() const { return info_.Env(); }
 

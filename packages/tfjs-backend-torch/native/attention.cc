@@ -178,7 +178,8 @@ Dims checkDims(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
 
 // query [B,N,d], key [B,M,d], value [B,M,e] -> out [B,N,e], weights [B,N,M].
 void SoftmaxAttention(Reader& r) {
-  at::Tensor q = r.tensor(), k = r.tensor(), v = r.tensor(), out = r.tensor(), weights = r.tensor();
+  Fields f = r.fields();
+  at::Tensor q = f.tensor("query"), k = f.tensor("key"), v = f.tensor("value"), out = f.tensor("out"), weights = f.tensor("weights");
   const Dims s = checkDims(q, k, v);
   expectShape(out, {s.B, s.N, s.e}, "out");
   expectShape(weights, {s.B, s.N, s.M}, "weights");
@@ -200,8 +201,9 @@ void SoftmaxAttention(Reader& r) {
 
 // dOut [B,N,e], weights [B,N,M], query, key, value -> dQuery [B,N,d], dKey [B,M,d], dValue [B,M,e].
 void SoftmaxAttentionGrad(Reader& r) {
-  at::Tensor dOut = r.tensor(), weights = r.tensor(), q = r.tensor(), k = r.tensor(), v = r.tensor();
-  at::Tensor dq = r.tensor(), dk = r.tensor(), dv = r.tensor();
+  Fields f = r.fields();
+  at::Tensor dOut = f.tensor("dOut"), weights = f.tensor("weights"), q = f.tensor("query"), k = f.tensor("key"), v = f.tensor("value");
+  at::Tensor dq = f.tensor("dQuery"), dk = f.tensor("dKey"), dv = f.tensor("dValue");
   const Dims s = checkDims(q, k, v);
   expectShape(dOut, {s.B, s.N, s.e}, "dOut");
   expectShape(weights, {s.B, s.N, s.M}, "weights");

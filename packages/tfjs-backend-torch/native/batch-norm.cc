@@ -69,10 +69,11 @@ void channelMeans(const float* x, const float* shift, int64_t b, int64_t P, int6
 
 // x, gy, by -> y, mean, variance, rstd.
 void ConditionalBatchNorm(Reader& r) {
-  at::Tensor x = r.tensor(), gy = r.tensor(), by = r.tensor();
-  at::Tensor y = r.tensor(), mean = r.tensor(), variance = r.tensor(), rstd = r.tensor();
-  const double eps = r.number();
-  const bool relu = r.boolean();
+  Fields f = r.fields();
+  at::Tensor x = f.tensor("x"), gy = f.tensor("gain"), by = f.tensor("bias");
+  at::Tensor y = f.tensor("y"), mean = f.tensor("mean"), variance = f.tensor("variance"), rstd = f.tensor("rstd");
+  const double eps = f.number("epsilon");
+  const bool relu = f.boolean("relu");
   TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat, "ConditionalBatchNorm: x must be float32 NHWC");
   const int64_t b = x.size(0), P = x.size(1) * x.size(2), C = x.size(3);
   TORCH_CHECK(gy.sizes() == at::IntArrayRef({b, C}) && by.sizes() == at::IntArrayRef({b, C}), "ConditionalBatchNorm: gain and bias rows must be [b, C]");
@@ -127,9 +128,10 @@ MULTIVERSION void dxRow(const float* __restrict dy, const float* __restrict x, c
 
 // dy, x, y (for the ReLU mask), mean, rstd, gy -> dx, sg [b, C], sgx [b, C].
 void ConditionalBatchNormGrad(Reader& r) {
-  at::Tensor dy = r.tensor(), x = r.tensor(), y = r.tensor(), mean = r.tensor(), rstd = r.tensor(), gy = r.tensor();
-  at::Tensor dx = r.tensor(), sgOut = r.tensor(), sgxOut = r.tensor();
-  const bool relu = r.boolean();
+  Fields f = r.fields();
+  at::Tensor dy = f.tensor("dy"), x = f.tensor("x"), y = f.tensor("y"), mean = f.tensor("mean"), rstd = f.tensor("rstd"), gy = f.tensor("gain");
+  at::Tensor dx = f.tensor("dx"), sgOut = f.tensor("sumG"), sgxOut = f.tensor("sumGXhat");
+  const bool relu = f.boolean("relu");
   TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat, "ConditionalBatchNormGrad: x must be float32 NHWC");
   const int64_t b = x.size(0), P = x.size(1) * x.size(2), C = x.size(3);
   const int64_t n = b * P;

@@ -29,19 +29,20 @@ MULTIVERSION void adamRange(const float* __restrict theta, const float* __restri
 }
 
 void FusedAdam(Reader& r) {
-  at::Tensor theta = r.tensor();
-  at::Tensor m = r.optionalTensor();
-  at::Tensor v = r.tensor();
-  at::Tensor g = r.tensor();
-  at::Tensor thetaOut = r.tensor();
-  at::Tensor mOut = r.optionalTensor();
-  at::Tensor vOut = r.tensor();
+  Fields f = r.fields();
+  at::Tensor theta = f.tensor("theta");
+  at::Tensor m = f.optionalTensor("m");
+  at::Tensor v = f.tensor("v");
+  at::Tensor g = f.tensor("g");
+  at::Tensor thetaOut = f.tensor("thetaOut");
+  at::Tensor mOut = f.optionalTensor("mOut");
+  at::Tensor vOut = f.tensor("vOut");
   // Each constant is rounded to float32 from its double value, as tfjs rounds the scalars of the composed
   // update (tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2), ...): the two paths agree bit for bit.
-  const double lrT = r.number();
-  const double beta1 = r.number();
-  const double beta2 = r.number();
-  const float eps = static_cast<float>(r.number());
+  const double lrT = f.number("lrT");
+  const double beta1 = f.number("beta1");
+  const double beta2 = f.number("beta2");
+  const float eps = static_cast<float>(f.number("eps"));
   const float b1 = static_cast<float>(beta1), oneMinusB1 = static_cast<float>(1.0 - beta1);
   const float b2 = static_cast<float>(beta2), oneMinusB2 = static_cast<float>(1.0 - beta2);
   const float lr = static_cast<float>(lrT);

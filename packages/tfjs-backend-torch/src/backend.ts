@@ -7,7 +7,7 @@
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { util, type BackendValues, type DataId, type DataType, type TensorInfo, type TypedArray } from '@tensorflow/tfjs-core';
 import { BufferPool } from './buffer-pool.js';
-import type { NativeAddon } from './native.js';
+import type { NativeAddon, NativeTensor } from './native.js';
 
 export type NativeDtype = 'float32' | 'int32' | 'bool';
 
@@ -99,7 +99,8 @@ export class TorchBackend extends MathBackendCPU {
     return this.runMany([{ shape, dtype }], ([out]) => write(out))[0];
   }
 
-  kernel<F extends (...args: never[]) => void>(name: string): F {
-    return this.native[name] as F;
+  /** A tensor as the addon's named-argument kernels take it. */
+  tensor(t: TensorInfo): NativeTensor {
+    return { values: this.values(t), shape: t.shape };
   }
 }

@@ -12,19 +12,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { getKernelsForBackend, registerBackend, registerKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { ExpandDims, getKernelsForBackend, Identity, registerBackend, registerKernel, Reshape, type KernelConfig } from '@tensorflow/tfjs-core';
 import { TorchBackend } from './backend.js';
 import { BACKEND_NAME, cpuKernelFor } from './kernel-config.js';
 import { nativeKernelConfigs } from './kernels/index.js';
 import { loadNative, MAX_THREADS, type NativeAddon } from './native.js';
 
 export { BACKEND_NAME, kernelCounts, resetKernelCounts, type KernelPath } from './kernel-config.js';
-export { CONDITIONAL_BATCH_NORM, CONDITIONAL_BATCH_NORM_GRAD, FUSED_ADAM, SOFTMAX_ATTENTION, SOFTMAX_ATTENTION_GRAD, SOFTMAX_GRAD } from './kernels/index.js';
+export { CONDITIONAL_BATCH_NORM, CONDITIONAL_BATCH_NORM_GRAD, FUSED_ADAM, SOFTMAX_ATTENTION, SOFTMAX_ATTENTION_GRAD, SOFTMAX_GRAD } from './kernel-names.js';
+export type { FusedAdamAttrs } from './kernels/FusedAdam.js';
 export { TorchBackend } from './backend.js';
-export { loadNative, MAX_THREADS, TorchBackendUnavailableError, type UnavailableReason } from './native.js';
+export { loadNative, MAX_THREADS, TorchBackendUnavailableError, type NativeAddon, type UnavailableReason } from './native.js';
 
-/** Kernels of the cpu backend that only re-label memory (no arithmetic): counted as views, not fallbacks. */
-const VIEW_KERNELS = new Set(['Reshape', 'Identity', 'ExpandDims', 'Squeeze']);
+/** Kernels of the cpu backend that only re-label memory (no arithmetic): counted as views, not fallbacks (tf.squeeze is a Reshape). */
+const VIEW_KERNELS = new Set<string>([Reshape, Identity, ExpandDims]);
 
 export interface TorchBackendOptions {
   /** libtorch intra-op threads, an integer from 1 to MAX_THREADS; default: every core (os.availableParallelism(), at most MAX_THREADS). */

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { kernelCounts, resetKernelCounts } from '../src/index.js';
+import { kernelCounts, resetKernelCounts, SOFTMAX_ATTENTION } from '../src/index.js';
 import { maxRelDiff, onBoth, torchOrSkip, values } from './helpers.js';
 
 const skip = torchOrSkip();
@@ -108,7 +108,7 @@ test('libtorch errors become JavaScript exceptions (out-of-range gather index, m
   assert.throws(() => tf.gather(x, bad), /index|out of range|range/i);
   const q = tf.zeros([1, 4, 2]);
   const k = tf.zeros([1, 3, 5]);
-  assert.throws(() => tf.engine().runKernel('SoftmaxAttention', { query: q, key: k, value: k }, {}), /SoftmaxAttention: expected float32 query \[B, N, d\]/);
+  assert.throws(() => tf.engine().runKernel(SOFTMAX_ATTENTION, { query: q, key: k, value: k }, {}), /^Error: torch backend, SoftmaxAttention: key is float32 \[1, 3, 5\], expected float32 \[B, M, d\] with B = 1, N = 4, d = 2, M = 3$/);
   tf.dispose([x, bad, q, k]);
   // the backend still works afterwards
   assert.deepEqual(await tf.add(tf.scalar(1), tf.scalar(2)).data(), new Float32Array([3]));

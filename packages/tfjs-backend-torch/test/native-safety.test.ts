@@ -97,6 +97,25 @@ test('every entry point turns missing and wrongly typed arguments into an error 
   assert.match(results.Fill.overflowingShape, /smaller than its shape/);
 });
 
+test('kernels that take named arguments name the field that is missing or of the wrong type', { skip }, () => {
+  const vector = () => ({ values: new Float32Array(4), shape: [4] });
+  const args = { theta: vector(), v: vector(), g: vector(), thetaOut: vector(), vOut: vector(), lrT: 1e-3, beta1: 0, beta2: 0.9, eps: 1e-8 };
+  const adam = entryPoint('FusedAdam');
+  adam(args);
+  const refused = (fields: object, message: RegExp) => assert.throws(() => adam({ ...args, ...fields }), message, JSON.stringify(fields));
+  refused({ g: undefined }, /^Error: torch backend, native FusedAdam: 'g' must be a tensor \{ values, shape \}$/);
+  refused({ g: { values: [0, 0, 0, 0], shape: [4] } }, /^Error: torch backend, native FusedAdam: 'g': expected a typed array$/);
+  refused({ g: { values: new Float32Array(4), shape: [1.5] } }, /^Error: torch backend, native FusedAdam: 'g': a shape's dimension must be an integer \(got 1\.5/);
+  refused({ lrT: '0.1' }, /^Error: torch backend, native FusedAdam: 'lrT' must be a number$/);
+  refused({ m: vector() }, /^Error: torch backend, native FusedAdam: .*m and its output come together/);
+  assert.throws(() => adam(new Float32Array(4)), /^Error: torch backend, native FusedAdam: expected an object of named arguments$/);
+  const x = { values: new Float32Array(8), shape: [1, 2, 2, 2] };
+  const rows = { values: new Float32Array(2), shape: [1, 2] };
+  const channels = () => ({ values: new Float32Array(2), shape: [2] });
+  assert.throws(() => entryPoint('ConditionalBatchNorm')({ x, gain: rows, bias: rows, y: { ...x, values: new Float32Array(8) }, mean: channels(), variance: channels(), rstd: channels(), epsilon: 1e-5, relu: 1 }),
+    /^Error: torch backend, native ConditionalBatchNorm: 'relu' must be a boolean$/);
+});
+
 test('info and keepFreedMemory take no arguments and answer', { skip }, () => {
   assert.equal(typeof native().info().torchVersion, 'string');
   assert.equal(typeof native().keepFreedMemory(), 'boolean');
@@ -107,12 +126,16 @@ test('info and keepFreedMemory take no arguments and answer', { skip }, () => {
 type Dtype = 'float32' | 'int32' | 'bool';
 /** A tensor argument: its dtype, shape and (for inputs) values. */
 interface Arg { dtype: Dtype; shape: number[]; values?: ArrayLike<number> }
+/** The one object argument of a kernel that takes its arguments by name; each Arg field becomes { values, shape }. */
+interface Named { named: Record<string, unknown> }
+/** An argument's position, or the name of a field of a Named argument. */
+type ArgRef = number | string;
 /**
  * One call of a kernel: `args` lists the call's arguments, tensors as Arg (each becomes the pair typed
- * array, shape), tensor lists as Arg[], anything else as is. `outputs` and `rawInputs` name the indices
- * of the Arg arguments that the kernel writes and that it reads through raw pointers.
+ * array, shape), tensor lists as Arg[], named arguments as Named, anything else as is. `outputs` and
+ * `rawInputs` name the Arg arguments that the kernel writes and that it reads through raw pointers.
  */
-interface Case { args: (Arg | Arg[] | unknown)[]; outputs: number[]; rawInputs?: number[]; /** the dimension to change (default: the first of more than one element) */ dim?: number }
+interface Case { args: (Arg | Arg[] | Named | unknown)[]; outputs: ArgRef[]; rawInputs?: ArgRef[]; /** the dimension to change (default: the first of more than one element) */ dim?: number }
 
 const f32 = (shape: number[], seed = 1): Arg => ({ dtype: 'float32', shape, values: values(shape.reduce((a, b) => a * b, 1), seed) });
 const pos = (shape: number[], seed = 1): Arg => ({ ...f32(shape, seed), values: Float32Array.from(values(shape.reduce((a, b) => a * b, 1), seed), (v) => Math.abs(v) + 0.1) });
@@ -120,6 +143,7 @@ const bool = (shape: number[]): Arg => ({ dtype: 'bool', shape, values: Uint8Arr
 const int = (shape: number[], vals: number[]): Arg => ({ dtype: 'int32', shape, values: vals });
 const out = (shape: number[], dtype: Dtype = 'float32'): Arg => ({ dtype, shape });
 const isArg = (a: unknown): a is Arg => typeof a === 'object' && a !== null && 'dtype' in a && 'shape' in a;
+const isNamed = (a: unknown): a is Named => typeof a === 'object' && a !== null && 'named' in a;
 
 const BINARY = ['Add', 'Sub', 'Multiply', 'RealDiv', 'FloorDiv', 'Mod', 'Maximum', 'Minimum', 'Pow', 'Atan2', 'SquaredDifference', 'Prelu'];
 const COMPARISONS = ['Less', 'LessEqual', 'Greater', 'GreaterEqual', 'Equal', 'NotEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor'];
@@ -129,7 +153,8 @@ const PREDICATES = ['IsNan', 'IsInf', 'LogicalNot'];
 const conv = [[1, 1], [1, 1], [1, 1, 1, 1]];
 const pool = [[2, 2], [2, 2], [0, 0]];
 
-const CASES: Record<string, Case> = {
+/** Keyed by the typed interface's names, so that a case for a function the interface lacks does not compile. */
+const CASES: Partial<Record<keyof NativeAddon, Case>> = {
   ...Object.fromEntries(BINARY.map((k) => [k, { args: [pos([2, 3], 1), pos([3], 2), out([2, 3])], outputs: [2] }])),
   ...Object.fromEntries(COMPARISONS.map((k) => [k, { args: [f32([2, 3], 1), f32([3], 2), out([2, 3], 'bool')], outputs: [2] }])),
   ...Object.fromEntries(UNARY.map((k) => [k, { args: [pos([2, 3]), out([2, 3])], outputs: [1] }])),
@@ -165,23 +190,29 @@ const CASES: Record<string, Case> = {
   ResizeNearestNeighbor: { args: [f32([1, 2, 2, 3]), out([1, 4, 4, 3])], outputs: [1], dim: 3 },
   // Fill writes the shape it is given and reads nothing: no other shape to check it against.
   Fill: { args: [out([2, 3]), 7], outputs: [] },
-  SoftmaxAttention: { args: [f32([2, 4, 2], 1), f32([2, 3, 2], 2), f32([2, 3, 5], 3), out([2, 4, 5]), out([2, 4, 3])], outputs: [3, 4] },
+  SoftmaxAttention: {
+    args: [{ named: { query: f32([2, 4, 2], 1), key: f32([2, 3, 2], 2), value: f32([2, 3, 5], 3), out: out([2, 4, 5]), weights: out([2, 4, 3]) } }],
+    outputs: ['out', 'weights'],
+  },
   SoftmaxAttentionGrad: {
-    args: [f32([2, 4, 5], 1), pos([2, 4, 3], 2), f32([2, 4, 2], 3), f32([2, 3, 2], 4), f32([2, 3, 5], 5), out([2, 4, 2]), out([2, 3, 2]), out([2, 3, 5])],
-    outputs: [5, 6, 7], rawInputs: [0, 1],
+    args: [{ named: { dOut: f32([2, 4, 5], 1), weights: pos([2, 4, 3], 2), query: f32([2, 4, 2], 3), key: f32([2, 3, 2], 4), value: f32([2, 3, 5], 5),
+      dQuery: out([2, 4, 2]), dKey: out([2, 3, 2]), dValue: out([2, 3, 5]) } }],
+    outputs: ['dQuery', 'dKey', 'dValue'], rawInputs: ['dOut', 'weights'],
   },
   ConditionalBatchNorm: {
-    args: [f32([2, 3, 3, 4], 1), f32([2, 4], 2), f32([2, 4], 3), out([2, 3, 3, 4]), out([4]), out([4]), out([4]), 1e-5, true],
-    outputs: [3, 4, 5, 6],
+    args: [{ named: { x: f32([2, 3, 3, 4], 1), gain: f32([2, 4], 2), bias: f32([2, 4], 3), y: out([2, 3, 3, 4]), mean: out([4]), variance: out([4]), rstd: out([4]),
+      epsilon: 1e-5, relu: true } }],
+    outputs: ['y', 'mean', 'variance', 'rstd'],
   },
   ConditionalBatchNormGrad: {
-    args: [f32([2, 3, 3, 4], 1), f32([2, 3, 3, 4], 2), f32([2, 3, 3, 4], 3), f32([4], 4), pos([4], 5), f32([2, 4], 6),
-      out([2, 3, 3, 4]), out([2, 4]), out([2, 4]), true],
-    outputs: [6, 7, 8], rawInputs: [0, 2, 3, 4, 5],
+    args: [{ named: { dy: f32([2, 3, 3, 4], 1), x: f32([2, 3, 3, 4], 2), y: f32([2, 3, 3, 4], 3), mean: f32([4], 4), rstd: pos([4], 5), gain: f32([2, 4], 6),
+      dx: out([2, 3, 3, 4]), sumG: out([2, 4]), sumGXhat: out([2, 4]), relu: true } }],
+    outputs: ['dx', 'sumG', 'sumGXhat'], rawInputs: ['dy', 'y', 'mean', 'rstd', 'gain'],
   },
   FusedAdam: {
-    args: [f32([10], 1), f32([10], 2), pos([10], 3), f32([10], 4), out([10]), out([10]), out([10]), 1e-3, 0.5, 0.9, 1e-8],
-    outputs: [4, 5, 6], rawInputs: [1, 2, 3],
+    args: [{ named: { theta: f32([10], 1), m: f32([10], 2), v: pos([10], 3), g: f32([10], 4), thetaOut: out([10]), mOut: out([10]), vOut: out([10]),
+      lrT: 1e-3, beta1: 0.5, beta2: 0.9, eps: 1e-8 } }],
+    outputs: ['thetaOut', 'mOut', 'vOut'], rawInputs: ['m', 'v', 'g'],
   },
 };
 
@@ -193,16 +224,21 @@ const ARRAY: Record<Dtype, Float32ArrayConstructor | Int32ArrayConstructor | Uin
  * The call's arguments, each tensor a view of the first elements of a larger buffer whose remainder is
  * a sentinel: a write past a tensor's end changes the sentinel, a read past it reads the sentinel.
  */
-function materialise(c: Case): { args: unknown[]; guards: { index: number; data: ArrayLike<number>; from: number; dtype: Dtype }[] } {
-  const guards: { index: number; data: ArrayLike<number>; from: number; dtype: Dtype }[] = [];
-  const tensor = (a: Arg, index: number): unknown[] => {
+function materialise(c: Case): { args: unknown[]; guards: { index: ArgRef; data: ArrayLike<number>; from: number; dtype: Dtype }[] } {
+  const guards: { index: ArgRef; data: ArrayLike<number>; from: number; dtype: Dtype }[] = [];
+  const tensor = (a: Arg, index: ArgRef): [ArrayLike<number>, number[]] => {
     const n = a.shape.reduce((x, y) => x * y, 1);
     const whole = new ARRAY[a.dtype](n + GUARD).fill(SENTINEL[a.dtype]);
     if (a.values) whole.set(Array.from(a.values).slice(0, n));
     guards.push({ index, data: whole, from: n, dtype: a.dtype });
     return [whole.subarray(0, n), a.shape];
   };
-  const args = c.args.flatMap((a, i) => (isArg(a) ? tensor(a, i) : Array.isArray(a) && a.every(isArg) ? [a.flatMap((t) => tensor(t, i))] : [a]));
+  const named = (fields: Named['named']) => Object.fromEntries(Object.entries(fields).map(([name, f]) => {
+    if (!isArg(f)) return [name, f];
+    const [values, shape] = tensor(f, name);
+    return [name, { values, shape }];
+  }));
+  const args = c.args.flatMap((a, i) => (isArg(a) ? tensor(a, i) : isNamed(a) ? [named(a.named)] : Array.isArray(a) && a.every(isArg) ? [a.flatMap((t) => tensor(t, i))] : [a]));
   return { args, guards };
 }
 
@@ -220,26 +256,42 @@ function resized(shape: number[], delta: number, dim?: number): number[] {
   return shape.map((s, i) => (i === d ? s + delta : s));
 }
 
-function withShape(c: Case, index: number, shape: number[]): Case {
-  const a = c.args[index] as Arg;
-  return { ...c, args: c.args.map((x, i) => (i === index ? { ...a, shape } : x)) };
+/** The Arg an ArgRef names. */
+function argAt(c: Case, ref: ArgRef): Arg {
+  if (typeof ref === 'number') return c.args[ref] as Arg;
+  const fields = c.args.find(isNamed)?.named;
+  return fields?.[ref] as Arg;
 }
 
-test('the shape table covers every kernel the addon exports', { skip }, () => {
+function withShape(c: Case, ref: ArgRef, shape: number[]): Case {
+  const a = argAt(c, ref);
+  if (typeof ref === 'number') return { ...c, args: c.args.map((x, i) => (i === ref ? { ...a, shape } : x)) };
+  return { ...c, args: c.args.map((x) => (isNamed(x) ? { named: { ...x.named, [ref]: { ...a, shape } } } : x)) };
+}
+
+/** An export of the addon looked up by name, called as an untyped caller would. */
+function entryPoint(name: string): (...args: unknown[]) => void {
+  const f: unknown = Reflect.get(native(), name);
+  assert.equal(typeof f, 'function', `the addon exports ${name}`);
+  return f as (...args: unknown[]) => void;
+}
+
+test('the shape table covers every kernel the addon exports, and the addon exports every kernel of the table (and of NativeAddon)', { skip }, () => {
   const exported = Object.entries(native()).filter(([name, f]) => typeof f === 'function' && !['setNumThreads', 'info', 'keepFreedMemory', '_throwForTest'].includes(name)).map(([name]) => name);
   assert.deepEqual(exported.filter((name) => !(name in CASES)).sort(), [], 'kernels without a case here: add one');
+  assert.deepEqual(Object.keys(CASES).filter((name) => !exported.includes(name)).sort(), [], 'cases for kernels the addon does not export');
 });
 
 for (const [name, c] of Object.entries(CASES)) {
   const title = c.outputs.length ? `${name} checks the shapes of what it writes${c.rawInputs ? ' and reads' : ''} before touching memory` : `${name} writes only the memory it is given`;
   test(title, { skip }, () => {
-    const kernel = native()[name] as (...args: unknown[]) => void;
+    const kernel = entryPoint(name);
     const valid = materialise(c);
     kernel(...valid.args);
     untouched(valid.guards);
     const mismatched = [...c.outputs.map((i) => ({ i, what: 'output' })), ...(c.rawInputs ?? []).map((i) => ({ i, what: 'input' }))];
     for (const { i, what } of mismatched) {
-      const shape = (c.args[i] as Arg).shape;
+      const shape = argAt(c, i).shape;
       for (const delta of [-1, 1]) {
         const changed = resized(shape, delta, c.dim);
         const wrong = materialise(withShape(c, i, changed));

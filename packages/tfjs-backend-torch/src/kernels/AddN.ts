@@ -1,13 +1,11 @@
 /** The sum of same-shaped tensors (tfjs's gradient accumulation). */
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { AddN, type TensorInfo } from '@tensorflow/tfjs-core';
 import { nativeKernel } from '../kernel-config.js';
 import { tensorList } from './tensor-args.js';
 
-type Fn = (...args: unknown[]) => void;
-
-export const addNConfig = nativeKernel('AddN', ({ inputs, backend }) => {
+export const addNConfig = nativeKernel(AddN, ({ inputs, backend }) => {
   const tensors = inputs as unknown as TensorInfo[];
   const first = tensors[0];
   if (tensors.some((t) => t.dtype !== first.dtype || t.shape.join() !== first.shape.join()) || (first.dtype !== 'float32' && first.dtype !== 'int32')) return undefined;
-  return backend.run(first.shape, first.dtype, (out) => backend.kernel<Fn>('AddN')(tensorList(backend, tensors), out, first.shape));
+  return backend.run(first.shape, first.dtype, (out) => backend.native.AddN(tensorList(backend, tensors), out, first.shape));
 });

@@ -1,14 +1,12 @@
 /** 2x2-style average pooling (TensorFlow's: padded positions are not counted), NHWC. */
-import type { AvgPoolAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+import { AvgPool, type AvgPoolAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import { nativeKernel } from '../kernel-config.js';
 import { poolGeometry, pooledShape } from './pool-geometry.js';
 
-type Fn = (...args: unknown[]) => void;
-
-export const avgPoolConfig = nativeKernel<AvgPoolAttrs>('AvgPool', ({ inputs, backend, attrs }) => {
+export const avgPoolConfig = nativeKernel<AvgPoolAttrs>(AvgPool, ({ inputs, backend, attrs }) => {
   const x = inputs.x as TensorInfo;
   const geometry = x.dtype === 'float32' ? poolGeometry(x.shape, attrs) : undefined;
   if (!geometry) return undefined;
   const shape = pooledShape(x.shape, attrs);
-  return backend.run(shape, 'float32', (out) => backend.kernel<Fn>('AvgPool')(backend.values(x), x.shape, out, shape, ...geometry));
+  return backend.run(shape, 'float32', (out) => backend.native.AvgPool(backend.values(x), x.shape, out, shape, ...geometry));
 });

@@ -1,5 +1,5 @@
 /** Batched matrix product with broadcast batch dimensions (libtorch mm / bmm / matmul). */
-import { backend_util, type BatchMatMulAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, BatchMatMul, type BatchMatMulAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import { nativeKernel } from '../kernel-config.js';
 
 /** Output shape of a [..., M, K] x [..., K, N] product (with the transposes), or undefined if the inner sizes differ. */
@@ -14,12 +14,10 @@ export function matMulShape(a: TensorInfo, b: TensorInfo, transposeA: boolean, t
   return [...batch, m, n];
 }
 
-type MatMulFn = (a: unknown, aShape: number[], b: unknown, bShape: number[], out: unknown, outShape: number[], transposeA: boolean, transposeB: boolean) => void;
-
-export const batchMatMulConfig = nativeKernel<BatchMatMulAttrs>('BatchMatMul', ({ inputs, backend, attrs }) => {
+export const batchMatMulConfig = nativeKernel<BatchMatMulAttrs>(BatchMatMul, ({ inputs, backend, attrs }) => {
   const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
   const shape = matMulShape(a, b, attrs.transposeA, attrs.transposeB);
   if (!shape) return undefined;
-  return backend.run(shape, 'float32', (out) => backend.kernel<MatMulFn>('BatchMatMul')(backend.values(a), a.shape, backend.values(b), b.shape, out, shape, attrs.transposeA, attrs.transposeB));
+  return backend.run(shape, 'float32', (out) => backend.native.BatchMatMul(backend.values(a), a.shape, backend.values(b), b.shape, out, shape, attrs.transposeA, attrs.transposeB));
 });

@@ -1,12 +1,10 @@
 /** Concatenation along one axis (at::cat). Empty inputs are dropped as tfjs does; one input left is the cpu kernel's identity. */
-import { backend_util, util, type ConcatAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, Concat, util, type ConcatAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import { isNativeDtype } from '../backend.js';
 import { nativeKernel } from '../kernel-config.js';
 import { tensorList } from './tensor-args.js';
 
-type Fn = (...args: unknown[]) => void;
-
-export const concatConfig = nativeKernel<ConcatAttrs>('Concat', ({ inputs, backend, attrs }) => {
+export const concatConfig = nativeKernel<ConcatAttrs>(Concat, ({ inputs, backend, attrs }) => {
   const all = inputs as unknown as TensorInfo[];
   const [axis] = util.parseAxisParam(attrs.axis, all[0].shape);
   const tensors = all.filter((t) => util.sizeFromShape(t.shape) > 0);
@@ -14,5 +12,5 @@ export const concatConfig = nativeKernel<ConcatAttrs>('Concat', ({ inputs, backe
   if (tensors.length < 2 || !isNativeDtype(dtype) || tensors.some((t) => t.dtype !== dtype)) return undefined;
   backend_util.assertParamsConsistent(tensors.map((t) => t.shape), axis);
   const shape = backend_util.computeOutShape(tensors.map((t) => t.shape), axis);
-  return backend.run(shape, dtype, (out) => backend.kernel<Fn>('Concat')(tensorList(backend, tensors), out, shape, axis));
+  return backend.run(shape, dtype, (out) => backend.native.Concat(tensorList(backend, tensors), out, shape, axis));
 });

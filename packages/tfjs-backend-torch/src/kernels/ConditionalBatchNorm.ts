@@ -10,39 +10,39 @@
  *                             sum(g * xhat) and sum(g), which a model maps back onto its class tables)
  * No gradient is registered: a model wraps the pair in its own tf.customGrad (packages/trainer/src/lib/layers.ts).
  */
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { CONDITIONAL_BATCH_NORM, CONDITIONAL_BATCH_NORM_GRAD } from '../kernel-names.js';
 import { nativeKernel } from '../kernel-config.js';
+import { checkInputs } from './check-inputs.js';
 
-export const CONDITIONAL_BATCH_NORM = 'ConditionalBatchNorm';
-export const CONDITIONAL_BATCH_NORM_GRAD = 'ConditionalBatchNormGrad';
+const X = { dtype: 'float32', shape: ['b', 'h', 'w', 'C'] } as const;
+const ROWS = { dtype: 'float32', shape: ['b', 'C'] } as const;
+const CHANNELS = { dtype: 'float32', shape: ['C'] } as const;
 
-type Fn = (...args: unknown[]) => void;
-
-function check(name: string, x: TensorInfo, rows: TensorInfo[]): [number, number] {
-  const [b, , , c] = x.shape;
-  if (x.dtype !== 'float32' || x.shape.length !== 4 || rows.some((t) => t.dtype !== 'float32' || t.shape.join() !== `${b},${c}`)) {
-    throw new Error(`${name}: expected float32 x [b, h, w, C] and gain/bias rows [b, C]; got [${x.shape}] and ${rows.map((t) => `[${t.shape}]`).join(', ')}`);
-  }
-  return [b, c];
-}
+const FORWARD_INPUTS = { x: X, gain: ROWS, bias: ROWS };
+const GRAD_INPUTS = { x: X, dy: X, y: X, mean: CHANNELS, rstd: CHANNELS, gain: ROWS };
 
 export const conditionalBatchNormConfig = nativeKernel<{ epsilon: number; relu: boolean }>(CONDITIONAL_BATCH_NORM, ({ inputs, backend, attrs }) => {
+  const { C } = checkInputs(CONDITIONAL_BATCH_NORM, inputs, FORWARD_INPUTS);
   const { x, gain, bias } = inputs;
-  const [, c] = check(CONDITIONAL_BATCH_NORM, x, [gain, bias]);
-  const vec = { shape: [c], dtype: 'float32' as const };
+  const channels = [C];
+  const vec = { shape: channels, dtype: 'float32' as const };
   return backend.runMany([{ shape: x.shape, dtype: 'float32' }, vec, vec, vec], ([y, mean, variance, rstd]) =>
-    backend.kernel<Fn>(CONDITIONAL_BATCH_NORM)(backend.values(x), x.shape, backend.values(gain), gain.shape, backend.values(bias), bias.shape,
-      y, x.shape, mean, [c], variance, [c], rstd, [c], attrs.epsilon, attrs.relu));
+    backend.native.ConditionalBatchNorm({
+      x: backend.tensor(x), gain: backend.tensor(gain), bias: backend.tensor(bias),
+      y: { values: y, shape: x.shape }, mean: { values: mean, shape: channels }, variance: { values: variance, shape: channels }, rstd: { values: rstd, shape: channels },
+      epsilon: attrs.epsilon, relu: attrs.relu,
+    }));
 });
 
 export const conditionalBatchNormGradConfig = nativeKernel<{ relu: boolean }>(CONDITIONAL_BATCH_NORM_GRAD, ({ inputs, backend, attrs }) => {
+  const { b, C } = checkInputs(CONDITIONAL_BATCH_NORM_GRAD, inputs, GRAD_INPUTS);
   const { dy, x, y, mean, rstd, gain } = inputs;
-  const [b, c] = check(CONDITIONAL_BATCH_NORM_GRAD, x, [gain]);
-  if (dy.shape.join() !== x.shape.join() || y.shape.join() !== x.shape.join() || mean.shape.join() !== `${c}` || rstd.shape.join() !== `${c}`) {
-    throw new Error(`${CONDITIONAL_BATCH_NORM_GRAD}: dy and y must have x's shape [${x.shape}], mean and rstd [${c}]`);
-  }
-  const rows = { shape: [b, c], dtype: 'float32' as const };
-  return backend.runMany([{ shape: x.shape, dtype: 'float32' }, rows, rows], ([dx, sg, sgx]) =>
-    backend.kernel<Fn>(CONDITIONAL_BATCH_NORM_GRAD)(backend.values(dy), dy.shape, backend.values(x), x.shape, backend.values(y), y.shape,
-      backend.values(mean), [c], backend.values(rstd), [c], backend.values(gain), gain.shape, dx, x.shape, sg, [b, c], sgx, [b, c], attrs.relu));
+  const rowsShape = [b, C];
+  const rows = { shape: rowsShape, dtype: 'float32' as const };
+  return backend.runMany([{ shape: x.shape, dtype: 'float32' }, rows, rows], ([dx, sumG, sumGXhat]) =>
+    backend.native.ConditionalBatchNormGrad({
+      dy: backend.tensor(dy), x: backend.tensor(x), y: backend.tensor(y), mean: backend.tensor(mean), rstd: backend.tensor(rstd), gain: backend.tensor(gain),
+      dx: { values: dx, shape: x.shape }, sumG: { values: sumG, shape: rowsShape }, sumGXhat: { values: sumGXhat, shape: rowsShape },
+      relu: attrs.relu,
+    }));
 });

@@ -4,26 +4,24 @@
  *   inputs: theta, v, g, and m when beta1 != 0; attrs: lrT (the bias-corrected step), beta1, beta2, eps.
  *   outputs: [theta', v'] or [theta', v', m'] (new tensors: tfjs tensors are immutable).
  */
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { FUSED_ADAM } from '../kernel-names.js';
 import { nativeKernel } from '../kernel-config.js';
-import { optionalTensor } from './tensor-args.js';
-
-export const FUSED_ADAM = 'FusedAdam';
+import { checkInputs } from './check-inputs.js';
 
 export interface FusedAdamAttrs { lrT: number; beta1: number; beta2: number; eps: number }
 
-type Fn = (...args: unknown[]) => void;
+const VECTOR = { dtype: 'float32', shape: ['n'] } as const;
+const INPUTS = { theta: VECTOR, m: { ...VECTOR, optional: true }, v: VECTOR, g: VECTOR };
 
 export const fusedAdamConfig = nativeKernel<FusedAdamAttrs>(FUSED_ADAM, ({ inputs, backend, attrs }) => {
-  const { theta, m, v, g } = inputs as { theta: TensorInfo; m?: TensorInfo; v: TensorInfo; g: TensorInfo };
-  for (const t of [theta, m, v, g]) {
-    if (t && (t.dtype !== 'float32' || t.shape.length !== 1 || t.shape[0] !== theta.shape[0])) {
-      throw new Error(`${FUSED_ADAM}: theta, v, g (and m) must be float32 vectors of one length (got ${t.dtype} [${t.shape}] for length ${theta.shape[0]})`);
-    }
-  }
+  checkInputs(FUSED_ADAM, inputs, INPUTS);
+  const { theta, m, v, g } = inputs;
   const shape = theta.shape;
   const outputs = m ? 3 : 2;
   return backend.runMany(Array.from({ length: outputs }, () => ({ shape, dtype: 'float32' as const })), ([thetaOut, vOut, mOut]) =>
-    backend.kernel<Fn>(FUSED_ADAM)(backend.values(theta), shape, ...optionalTensor(backend, m), backend.values(v), shape, backend.values(g), shape,
-      thetaOut, shape, ...(mOut ? [mOut, shape] : [null, null]), vOut, shape, attrs.lrT, attrs.beta1, attrs.beta2, attrs.eps));
+    backend.native.FusedAdam({
+      theta: backend.tensor(theta), m: m ? backend.tensor(m) : null, v: backend.tensor(v), g: backend.tensor(g),
+      thetaOut: { values: thetaOut, shape }, mOut: mOut ? { values: mOut, shape } : null, vOut: { values: vOut, shape },
+      lrT: attrs.lrT, beta1: attrs.beta1, beta2: attrs.beta2, eps: attrs.eps,
+    }));
 });

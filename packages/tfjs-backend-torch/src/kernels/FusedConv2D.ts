@@ -2,13 +2,11 @@
  * FusedConv2D (conv + bias + activation) and plain Conv2D: libtorch's convolution on the NHWC buffers
  * as channels_last views (oneDNN), NHWC only (NCHW inputs stay with the cpu kernel).
  */
-import { backend_util, type Conv2DAttrs, type FusedConv2DAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, Conv2D, FusedConv2D, type Conv2DAttrs, type FusedConv2DAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { TorchBackend } from '../backend.js';
 import { nativeKernel } from '../kernel-config.js';
 import { convGeometry, nativePadding } from './conv-geometry.js';
 import { optionalTensor } from './tensor-args.js';
-
-type ConvFn = (...args: unknown[]) => void;
 
 function conv2d(backend: TorchBackend, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs, bias?: TensorInfo, prelu?: TensorInfo, activation = 'linear', leakyAlpha = 0.2): TensorInfo | undefined {
   if (attrs.dataFormat === 'NCHW' || [x, filter, bias, prelu].some((t) => t && t.dtype !== 'float32')) return undefined;
@@ -16,15 +14,15 @@ function conv2d(backend: TorchBackend, x: TensorInfo, filter: TensorInfo, attrs:
     attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
   if (!nativePadding(info)) return undefined;
   const shape = info.outShape;
-  return backend.run(shape, 'float32', (out) => backend.kernel<ConvFn>('FusedConv2D')(
+  return backend.run(shape, 'float32', (out) => backend.native.FusedConv2D(
     backend.values(x), x.shape, backend.values(filter), filter.shape, ...optionalTensor(backend, bias), ...optionalTensor(backend, prelu),
     out, shape, ...convGeometry(info), activation, leakyAlpha));
 }
 
-export const conv2DConfig = nativeKernel<Conv2DAttrs>('Conv2D', ({ inputs, backend, attrs }) =>
+export const conv2DConfig = nativeKernel<Conv2DAttrs>(Conv2D, ({ inputs, backend, attrs }) =>
   conv2d(backend, inputs.x as TensorInfo, inputs.filter as TensorInfo, attrs));
 
-export const fusedConv2DConfig = nativeKernel<FusedConv2DAttrs>('FusedConv2D', ({ inputs, backend, attrs }) => {
+export const fusedConv2DConfig = nativeKernel<FusedConv2DAttrs>(FusedConv2D, ({ inputs, backend, attrs }) => {
   const { x, filter, bias, preluActivationWeights } = inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
   return conv2d(backend, x, filter, attrs, bias, preluActivationWeights, attrs.activation, attrs.leakyreluAlpha);
 });

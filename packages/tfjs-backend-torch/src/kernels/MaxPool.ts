@@ -1,14 +1,12 @@
 /** Max pooling, NHWC (padded positions never win). */
-import type { MaxPoolAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+import { MaxPool, type MaxPoolAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import { nativeKernel } from '../kernel-config.js';
 import { poolGeometry, pooledShape } from './pool-geometry.js';
 
-type Fn = (...args: unknown[]) => void;
-
-export const maxPoolConfig = nativeKernel<MaxPoolAttrs>('MaxPool', ({ inputs, backend, attrs }) => {
+export const maxPoolConfig = nativeKernel<MaxPoolAttrs>(MaxPool, ({ inputs, backend, attrs }) => {
   const x = inputs.x as TensorInfo;
   const geometry = x.dtype === 'float32' ? poolGeometry(x.shape, attrs) : undefined;
   if (!geometry) return undefined;
   const shape = pooledShape(x.shape, attrs);
-  return backend.run(shape, 'float32', (out) => backend.kernel<Fn>('MaxPool')(backend.values(x), x.shape, out, shape, ...geometry));
+  return backend.run(shape, 'float32', (out) => backend.native.MaxPool(backend.values(x), x.shape, out, shape, ...geometry));
 });

@@ -2,15 +2,13 @@
  * Nearest-neighbour resize with tfjs's default sampling (alignCorners and halfPixelCenters false:
  * src = floor(dst * in / out), which is libtorch's 'nearest'); other modes stay with the cpu kernel.
  */
-import type { ResizeNearestNeighborAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+import { ResizeNearestNeighbor, type ResizeNearestNeighborAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import { nativeKernel } from '../kernel-config.js';
 
-type Fn = (...args: unknown[]) => void;
-
-export const resizeNearestNeighborConfig = nativeKernel<ResizeNearestNeighborAttrs>('ResizeNearestNeighbor', ({ inputs, backend, attrs }) => {
+export const resizeNearestNeighborConfig = nativeKernel<ResizeNearestNeighborAttrs>(ResizeNearestNeighbor, ({ inputs, backend, attrs }) => {
   const images = inputs.images as TensorInfo;
   if (images.dtype !== 'float32' || attrs.alignCorners || attrs.halfPixelCenters || images.shape.length !== 4) return undefined;
   const [b, , , c] = images.shape;
   const shape = [b, attrs.size[0], attrs.size[1], c];
-  return backend.run(shape, 'float32', (out) => backend.kernel<Fn>('ResizeNearestNeighbor')(backend.values(images), images.shape, out, shape));
+  return backend.run(shape, 'float32', (out) => backend.native.ResizeNearestNeighbor(backend.values(images), images.shape, out, shape));
 });

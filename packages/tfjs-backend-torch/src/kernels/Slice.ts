@@ -2,18 +2,16 @@
  * Slice: a contiguous slice is the cpu kernel's (a subarray view of the same memory, no copy, counted
  * as a view); any other slice is a strided copy in libtorch.
  */
-import { slice_util, type SliceAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { Slice, slice_util, type SliceAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import { isNativeDtype } from '../backend.js';
 import { nativeKernel, onCpu } from '../kernel-config.js';
 
-type Fn = (...args: unknown[]) => void;
-
-export const sliceConfig = nativeKernel<SliceAttrs>('Slice', (args) => {
+export const sliceConfig = nativeKernel<SliceAttrs>(Slice, (args) => {
   const { inputs, backend, attrs } = args;
   const x = inputs.x as TensorInfo;
   const [begin, size] = slice_util.parseSliceParams(x as never, attrs.begin, attrs.size);
   slice_util.assertParamsValid(x as never, begin, size);
-  if (slice_util.isSliceContinous(x.shape, begin, size)) return onCpu('Slice', args as never, 'view');
+  if (slice_util.isSliceContinous(x.shape, begin, size)) return onCpu(Slice, args as never, 'view');
   if (!isNativeDtype(x.dtype)) return undefined;
-  return backend.run(size, x.dtype, (out) => backend.kernel<Fn>('Slice')(backend.values(x), x.shape, out, size, begin));
+  return backend.run(size, x.dtype, (out) => backend.native.Slice(backend.values(x), x.shape, out, size, begin));
 });

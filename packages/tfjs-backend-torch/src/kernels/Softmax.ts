@@ -1,12 +1,10 @@
 /** Softmax over the last axis (tfjs's only case) in libtorch. */
-import type { SoftmaxAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+import { Softmax, type SoftmaxAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import { nativeKernel } from '../kernel-config.js';
 
-type Fn = (x: unknown, xShape: number[], out: unknown, outShape: number[], dim: number) => void;
-
-export const softmaxConfig = nativeKernel<SoftmaxAttrs>('Softmax', ({ inputs, backend, attrs }) => {
+export const softmaxConfig = nativeKernel<SoftmaxAttrs>(Softmax, ({ inputs, backend, attrs }) => {
   const logits = inputs.logits as TensorInfo;
   if (logits.dtype !== 'float32') return undefined;
   const dim = attrs.dim < 0 ? attrs.dim + logits.shape.length : attrs.dim;
-  return backend.run(logits.shape, 'float32', (out) => backend.kernel<Fn>('Softmax')(backend.values(logits), logits.shape, out, logits.shape, dim));
+  return backend.run(logits.shape, 'float32', (out) => backend.native.Softmax(backend.values(logits), logits.shape, out, logits.shape, dim));
 });

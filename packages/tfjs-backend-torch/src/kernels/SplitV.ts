@@ -3,11 +3,11 @@
  * leading axis are views of the input's memory (the trainer's flat parameter buffers) and other pieces
  * are strided copies in libtorch.
  */
-import { backend_util, util, type KernelFunc, type SplitVAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, SplitV, util, type KernelFunc, type SplitVAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import { nativeKernel } from '../kernel-config.js';
 import { sliceConfig } from './Slice.js';
 
-export const splitVConfig = nativeKernel<SplitVAttrs>('SplitV', ({ inputs, backend, attrs }) => {
+export const splitVConfig = nativeKernel<SplitVAttrs>(SplitV, ({ inputs, backend, attrs }) => {
   const x = inputs.x as TensorInfo;
   const [axis] = util.parseAxisParam(attrs.axis, x.shape);
   const sizes = backend_util.prepareSplitSize(x as never, attrs.numOrSizeSplits, axis);

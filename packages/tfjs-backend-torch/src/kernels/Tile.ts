@@ -1,13 +1,11 @@
 /** Tile (at::Tensor::repeat). */
-import type { TensorInfo, TileAttrs } from '@tensorflow/tfjs-core';
+import { Tile, type TensorInfo, type TileAttrs } from '@tensorflow/tfjs-core';
 import { isNativeDtype } from '../backend.js';
 import { nativeKernel } from '../kernel-config.js';
 
-type Fn = (...args: unknown[]) => void;
-
-export const tileConfig = nativeKernel<TileAttrs>('Tile', ({ inputs, backend, attrs }) => {
+export const tileConfig = nativeKernel<TileAttrs>(Tile, ({ inputs, backend, attrs }) => {
   const x = inputs.x as TensorInfo;
   if (!isNativeDtype(x.dtype) || attrs.reps.length !== x.shape.length) return undefined;
   const shape = x.shape.map((d, i) => d * attrs.reps[i]);
-  return backend.run(shape, x.dtype, (out) => backend.kernel<Fn>('Tile')(backend.values(x), x.shape, out, shape, attrs.reps));
+  return backend.run(shape, x.dtype, (out) => backend.native.Tile(backend.values(x), x.shape, out, shape, attrs.reps));
 });

@@ -2,35 +2,38 @@
  * Element-wise kernels of two inputs (NumPy broadcasting): each is the libtorch function of the same
  * name in native/elementwise.cc; this table says which dtypes run natively and the output dtype.
  */
-import { backend_util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  Add, Atan2, backend_util, Equal, FloorDiv, Greater, GreaterEqual, Less, LessEqual, LogicalAnd, LogicalOr, LogicalXor, Maximum, Minimum, Mod,
+  Multiply, NotEqual, Pow, Prelu, RealDiv, SquaredDifference, Sub, type KernelConfig, type TensorInfo,
+} from '@tensorflow/tfjs-core';
 import { isNativeDtype, type NativeDtype } from '../backend.js';
 import { nativeKernel } from '../kernel-config.js';
-
-type Binary = (a: unknown, aShape: number[], b: unknown, bShape: number[], out: unknown, outShape: number[]) => void;
+import type { BinaryKernelName } from '../native.js';
+import { tableEntries } from './kernel-table.js';
 
 /** 'same': the inputs' dtype (float32 or int32); 'bool': a comparison or logical op. */
-const BINARY: Record<string, { inputs: 'numeric' | 'float' | 'any' | 'bool'; output: 'same' | 'bool' }> = {
-  Add: { inputs: 'numeric', output: 'same' },
-  Sub: { inputs: 'numeric', output: 'same' },
-  Multiply: { inputs: 'numeric', output: 'same' },
-  RealDiv: { inputs: 'float', output: 'same' },
-  FloorDiv: { inputs: 'numeric', output: 'same' },
-  Mod: { inputs: 'numeric', output: 'same' },
-  Maximum: { inputs: 'numeric', output: 'same' },
-  Minimum: { inputs: 'numeric', output: 'same' },
-  Pow: { inputs: 'float', output: 'same' },
-  Atan2: { inputs: 'float', output: 'same' },
-  SquaredDifference: { inputs: 'numeric', output: 'same' },
-  Prelu: { inputs: 'float', output: 'same' },
-  Less: { inputs: 'any', output: 'bool' },
-  LessEqual: { inputs: 'any', output: 'bool' },
-  Greater: { inputs: 'any', output: 'bool' },
-  GreaterEqual: { inputs: 'any', output: 'bool' },
-  Equal: { inputs: 'any', output: 'bool' },
-  NotEqual: { inputs: 'any', output: 'bool' },
-  LogicalAnd: { inputs: 'bool', output: 'bool' },
-  LogicalOr: { inputs: 'bool', output: 'bool' },
-  LogicalXor: { inputs: 'bool', output: 'bool' },
+const BINARY: Record<BinaryKernelName, { inputs: 'numeric' | 'float' | 'any' | 'bool'; output: 'same' | 'bool' }> = {
+  [Add]: { inputs: 'numeric', output: 'same' },
+  [Sub]: { inputs: 'numeric', output: 'same' },
+  [Multiply]: { inputs: 'numeric', output: 'same' },
+  [RealDiv]: { inputs: 'float', output: 'same' },
+  [FloorDiv]: { inputs: 'numeric', output: 'same' },
+  [Mod]: { inputs: 'numeric', output: 'same' },
+  [Maximum]: { inputs: 'numeric', output: 'same' },
+  [Minimum]: { inputs: 'numeric', output: 'same' },
+  [Pow]: { inputs: 'float', output: 'same' },
+  [Atan2]: { inputs: 'float', output: 'same' },
+  [SquaredDifference]: { inputs: 'numeric', output: 'same' },
+  [Prelu]: { inputs: 'float', output: 'same' },
+  [Less]: { inputs: 'any', output: 'bool' },
+  [LessEqual]: { inputs: 'any', output: 'bool' },
+  [Greater]: { inputs: 'any', output: 'bool' },
+  [GreaterEqual]: { inputs: 'any', output: 'bool' },
+  [Equal]: { inputs: 'any', output: 'bool' },
+  [NotEqual]: { inputs: 'any', output: 'bool' },
+  [LogicalAnd]: { inputs: 'bool', output: 'bool' },
+  [LogicalOr]: { inputs: 'bool', output: 'bool' },
+  [LogicalXor]: { inputs: 'bool', output: 'bool' },
 };
 
 function accepts(kind: string, dtype: string): boolean {
@@ -40,11 +43,11 @@ function accepts(kind: string, dtype: string): boolean {
   return true;
 }
 
-export const binaryKernels: KernelConfig[] = Object.entries(BINARY).map(([name, rule]) => nativeKernel(name, ({ inputs, backend }) => {
+export const binaryKernels: KernelConfig[] = tableEntries(BINARY).map(([name, rule]) => nativeKernel(name, ({ inputs, backend }) => {
   const a = (inputs.a ?? inputs.x) as TensorInfo;
   const b = (inputs.b ?? inputs.alpha) as TensorInfo;
   if (a.dtype !== b.dtype || !isNativeDtype(a.dtype) || !accepts(rule.inputs, a.dtype)) return undefined;
   const shape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   const dtype: NativeDtype = rule.output === 'bool' ? 'bool' : a.dtype;
-  return backend.run(shape, dtype, (out) => backend.kernel<Binary>(name)(backend.values(a), a.shape, backend.values(b), b.shape, out, shape));
+  return backend.run(shape, dtype, (out) => backend.native[name](backend.values(a), a.shape, backend.values(b), b.shape, out, shape));
 }));

@@ -39,8 +39,3 @@ export const nativeKernelConfigs: KernelConfig[] = [
   tileConfig, resizeNearestNeighborConfig, selectConfig, addNConfig, fillConfig, softmaxAttentionConfig, softmaxAttentionGradConfig,
   conditionalBatchNormConfig, conditionalBatchNormGradConfig, splitVConfig, packConfig,
 ];
-
-export { FUSED_ADAM } from './FusedAdam.js';
-export { SOFTMAX_GRAD } from './SoftmaxGrad.js';
-export { SOFTMAX_ATTENTION, SOFTMAX_ATTENTION_GRAD } from './SoftmaxAttention.js';
-export { CONDITIONAL_BATCH_NORM, CONDITIONAL_BATCH_NORM_GRAD } from './ConditionalBatchNorm.js';

@@ -2,24 +2,24 @@
  * Reductions over axes (native/reduce.cc). keepDims only changes the output's shape: the native
  * kernel writes the reduced values, the shape with kept dimensions is set here.
  */
-import { backend_util, util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
+import { All, Any, ArgMax, ArgMin, backend_util, Max, Mean, Min, Prod, Sum, util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeDtype } from '../backend.js';
 import { nativeKernel } from '../kernel-config.js';
-
-type Reduce = (x: unknown, xShape: number[], out: unknown, outShape: number[], axes: number[]) => void;
+import type { ArgKernelName, ReductionKernelName } from '../native.js';
+import { tableEntries } from './kernel-table.js';
 
 /** Input dtypes that run natively, the attribute holding the axes, and the output dtype. */
-const REDUCTIONS: Record<string, { inputs: string[]; axisAttr: 'axis' | 'reductionIndices'; output: (dtype: string) => NativeDtype }> = {
-  Sum: { inputs: ['float32', 'int32', 'bool'], axisAttr: 'axis', output: (d) => (d === 'float32' ? 'float32' : 'int32') },
-  Prod: { inputs: ['float32', 'int32', 'bool'], axisAttr: 'axis', output: (d) => (d === 'float32' ? 'float32' : 'int32') },
-  Mean: { inputs: ['float32'], axisAttr: 'axis', output: () => 'float32' },
-  Max: { inputs: ['float32', 'int32'], axisAttr: 'reductionIndices', output: (d) => d as NativeDtype },
-  Min: { inputs: ['float32', 'int32'], axisAttr: 'axis', output: (d) => d as NativeDtype },
-  All: { inputs: ['bool'], axisAttr: 'axis', output: () => 'bool' },
-  Any: { inputs: ['bool'], axisAttr: 'axis', output: () => 'bool' },
+const REDUCTIONS: Record<ReductionKernelName, { inputs: string[]; axisAttr: 'axis' | 'reductionIndices'; output: (dtype: string) => NativeDtype }> = {
+  [Sum]: { inputs: ['float32', 'int32', 'bool'], axisAttr: 'axis', output: (d) => (d === 'float32' ? 'float32' : 'int32') },
+  [Prod]: { inputs: ['float32', 'int32', 'bool'], axisAttr: 'axis', output: (d) => (d === 'float32' ? 'float32' : 'int32') },
+  [Mean]: { inputs: ['float32'], axisAttr: 'axis', output: () => 'float32' },
+  [Max]: { inputs: ['float32', 'int32'], axisAttr: 'reductionIndices', output: (d) => d as NativeDtype },
+  [Min]: { inputs: ['float32', 'int32'], axisAttr: 'axis', output: (d) => d as NativeDtype },
+  [All]: { inputs: ['bool'], axisAttr: 'axis', output: () => 'bool' },
+  [Any]: { inputs: ['bool'], axisAttr: 'axis', output: () => 'bool' },
 };
 
-export const reductionKernels: KernelConfig[] = Object.entries(REDUCTIONS).map(([name, rule]) => nativeKernel(name, ({ inputs, backend, attrs }) => {
+export const reductionKernels: KernelConfig[] = tableEntries(REDUCTIONS).map(([name, rule]) => nativeKernel(name, ({ inputs, backend, attrs }) => {
   const x = inputs.x as TensorInfo;
   if (!rule.inputs.includes(x.dtype)) return undefined;
   const a = attrs as Record<string, unknown>;
@@ -27,14 +27,14 @@ export const reductionKernels: KernelConfig[] = Object.entries(REDUCTIONS).map((
   const [reduced] = backend_util.computeOutAndReduceShapes(x.shape, axes);
   const shape = a.keepDims ? backend_util.expandShapeToKeepDim(reduced, axes) : reduced;
   const dtype = rule.output(x.dtype);
-  return backend.run(shape, dtype, (out) => backend.kernel<Reduce>(name)(backend.values(x), x.shape, out, reduced, axes));
+  return backend.run(shape, dtype, (out) => backend.native[name](backend.values(x), x.shape, out, reduced, axes));
 }));
 
 /** ArgMax / ArgMin over one axis, int32 indices. */
-export const argKernels: KernelConfig[] = ['ArgMax', 'ArgMin'].map((name) => nativeKernel<{ axis: number }>(name, ({ inputs, backend, attrs }) => {
+export const argKernels: KernelConfig[] = ([ArgMax, ArgMin] as const).map((name: ArgKernelName) => nativeKernel<{ axis: number }>(name, ({ inputs, backend, attrs }) => {
   const x = inputs.x as TensorInfo;
   if (x.dtype !== 'float32' && x.dtype !== 'int32') return undefined;
   const [axis] = util.parseAxisParam(attrs.axis, x.shape);
   const [shape] = backend_util.computeOutAndReduceShapes(x.shape, [axis]);
-  return backend.run(shape, 'int32', (out) => backend.kernel<(...args: unknown[]) => void>(name)(backend.values(x), x.shape, out, shape, axis));
+  return backend.run(shape, 'int32', (out) => backend.native[name](backend.values(x), x.shape, out, shape, axis));
 }));

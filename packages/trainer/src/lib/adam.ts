@@ -9,10 +9,9 @@
  * float32 arithmetic.
  */
 import * as tf from '@tensorflow/tfjs';
+import { FUSED_ADAM } from '@sagan-serve/tfjs-backend-torch/kernel-names';
 import { backendHasKernel } from './backend.js';
 import { flatVariable } from './params.js';
-
-const FUSED_ADAM = 'FusedAdam';
 
 export interface AdamOptions {
   lr: number;

@@ -62,7 +62,7 @@ function conv2dBackpropFilter(args: { inputs: Record<string, tf.TensorInfo>; bac
 export function registerFastCpuKernels(): void {
   if (registered) return;
   registered = true;
-  const name = 'Conv2DBackpropFilter';
+  const name = tf.Conv2DBackpropFilter;
   if (tf.getKernel(name, 'cpu')) tf.unregisterKernel(name, 'cpu');
   tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc });
 }

@@ -13,6 +13,7 @@
  *   1x1 out conv, y = x + gamma * o (tfjs's gradients of these standard ops).
  */
 import * as tf from '@tensorflow/tfjs';
+import { CONDITIONAL_BATCH_NORM, CONDITIONAL_BATCH_NORM_GRAD, SOFTMAX_ATTENTION, SOFTMAX_ATTENTION_GRAD } from '@sagan-serve/tfjs-backend-torch/kernel-names';
 import { backendHasKernel } from './backend.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -113,9 +114,6 @@ export interface BatchStats {
   variance: tf.Tensor1D;
 }
 
-const CONDITIONAL_BATCH_NORM = 'ConditionalBatchNorm';
-const CONDITIONAL_BATCH_NORM_GRAD = 'ConditionalBatchNormGrad';
-
 /**
  * Training-mode conditional batch norm of NHWC x: y = (x - mean) / sqrt(var + eps) * gain[y] +
  * bias[y], statistics over batch and space per channel; gain/bias tables [K, C] selected by
@@ -212,9 +210,6 @@ export function condBatchNormInference(x: tf.Tensor4D, onehot: tf.Tensor2D, gain
 
 // ---------------------------------------------------------------------------------------------
 // self-attention
-
-const SOFTMAX_ATTENTION = 'SoftmaxAttention';
-const SOFTMAX_ATTENTION_GRAD = 'SoftmaxAttentionGrad';
 
 /** The torch backend's fused attention as a differentiable op (the map is saved for the gradient, not returned). */
 const fusedAttention = customOp(([theta, phi, value], save) => {
