@@ -6,7 +6,7 @@
  *
  *   node packages/trainer/dist/src/check-backend.js --backend webgpu
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend, type BackendChoice } from './lib/backend.js';
 import { backendOption, float, positiveInt, runMain, threadsOption } from './lib/cli-common.js';
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   console.log(`D loss ${got.dLoss.toFixed(6)} vs cpu ${want.dLoss.toFixed(6)} (rel ${dLossErr.toExponential(2)}); D gradient max rel diff ${dErr.toExponential(2)}`);
   console.log(`G loss ${got.gLoss.toFixed(6)} vs cpu ${want.gLoss.toFixed(6)} (rel ${gLossErr.toExponential(2)}); G gradient max rel diff ${gErr.toExponential(2)}`);
   const { weights, stats } = await t.inferenceWeights();
-  const parity = await checkParity(await buildBytes(model, t, weights, stats), model, t.gLayout, t.sLayout, weights, stats, 1e-4).catch((err: Error) => err);
+  const parity = await checkParity(buildBytes(model, t, weights, stats), model, t.gLayout, t.sLayout, weights, stats, 1e-4).catch((err: Error) => err);
   if (parity instanceof Error) console.log(`export parity on ${target.name}: FAILED: ${parity.message}`);
   else console.log(`export parity on ${target.name}: max |diff| image ${parity.maxAbsImage.toExponential(2)}, attention ${parity.maxAbsAttention?.toExponential(2)}`);
   const ok = dErr <= o.tolerance && gErr <= o.tolerance && dLossErr <= o.tolerance && gLossErr <= o.tolerance && !(parity instanceof Error);
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   t.dispose();
 }
 
-async function buildBytes(model: ReturnType<typeof makeModelConfig>, t: Trainer, weights: Float32Array, stats: Float32Array): Promise<Uint8Array> {
+function buildBytes(model: ReturnType<typeof makeModelConfig>, t: Trainer, weights: Float32Array, stats: Float32Array): Uint8Array {
   return buildSaganGenerator(model.g, toGraphWeights(model, t.gLayout, t.sLayout, weights, stats));
 }
 

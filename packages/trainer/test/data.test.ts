@@ -85,7 +85,7 @@ test('ImageFolder: scan, crop to boxes, skip undecodable files, cache', async ()
   }
 });
 
-test('DatasetSource: epochs cover every image, flips come from the rng, state restores the position', async () => {
+test('DatasetSource: epochs cover every image, flips come from the rng, state restores the position', () => {
   const size = 2;
   const count = 5;
   const pixels = new Uint8Array(count * size * size * 3);

@@ -112,7 +112,9 @@ function typeCheck(values: { where: string; schema: Schema; value: unknown }[]):
     strict: true, noEmit: true, skipLibCheck: true, types: [],
   };
   const host = ts.createCompilerHost(options);
-  const { fileExists, readFile, getSourceFile } = host;
+  const fileExists = host.fileExists.bind(host);
+  const readFile = host.readFile.bind(host);
+  const getSourceFile = host.getSourceFile.bind(host);
   host.fileExists = (f) => f === file || fileExists(f);
   host.readFile = (f) => (f === file ? text : readFile(f));
   host.getSourceFile = (f, language, ...rest) => (f === file ? ts.createSourceFile(f, text, language) : getSourceFile(f, language, ...rest));

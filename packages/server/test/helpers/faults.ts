@@ -14,7 +14,11 @@ const workersOf = (target: ModelWorker | InstanceGroup): readonly ModelWorker[] 
 
 /** Kills the worker thread(s) as a crash would; the worker client notices the exit and restarts them. */
 export async function crashWorkers(target: ModelWorker | InstanceGroup): Promise<void> {
-  await Promise.all(workersOf(target).map((worker) => worker.thread?.terminate()));
+  await Promise.all(
+    workersOf(target).map(async (worker) => {
+      await worker.thread?.terminate();
+    }),
+  );
 }
 
 /** Blocks the worker thread(s) for `ms`; runs sent meanwhile wait, and past the run limit the worker is declared hung. */

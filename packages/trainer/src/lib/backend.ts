@@ -49,7 +49,7 @@ async function setupWebgpu(opts: BackendOptions): Promise<BackendInfo> {
     try {
       webgpu = (await import('webgpu')) as unknown as typeof webgpu;
     } catch (err) {
-      throw new Error(`backend webgpu: the 'webgpu' package (Dawn for Node) could not be loaded: ${(err as Error).message}`);
+      throw new Error(`backend webgpu: the 'webgpu' package (Dawn for Node) could not be loaded: ${(err as Error).message}`, { cause: err });
     }
     Object.assign(globalThis, webgpu.globals);
     const gpu = webgpu.create([]);
@@ -82,9 +82,9 @@ async function setupTensorflow(): Promise<BackendInfo> {
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new Error(`backend tensorflow needs ${moduleName}, which is not installed (it is an optional backend: npm install ${moduleName}@4.22.0, then run again)`);
+      throw new Error(`backend tensorflow needs ${moduleName}, which is not installed (it is an optional backend: npm install ${moduleName}@4.22.0, then run again)`, { cause: err });
     }
-    throw new Error(`backend tensorflow: ${moduleName} failed to load: ${(err as Error).message}`);
+    throw new Error(`backend tensorflow: ${moduleName} failed to load: ${(err as Error).message}`, { cause: err });
   }
   if (!(await tf.setBackend('tensorflow'))) throw new Error('backend tensorflow: tf.setBackend(\'tensorflow\') failed');
   await tf.ready();
@@ -95,9 +95,9 @@ async function setupTorch(opts: BackendOptions): Promise<BackendInfo> {
   const moduleName = '@sagan-serve/tfjs-backend-torch';
   let torch: typeof import('@sagan-serve/tfjs-backend-torch');
   try {
-    torch = await import(moduleName);
+    torch = (await import(moduleName)) as typeof import('@sagan-serve/tfjs-backend-torch');
   } catch (err) {
-    throw new Error(`backend torch: ${moduleName} could not be imported (${(err as Error).message}); run npm ci from the repository root`);
+    throw new Error(`backend torch: ${moduleName} could not be imported (${(err as Error).message}); run npm ci from the repository root`, { cause: err });
   }
   let info: ReturnType<typeof torch.registerTorchBackend>;
   try {

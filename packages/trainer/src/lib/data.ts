@@ -240,7 +240,7 @@ export async function loadDataset(opts: LoadOptions): Promise<DecodedDataset> {
   }
   const n = scan.entries.length;
   const plane = opts.size * opts.size * 3;
-  const decoded: (Buffer | undefined)[] = new Array(n);
+  const decoded = new Array<Buffer | undefined>(n);
   let noBox = 0;
   let done = 0;
   let next = 0;
