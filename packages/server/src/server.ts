@@ -35,7 +35,7 @@ const LISTEN_BACKLOG = 4096;
 
 /**
  * What each of this file's shutdown steps may take once the grace period is over; with the registry's
- * own (model-registry.ts) they stay under the CLI's backstop, 5 s past the grace period.
+ * own (models/version-retirement.ts) they stay under the CLI's backstop, 5 s past the grace period.
  */
 const AFTER_GRACE_MS = 250;
 

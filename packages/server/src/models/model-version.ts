@@ -1,13 +1,16 @@
 /**
  * One version of a model and its lifecycle (Triton's model_lifecycle): the state is a discriminated
- * union, and this class makes every transition, so a version is never ready without what serving needs
- * nor unavailable without a reason.
+ * union, and this class makes every transition and owns every field that changes, so a version is never
+ * ready without what serving needs nor unavailable without a reason.
  *
  *   loading --ready(serving)--> ready --workerLost(reason)--> unavailable (serving kept) --workerBack()--> ready
  *      \--fail(reason)--> unavailable
+ *   any of these --drain()--> draining (retired: out of the routing, its held responses finishing; once
+ *                             released it is no longer listed anywhere)
  *
  * The repository side (which directories hold which versions, what to load, swap and retire) is
- * model-registry.ts's; this file only knows one version.
+ * model-registry.ts's, loading one version version-loader.ts's and releasing one version-retirement.ts's;
+ * this file only knows one version.
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -16,7 +19,7 @@ import type { ModelManifest } from '@sagan-serve/model-contract/manifest';
 import type { ProviderAttempt, ProviderName } from '@sagan-serve/model-contract/ort-session';
 import type { Batcher } from '../batching/batcher.js';
 import type { InstanceGroup } from '../inference/instance-group.js';
-import { VersionHolders } from './version-holders.js';
+import { VersionHolders, type Holder } from './version-holders.js';
 
 /** What a loaded version serves with. */
 export interface Serving {
@@ -34,7 +37,9 @@ export type ModelState =
   | { readonly status: 'loading' }
   | { readonly status: 'ready'; readonly serving: Serving }
   /** `serving` is kept when the version had loaded and lost every worker: a restart may bring it back. */
-  | { readonly status: 'unavailable'; readonly reason: string; readonly serving?: Serving };
+  | { readonly status: 'unavailable'; readonly reason: string; readonly serving?: Serving }
+  /** `serving` is kept while the responses that took the version before it was retired finish on it. */
+  | { readonly status: 'draining'; readonly serving?: Serving };
 
 export type ModelStatus = ModelState['status'];
 
@@ -44,22 +49,22 @@ export interface VersionContext {
   repositoryRoot: string;
 }
 
+/** A reload of this version's changed files that failed while the loaded files kept serving. */
+interface ReloadFailure {
+  reason: string;
+  /** The fingerprint of the failed files: poll mode waits for them to change again. */
+  fingerprint: string;
+}
+
 export class ModelVersion {
   private current: ModelState = { status: 'loading' };
   readonly dir: string;
   readonly fingerprint: string;
-  /** From the manifest once it is read (until then the directory's name and version). */
-  name: string;
-  version: string | undefined;
-  manifest?: ModelManifest;
-  /** Providers tried before the one serving, and why each failed. */
-  failedProviders: ProviderAttempt[] = [];
-  /** Why the last reload of this version's changed files failed (the loaded files keep serving). */
-  reloadError?: string;
-  /** The fingerprint of those failed files (poll mode waits for them to change again). */
-  failedFingerprint?: string;
-  /** Responses using this version now (ModelRegistry.hold()). */
-  readonly holders = new VersionHolders();
+  private identity: { name: string; version: string | undefined };
+  private readManifest?: ModelManifest;
+  private providersFailed: readonly ProviderAttempt[] = [];
+  private reloadFailure?: ReloadFailure;
+  private readonly holders = new VersionHolders();
 
   constructor(
     private readonly context: VersionContext,
@@ -72,8 +77,7 @@ export class ModelVersion {
       fingerprint: string;
     },
   ) {
-    this.name = where.name;
-    this.version = where.version;
+    this.identity = { name: where.name, version: where.version };
     this.dir = where.dir;
     this.fingerprint = where.fingerprint;
   }
@@ -81,7 +85,17 @@ export class ModelVersion {
   get state(): ModelState { return this.current; }
   get status(): ModelStatus { return this.current.status; }
   get reason(): string | undefined { return this.current.status === 'unavailable' ? this.current.reason : undefined; }
-  /** What the version serves with: while ready, and while unavailable after losing its workers. */
+  /** From the manifest once it is read (until then the directory's name and version). */
+  get name(): string { return this.identity.name; }
+  get version(): string | undefined { return this.identity.version; }
+  get manifest(): ModelManifest | undefined { return this.readManifest; }
+  /** Providers tried before the one serving (or before the load failed), and why each failed. */
+  get failedProviders(): readonly ProviderAttempt[] { return this.providersFailed; }
+  /** Why the last reload of this version's changed files failed (the loaded files keep serving). */
+  get reloadError(): string | undefined { return this.reloadFailure?.reason; }
+  /** The fingerprint of those failed files. */
+  get failedFingerprint(): string | undefined { return this.reloadFailure?.fingerprint; }
+  /** What the version serves with: while ready, while unavailable after losing its workers, and while draining. */
   get serving(): Serving | undefined { return this.current.status === 'loading' ? undefined : this.current.serving; }
   get provider(): ProviderName | undefined { return this.serving?.provider; }
   get loadSeconds(): number | undefined { return this.serving?.loadSeconds; }
@@ -93,20 +107,21 @@ export class ModelVersion {
   /** loading: the manifest was read and checked; the version takes its name and version from it. */
   manifestRead(manifest: ModelManifest): void {
     this.expect('loading', 'manifestRead');
-    this.name = manifest.name;
-    this.version = manifest.version;
-    this.manifest = manifest;
+    this.identity = { name: manifest.name, version: manifest.version };
+    this.readManifest = manifest;
   }
 
-  /** loading -> ready. */
-  ready(serving: Serving): void {
+  /** loading -> ready, with the providers that failed before the one serving. */
+  ready(serving: Serving, failedProviders: readonly ProviderAttempt[] = []): void {
     this.expect('loading', 'ready');
+    this.providersFailed = failedProviders;
     this.current = { status: 'ready', serving };
   }
 
   /** loading -> unavailable: the version did not load (manifest, file, graph, every provider). */
-  fail(reason: string): void {
+  fail(reason: string, failedProviders: readonly ProviderAttempt[] = []): void {
     this.expect('loading', 'fail');
+    this.providersFailed = failedProviders;
     this.becomeUnavailable(reason);
   }
 
@@ -122,6 +137,37 @@ export class ModelVersion {
     if (this.current.status !== 'unavailable' || !this.current.serving) return false;
     this.current = { status: 'ready', serving: this.current.serving };
     return true;
+  }
+
+  /**
+   * While ready: new files under this version failed to load; this version keeps serving, and shows why
+   * (until a later reload replaces it).
+   */
+  recordReloadFailure(reason: string, fingerprint: string): void {
+    this.expect('ready', 'recordReloadFailure');
+    this.reloadFailure = { reason, fingerprint };
+  }
+
+  /** Any state but draining -> draining: the version was retired. False when it already was. */
+  drain(): boolean {
+    if (this.current.status === 'draining') return false;
+    this.current = { status: 'draining', serving: this.serving };
+    return true;
+  }
+
+  /** Keeps the version from being released until `holder` emits 'close' (its response ended). */
+  hold(holder: Holder): void {
+    this.holders.add(holder);
+  }
+
+  /** Resolves once no response holds the version (callers bound the wait). */
+  whenUnheld(): Promise<void> {
+    return this.holders.whenEmpty();
+  }
+
+  /** Cuts every response still holding the version; returns how many there were. */
+  cutHolders(): number {
+    return this.holders.cutAll();
   }
 
   private becomeUnavailable(reason: string, serving?: Serving): void {

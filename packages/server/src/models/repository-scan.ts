@@ -74,6 +74,13 @@ export async function scanModel(dir: string): Promise<ModelLocation | undefined>
   return { dirName, dir, layout: 'versioned', versions, policy, ...(policyError ? { policyError } : {}) };
 }
 
+/** The versions of a model its policy selects (the flat layout's one version always). */
+export function selectedVersions(location: ModelLocation): VersionLocation[] {
+  if (location.layout === 'flat') return location.versions;
+  const selected = new Set(selectVersions(location.policy, location.versions.map((v) => v.version ?? '')));
+  return location.versions.filter((v) => selected.has(v.version ?? ''));
+}
+
 /** Every model directory under root (symlinked ones too: mounted volumes and ConfigMaps present models that way). */
 export async function scanRepository(root: string): Promise<ModelLocation[]> {
   const dirs = (await readdir(root, { withFileTypes: true }))

@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import pino from 'pino';
 import { isReady, ModelVersion, type Serving } from '../../src/models/model-version.js';
@@ -61,4 +62,58 @@ test('manifestRead names the version from its manifest while loading', () => {
   assert.equal(v.name, 'dogs64');
   assert.equal(v.version, '7');
   assert.equal(v.status, 'loading');
+});
+
+test('ready and fail keep the providers that failed before; recordReloadFailure only while ready', () => {
+  const attempts = [{ provider: 'cuda', error: 'no device' }] as const;
+  const up = version();
+  assert.throws(() => up.recordReloadFailure('bad files', 'g'), /recordReloadFailure while loading/);
+  up.ready(serving, [...attempts]);
+  assert.deepEqual(up.failedProviders, attempts);
+  up.recordReloadFailure('bad files', 'g');
+  assert.equal(up.reloadError, 'bad files');
+  assert.equal(up.failedFingerprint, 'g');
+  assert.ok(isReady(up), 'the loaded files keep serving');
+  const down = version();
+  down.fail('graph does not match', [...attempts]);
+  assert.deepEqual(down.failedProviders, attempts);
+  assert.equal(version().failedProviders.length, 0);
+});
+
+test('drain: a retired version keeps what it serves with, and no other transition applies', () => {
+  const v = version();
+  v.ready(serving);
+  assert.equal(v.drain(), true);
+  assert.equal(v.status, 'draining');
+  assert.equal(isReady(v), false);
+  assert.equal(v.serving, serving, 'responses that hold it finish on its batcher');
+  assert.equal(v.drain(), false);
+  assert.equal(v.workerLost('x'), false);
+  assert.equal(v.workerBack(), false);
+  assert.throws(() => v.ready(serving), /ready while draining/);
+  assert.throws(() => v.recordReloadFailure('x', 'g'), /recordReloadFailure while draining/);
+  const failed = version();
+  failed.fail('no file');
+  assert.equal(failed.drain(), true);
+  assert.equal(failed.serving, undefined);
+  assert.equal(failed.reason, undefined, 'a draining version shows no reason');
+});
+
+test('holders: whenUnheld waits for every holder to close; cutHolders destroys those left', async () => {
+  const v = version();
+  const a = new EventEmitter();
+  const b = Object.assign(new EventEmitter(), { destroyed: false });
+  const holder = (e: EventEmitter, destroy: () => void) => Object.assign(e, { destroy });
+  v.hold(holder(a, () => a.emit('close')));
+  v.hold(holder(b, () => { b.destroyed = true; }));
+  let unheld = false;
+  const waiting = v.whenUnheld().then(() => { unheld = true; });
+  a.emit('close');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(unheld, false, 'one holder is left');
+  assert.equal(v.cutHolders(), 1);
+  assert.equal(b.destroyed, true);
+  b.emit('close');
+  await waiting;
+  assert.equal(unheld, true);
 });

@@ -94,9 +94,13 @@ describe('version swap under load', () => {
       assert.equal(res.status, 200, res.body.toString('utf8'));
       rssBothLoaded = process.memoryUsage().rss;
       while (ts.registry.getVersion('dogs', '1') !== undefined || ts.registry.versionsOf('dogs').length !== 1) await new Promise((resolve) => setTimeout(resolve, 20));
-      // getVersion drops the version at the switch; its release (sessions closed) follows its last holder.
-      const v1 = ts.registry.index();
-      assert.deepEqual(v1, [{ name: 'dogs', version: '2', state: 'ready' }]);
+      // getVersion drops the version at the switch; the index shows it draining until its last holder is
+      // done and its sessions are released.
+      const switched = ts.registry.index();
+      assert.deepEqual(switched.filter((r) => r.version !== '1'), [{ name: 'dogs', version: '2', state: 'ready' }]);
+      assert.ok(switched.every((r) => r.version !== '1' || r.state === 'draining'), `version 1 after the switch: ${JSON.stringify(switched)}`);
+      await ts.registry.settled();
+      assert.deepEqual(ts.registry.index(), [{ name: 'dogs', version: '2', state: 'ready' }]);
       releasedMs = performance.now() - started;
     };
 

@@ -5,7 +5,7 @@
  * versions drain before release).
  */
 import { serveError } from '../../errors.js';
-import { UnknownModelError } from '../../models/model-registry.js';
+import { UnknownModelError } from '../../models/unknown-model-error.js';
 import { requireControl } from '../admin-auth.js';
 import type { AppDeps } from '../app-deps.js';
 import { describeModel } from '../model-description.js';
