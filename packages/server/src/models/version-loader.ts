@@ -5,11 +5,13 @@
  * nothing of it left running. Which versions to load, and what happens to the one a new version
  * replaces, is model-registry.ts's.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { impossibleBatching, type BatchingConfig } from '@sagan-serve/model-contract/batching-config';
-import { checkGraph, checkWarmupDims, ManifestError, parseManifest, type ModelManifest } from '@sagan-serve/model-contract/manifest';
+import { checkGraph, checkWarmupDims, ManifestError, type ModelManifest } from '@sagan-serve/model-contract/manifest';
+import { readModelManifest } from '@sagan-serve/model-contract/manifest-file';
+import { outputRowLengths } from '@sagan-serve/model-contract/output-shapes';
 import type { ServerConfig } from '../config.js';
 import { Batcher } from '../batching/batcher.js';
 import { InstanceGroup, intraOpThreadsPerInstance } from '../inference/instance-group.js';
@@ -44,7 +46,7 @@ export class VersionLoader {
   async read(location: ModelLocation, v: VersionLocation): Promise<ModelVersion> {
     const entry = new ModelVersion(this.deps.versionContext, { name: location.dirName, version: v.version, dir: v.dir, fingerprint: v.fingerprint });
     try {
-      const manifest = await readManifest(v.dir);
+      const manifest = await readModelManifest(v.dir);
       if (location.layout === 'versioned') {
         if (manifest.name !== location.dirName) throw new ManifestError(`name '${manifest.name}' differs from its model directory '${location.dirName}' (versioned layout)`);
         if (manifest.version !== v.version) throw new ManifestError(`version '${manifest.version}' differs from its directory '${v.version}' (versioned layout)`);
@@ -154,28 +156,14 @@ export class VersionLoader {
   }
 
   private batcherFor(manifest: ModelManifest, instances: InstanceGroup, batching: BatchingConfig, labels: VersionLabels, provider: () => string): Batcher {
-    const size = manifest.image.size;
-    const attention = manifest.attention;
-    const attentionRowLength = attention ? attention.grid[0] * attention.grid[1] * attention.key_grid[0] * attention.key_grid[1] : 0;
+    const rows = outputRowLengths(manifest);
     return new Batcher(
       instances,
-      { latentDim: manifest.latent.dim, imageRowLength: 3 * size * size, attentionRowLength },
+      { latentDim: manifest.latent.dim, imageRowLength: rows.image, attentionRowLength: rows.attention ?? 0 },
       batching,
       this.deps.metrics.batcherObserver(labels.model, labels.version, provider),
     );
   }
-}
-
-/** Reads and checks the model.json in `dir` (ManifestError when it is not a valid manifest). */
-async function readManifest(dir: string): Promise<ModelManifest> {
-  const text = await readFile(path.join(dir, 'model.json'), 'utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ManifestError(`model.json is not valid JSON: ${(err as Error).message}`);
-  }
-  return parseManifest(json);
 }
 
 /** What the warm-up runs (batch 1, then batch 2) found against the manifest's output dims. */
