@@ -31,6 +31,14 @@ export default tseslint.config(
       ],
       // Shapes and lists in messages read well as "2,3,4"; objects would not.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowArray: true }],
+      // tfjs ops take their result's rank as a type argument; naming the rank on the result
+      // (`as tf.Tensor4D`) is how tfjs code reads, so those assertions stay.
+      '@typescript-eslint/no-unnecessary-type-assertion': [
+        'error',
+        {
+          typesToIgnore: ['tf.Tensor', 'tf.Scalar', 'tf.Tensor1D', 'tf.Tensor2D', 'tf.Tensor3D', 'tf.Tensor4D', 'tf.Tensor[]', 'tf.Tensor3D[]'],
+        },
+      ],
       eqeqeq: ['error', 'always'],
     },
   },

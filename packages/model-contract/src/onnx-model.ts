@@ -175,7 +175,7 @@ export function attribute(name: string, value: AttrValue): AttributeProto {
   }
   if ('float' in value) return { name, type: AttributeType.FLOAT, f: value.float };
   if ('floats' in value) return { name, type: AttributeType.FLOATS, floats: [...value.floats] };
-  const list = value as readonly number[];
+  const list = value;
   if (list.every((v) => Number.isInteger(v))) return { name, type: AttributeType.INTS, ints: [...list] };
   return { name, type: AttributeType.FLOATS, floats: [...list] };
 }

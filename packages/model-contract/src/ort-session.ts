@@ -34,7 +34,7 @@ export interface Feed { data: FeedData; dims: readonly number[] }
 
 function providerConfig(provider: ProviderName): ort.InferenceSession.ExecutionProviderConfig {
   // WebGPU prefers NHWC convolutions on current Dawn builds (measured in shared/reference).
-  if (provider === 'webgpu') return { name: 'webgpu', preferredLayout: 'NHWC' } as ort.InferenceSession.ExecutionProviderConfig;
+  if (provider === 'webgpu') return { name: 'webgpu', preferredLayout: 'NHWC' };
   return provider;
 }
 
@@ -141,7 +141,7 @@ export async function runSession(loaded: LoadedSession, feeds: Record<string, Fe
   const ortFeeds: Record<string, ort.Tensor> = {};
   for (const [name, feed] of Object.entries(feeds)) {
     const type = feed.data instanceof BigInt64Array ? 'int64' : 'float32';
-    ortFeeds[name] = new ort.Tensor(type, feed.data, feed.dims as number[]);
+    ortFeeds[name] = new ort.Tensor(type, feed.data, feed.dims);
   }
   const started = process.hrtime.bigint();
   let results: ort.InferenceSession.ReturnType;

@@ -318,13 +318,13 @@ test('describeModelIO reports names, element types and dims (and agrees with ORT
     { name: 'attention', type: 'float32', shape: ['batch', 64, 16] },
   ]);
   assert.equal(io.opset, 17);
-  assert.equal(JSON.parse(io.metadata['sagan.config']!).attentionResolution, 8);
+  assert.equal(JSON.parse(io.metadata['sagan.config']).attentionResolution, 8);
   assert.equal(decodeModel(bytes).graph?.name, 'tiny');
   const session = await loadSession(bytes, { providers: ['cpu'] });
   assert.deepEqual(session.inputs, io.inputs);
   assert.deepEqual(session.outputs, io.outputs);
   const unpooled = describeModelIO(buildSaganGenerator(tiny(false), randomWeights(tiny(false), 0)));
-  assert.deepEqual(unpooled.outputs[1]!.shape, ['batch', 64, 64]);
+  assert.deepEqual(unpooled.outputs[1].shape, ['batch', 64, 64]);
 });
 
 test('other opsets and float16 weight storage', async (t) => {
@@ -392,7 +392,7 @@ test('weights and configs are checked', () => {
   assert.throws(() => resolveConfig({ ...config, imageSize: 48 }), /power of 2/);
   assert.throws(() => resolveConfig({ ...config, channelMultipliers: [2, 2] }), /needs 3 entries/);
   // Deterministic by seed, different across seeds.
-  assert.deepEqual(randomWeights(config, 5)['blocks.0.conv1.weight']!.data, randomWeights(config, 5)['blocks.0.conv1.weight']!.data);
-  assert.notDeepEqual(randomWeights(config, 5)['blocks.0.conv1.weight']!.data, randomWeights(config, 6)['blocks.0.conv1.weight']!.data);
-  assert.equal(randomWeights(config, 0)['attention.gamma']!.data[0], 0.5);
+  assert.deepEqual(randomWeights(config, 5)['blocks.0.conv1.weight'].data, randomWeights(config, 5)['blocks.0.conv1.weight'].data);
+  assert.notDeepEqual(randomWeights(config, 5)['blocks.0.conv1.weight'].data, randomWeights(config, 6)['blocks.0.conv1.weight'].data);
+  assert.equal(randomWeights(config, 0)['attention.gamma'].data[0], 0.5);
 });

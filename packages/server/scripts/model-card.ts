@@ -65,8 +65,8 @@ try {
     const panels = await Promise.all(manifest.classes.map((cls) => image(`class=${cls}&seed=${opts.attentionSeed}&attention=panel&${q}`)));
     const { width, height } = await sharp(panels[0]).metadata();
     const scale = Math.max(1, Math.floor(opts.tile / size));
-    const scaled = await Promise.all(panels.map((p) => sharp(p).resize(width! * scale, height! * scale, { kernel: 'nearest' }).png().toBuffer()));
-    await sharp(await compose(scaled.map((p) => [p]), width! * scale, height! * scale)).toFile(path.join(modelDir, 'attention.png'));
+    const scaled = await Promise.all(panels.map((p) => sharp(p).resize(width * scale, height * scale, { kernel: 'nearest' }).png().toBuffer()));
+    await sharp(await compose(scaled.map((p) => [p]), width * scale, height * scale)).toFile(path.join(modelDir, 'attention.png'));
     console.log(`wrote ${path.join(opts.modelDir, 'attention.png')}: one panel per class, seed ${opts.attentionSeed}, queries ${queries.join(' ')}`);
     console.log(`  each panel: GET /generate?class=<row>&seed=${opts.attentionSeed}&attention=panel&${q} (shown ${scale}x, nearest)`);
   }

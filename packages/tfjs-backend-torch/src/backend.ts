@@ -71,7 +71,7 @@ export class TorchBackend extends MathBackendCPU {
   values(t: TensorInfo): TypedArray {
     const values = this.data.get(t.dataId).values as TypedArray;
     const want = TYPED_ARRAY_OF[t.dtype as NativeDtype];
-    return values instanceof want ? values : new want(values as ArrayLike<number>);
+    return values instanceof want ? values : new want(values);
   }
 
   /**

@@ -22,7 +22,7 @@ export class BufferPool {
 
   /** An uninitialised buffer of `bytes` (pooled when large enough). */
   take(bytes: number): ArrayBuffer {
-    if (bytes < this.minBytes) return Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
+    if (bytes < this.minBytes) return Buffer.allocUnsafeSlow(bytes).buffer;
     const list = this.free.get(bytes);
     let buffer = list?.pop();
     if (buffer) {
@@ -30,7 +30,7 @@ export class BufferPool {
       this.freeBytes -= bytes;
     } else {
       this.misses += 1;
-      buffer = Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
+      buffer = Buffer.allocUnsafeSlow(bytes).buffer;
     }
     this.users.set(buffer, 0);
     return buffer;

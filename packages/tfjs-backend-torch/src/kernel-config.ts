@@ -50,7 +50,7 @@ let delegated = false;
 export function onCpu(name: string, args: CpuArgs, path: 'view' | 'cpu' = 'cpu'): KernelResult {
   count(path, name);
   delegated = true;
-  return cpuKernel(name)(args) as KernelResult;
+  return cpuKernel(name)(args);
 }
 
 export function nativeKernel<A extends object = NamedAttrMap>(kernelName: string, impl: (args: KernelArgs<A>) => KernelResult | undefined): KernelConfig {
@@ -63,12 +63,12 @@ export function nativeKernel<A extends object = NamedAttrMap>(kernelName: string
       if (out === undefined) return onCpu(kernelName, args);
       if (!delegated) count('native', kernelName);
       return out;
-    }) as KernelFunc,
+    }),
   };
 }
 
 /** A cpu backend kernel registered for the torch backend as it is (counted as a view or a fallback). */
 export function cpuKernelFor(config: KernelConfig, path: 'view' | 'cpu'): KernelConfig {
   const { kernelName } = config;
-  return { ...config, backendName: BACKEND_NAME, kernelFunc: ((args: CpuArgs) => onCpu(kernelName, args, path)) as KernelFunc };
+  return { ...config, backendName: BACKEND_NAME, kernelFunc: ((args: CpuArgs) => onCpu(kernelName, args, path)) };
 }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  CONDITIONAL_BATCH_NORM, CONDITIONAL_BATCH_NORM_GRAD, FUSED_ADAM, SOFTMAX_ATTENTION, SOFTMAX_ATTENTION_GRAD, SOFTMAX_GRAD, TorchBackend,
+  CONDITIONAL_BATCH_NORM, CONDITIONAL_BATCH_NORM_GRAD, FUSED_ADAM, SOFTMAX_ATTENTION, SOFTMAX_ATTENTION_GRAD, SOFTMAX_GRAD, type TorchBackend,
 } from '../src/index.js';
 import { maxRelDiff, torchOrSkip, values } from './helpers.js';
 
@@ -15,7 +15,7 @@ const skip = torchOrSkip();
 
 const t = (shape: number[], seed: number, scale = 1): tf.Tensor => tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed, scale), shape);
 const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): tf.Tensor[] =>
-  tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs as never) as tf.Tensor[];
+  tf.engine().runKernel(name, inputs, attrs as never) as tf.Tensor[];
 const data = async (ts: tf.Tensor[]): Promise<Float32Array[]> => Promise.all(ts.map(async (x) => Float32Array.from(await x.data())));
 
 test('FusedAdam equals the composed Adam update bit for bit (with and without a first moment)', { skip }, async () => {

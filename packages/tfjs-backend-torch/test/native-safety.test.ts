@@ -135,7 +135,7 @@ type ArgRef = number | string;
  * array, shape), tensor lists as Arg[], named arguments as Named, anything else as is. `outputs` and
  * `rawInputs` name the Arg arguments that the kernel writes and that it reads through raw pointers.
  */
-interface Case { args: (Arg | Arg[] | Named | unknown)[]; outputs: ArgRef[]; rawInputs?: ArgRef[]; /** the dimension to change (default: the first of more than one element) */ dim?: number }
+interface Case { args: unknown[]; outputs: ArgRef[]; rawInputs?: ArgRef[]; /** the dimension to change (default: the first of more than one element) */ dim?: number }
 
 const f32 = (shape: number[], seed = 1): Arg => ({ dtype: 'float32', shape, values: values(shape.reduce((a, b) => a * b, 1), seed) });
 const pos = (shape: number[], seed = 1): Arg => ({ ...f32(shape, seed), values: Float32Array.from(values(shape.reduce((a, b) => a * b, 1), seed), (v) => Math.abs(v) + 0.1) });

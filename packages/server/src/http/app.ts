@@ -49,7 +49,9 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
       return res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
     },
     onFinished: (req, res, seconds) => {
-      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      // Express types req.route as any; its path is the route's template string.
+      const routePath = (req.route as { path?: string } | undefined)?.path;
+      const route = routePath !== undefined ? `${req.baseUrl}${routePath}` : 'unmatched';
       deps.metrics.httpRequestDuration.observe({ route, method: req.method, status: String(res.statusCode) }, seconds);
     },
   }));

@@ -11,7 +11,7 @@
  * apart from a next request. express.json() keeps its own limit on the decoded body.
  */
 import type { RequestHandler } from 'express';
-import { ServeError, serveError } from '../errors.js';
+import { type ServeError, serveError } from '../errors.js';
 import { sendError } from './error-handler.js';
 import type { Frontend } from './frontend.js';
 

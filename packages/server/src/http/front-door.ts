@@ -34,7 +34,7 @@ import { SECURITY_HEADERS } from './security-headers.js';
  */
 const GENERATION_ROUTES = API_ROUTES.filter((r) => r.queuesWork).map((r) => ({
   route: r.path,
-  method: r.method as string,
+  method: r.method,
   frontend: frontendOf(r),
   pattern: new RegExp(`^${r.path.replace(':model', '(?<model>[^/]+)').replace(':version', '(?<version>[^/]+)')}$`),
 }));
@@ -67,7 +67,7 @@ export function frontDoor(app: Express, deps: { registry: ModelRegistry; metrics
         const requestId = requestIdFor(req);
         res.setHeader('X-Request-Id', requestId);
         // helmet's middleware is synchronous and only sets headers: the same headers as every app response.
-        SECURITY_HEADERS(req as never, res as never, () => undefined);
+        SECURITY_HEADERS(req, res, () => undefined);
         writeError(res, err, requestId, frontend);
         deps.metrics.httpRequestDuration.observe({ route, method, status: String(res.statusCode) }, (performance.now() - arrivedAt) / 1000);
         return true;

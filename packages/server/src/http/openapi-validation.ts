@@ -4,10 +4,10 @@
  * A failure becomes INVALID_ARGUMENT naming the field and what it accepts.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { ServeError, serveError } from '../errors.js';
+import { type ServeError, serveError } from '../errors.js';
 import {
   bodyProperties, jsonBodySchema, loadOpenApiText, type OpenApiDocument, parseOpenApi, queryParameters, querySchemas, schemaAt,
-  type SchemaNode, topLevelDefaults,
+  topLevelDefaults,
 } from './openapi-document.js';
 import type { BodyOf, BodyOperation, QueryOf, QueryOperation } from './operation-input.js';
 
@@ -24,7 +24,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 function allowedFor(doc: OpenApiDocument, error: ErrorObject): string | Array<string | number> | undefined {
   if (error.keyword === 'enum') return (error.params as { allowedValues: Array<string | number> }).allowedValues;
   if (error.keyword === 'additionalProperties') return undefined;
-  const schema = error.parentSchema ? schemaAt(doc, error.parentSchema as SchemaNode) : undefined;
+  const schema = error.parentSchema ? schemaAt(doc, error.parentSchema) : undefined;
   if (!schema) return undefined;
   if (Array.isArray(schema.enum)) return schema.enum as string[];
   // OpenAPI 3.1 bounds are numbers (3.0's boolean exclusive flags are not used in this document).

@@ -84,7 +84,7 @@ async function load(req: LoadRequest): Promise<void> {
 /** The buffer of a typed array, copied only when the array is a view into a larger buffer. */
 function ownBuffer(data: Float32Array): ArrayBuffer {
   if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data.buffer;
-  return data.slice().buffer as ArrayBuffer;
+  return data.slice().buffer;
 }
 
 async function run(req: RunRequest): Promise<void> {

@@ -4,7 +4,7 @@
  * were in flight then reject with WORKER_FAILED (a temporary refusal) rather than hang.
  */
 import { Worker } from 'node:worker_threads';
-import { ServeError, serveError } from '../errors.js';
+import { type ServeError, serveError } from '../errors.js';
 import type { BatchBackend, BatchInput, BatchOutput } from '../batching/batcher.js';
 import type { FromWorker, LoadedReply, LoadRequest, RunRequest } from './worker-protocol.js';
 

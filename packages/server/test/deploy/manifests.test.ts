@@ -148,7 +148,7 @@ async function exposedSeries(): Promise<Map<string, { metric: string; labels: Se
     if (type) current = type[1];
     if (!line || line.startsWith('#')) continue;
     const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)![0];
-    const labels = new Set(byName.get(current)!);
+    const labels = new Set(byName.get(current));
     if (name.endsWith('_bucket')) labels.add('le');
     series.set(name, { metric: current, labels });
   }
@@ -475,7 +475,7 @@ describe('deploy manifests', () => {
     assert.equal(rate.length, 1, 'a trigger on the rate of sagan_http_request_duration_seconds_count');
     const route = matchers(rate[0].metadata.query).find((m) => m.label === 'route');
     assert.equal(route?.op, '=~');
-    assert.deepEqual(new Set(route!.value.split('|')), queuingRoutes, 'the routes that queue generation work (route-table.ts queuesWork)');
+    assert.deepEqual(new Set(route.value.split('|')), queuingRoutes, 'the routes that queue generation work (route-table.ts queuesWork)');
   });
 
   test('no kustomization lets two autoscalers drive one workload', () => {

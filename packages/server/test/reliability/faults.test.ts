@@ -104,7 +104,7 @@ describe('faults: a broken model repository', () => {
       const model = byName.get(name);
       assert.equal(model?.status, 'unavailable', name);
       assert.match(model?.reason ?? '', reason, `${name}: ${model?.reason}`);
-      assert.ok(!model!.reason!.includes(l.ts.modelsDir), `${name}: reason names the server's models path: ${model?.reason}`);
+      assert.ok(!model.reason!.includes(l.ts.modelsDir), `${name}: reason names the server's models path: ${model?.reason}`);
     }
     const ready = await get(l.base, '/readyz');
     assert.equal(ready.status, 503);
@@ -371,7 +371,7 @@ describe('faults: worker crash and hang, client disconnects', () => {
       const results = await Promise.allSettled([worker.run(batch(1)), worker.run(batch(2)), worker.run(batch(3))]);
       for (const r of results) {
         assert.equal(r.status, 'rejected');
-        const err = (r as PromiseRejectedResult).reason as unknown;
+        const err = (r).reason as unknown;
         assert.ok(isServeError(err) && err.code === 'WORKER_FAILED', String(err));
         assert.ok((err.details.retryAfterSeconds ?? 0) >= 1);
       }

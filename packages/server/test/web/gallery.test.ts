@@ -31,7 +31,7 @@ async function pixelStats(png: Buffer, region?: { left: number; top: number; wid
   let img = sharp(png).removeAlpha();
   if (region) img = img.extract(region);
   const { data } = await img.raw().toBuffer({ resolveWithObject: true });
-  const stats = await sharp(data, { raw: { width: region?.width ?? (await sharp(png).metadata()).width!, height: data.length / 3 / (region?.width ?? (await sharp(png).metadata()).width!), channels: 3 } }).stats();
+  const stats = await sharp(data, { raw: { width: region?.width ?? (await sharp(png).metadata()).width, height: data.length / 3 / (region?.width ?? (await sharp(png).metadata()).width), channels: 3 } }).stats();
   const colours = new Set<number>();
   for (let i = 0; i < data.length; i += 3) colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
   return { stdev: Math.max(...stats.channels.map((c) => c.stdev)), colours: colours.size };
@@ -56,7 +56,7 @@ async function assertGridNotBlank(page: Page, name: string): Promise<void> {
   assert.ok(whole.colours > 200, `${name}: grid screenshot has only ${whole.colours} colours`);
   const gridBox = (await grid.boundingBox())!;
   const meta = await sharp(shot).metadata();
-  const scale = meta.width! / gridBox.width;
+  const scale = meta.width / gridBox.width;
   const boxes = await page.$$eval('#grid img', (imgs) => imgs.map((i) => {
     const r = i.getBoundingClientRect();
     return { x: r.x, y: r.y, width: r.width, height: r.height };

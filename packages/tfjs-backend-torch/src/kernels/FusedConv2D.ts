@@ -20,7 +20,7 @@ function conv2d(backend: TorchBackend, x: TensorInfo, filter: TensorInfo, attrs:
 }
 
 export const conv2DConfig = nativeKernel<Conv2DAttrs>(Conv2D, ({ inputs, backend, attrs }) =>
-  conv2d(backend, inputs.x as TensorInfo, inputs.filter as TensorInfo, attrs));
+  conv2d(backend, inputs.x, inputs.filter, attrs));
 
 export const fusedConv2DConfig = nativeKernel<FusedConv2DAttrs>(FusedConv2D, ({ inputs, backend, attrs }) => {
   const { x, filter, bias, preluActivationWeights } = inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };

@@ -1,10 +1,10 @@
 /** Max pooling, NHWC (padded positions never win). */
-import { MaxPool, type MaxPoolAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { MaxPool, type MaxPoolAttrs } from '@tensorflow/tfjs-core';
 import { nativeKernel } from '../kernel-config.js';
 import { poolGeometry, pooledShape } from './pool-geometry.js';
 
 export const maxPoolConfig = nativeKernel<MaxPoolAttrs>(MaxPool, ({ inputs, backend, attrs }) => {
-  const x = inputs.x as TensorInfo;
+  const x = inputs.x;
   const geometry = x.dtype === 'float32' ? poolGeometry(x.shape, attrs) : undefined;
   if (!geometry) return undefined;
   const shape = pooledShape(x.shape, attrs);

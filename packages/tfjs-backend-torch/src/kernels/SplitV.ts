@@ -3,20 +3,20 @@
  * leading axis are views of the input's memory (the trainer's flat parameter buffers) and other pieces
  * are strided copies in libtorch.
  */
-import { backend_util, SplitV, util, type KernelFunc, type SplitVAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, SplitV, util, type SplitVAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import { nativeKernel } from '../kernel-config.js';
 import { sliceConfig } from './Slice.js';
 
 export const splitVConfig = nativeKernel<SplitVAttrs>(SplitV, ({ inputs, backend, attrs }) => {
-  const x = inputs.x as TensorInfo;
+  const x = inputs.x;
   const [axis] = util.parseAxisParam(attrs.axis, x.shape);
-  const sizes = backend_util.prepareSplitSize(x as never, attrs.numOrSizeSplits, axis);
-  const begin = new Array(x.shape.length).fill(0);
+  const sizes = backend_util.prepareSplitSize(x, attrs.numOrSizeSplits, axis);
+  const begin = new Array<number>(x.shape.length).fill(0);
   const size = x.shape.slice();
   return sizes.map((s) => {
     const sliceSize = [...size];
     sliceSize[axis] = s;
-    const piece = (sliceConfig.kernelFunc as KernelFunc)({ inputs: { x }, backend, attrs: { begin: [...begin], size: sliceSize } }) as TensorInfo;
+    const piece = sliceConfig.kernelFunc({ inputs: { x }, backend, attrs: { begin: [...begin], size: sliceSize } }) as TensorInfo;
     begin[axis] += s;
     return piece;
   });

@@ -1,5 +1,5 @@
 /** tfjs's convolution geometry (computeConv2DInfo) in the form native/conv.cc reads it. */
-import { backend_util } from '@tensorflow/tfjs-core';
+import { type backend_util } from '@tensorflow/tfjs-core';
 
 export type ConvInfo = ReturnType<typeof backend_util.computeConv2DInfo>;
 

@@ -4,7 +4,7 @@
  */
 import {
   Add, Atan2, backend_util, Equal, FloorDiv, Greater, GreaterEqual, Less, LessEqual, LogicalAnd, LogicalOr, LogicalXor, Maximum, Minimum, Mod,
-  Multiply, NotEqual, Pow, Prelu, RealDiv, SquaredDifference, Sub, type KernelConfig, type TensorInfo,
+  Multiply, NotEqual, Pow, Prelu, RealDiv, SquaredDifference, Sub, type KernelConfig,
 } from '@tensorflow/tfjs-core';
 import { isNativeDtype, type NativeDtype } from '../backend.js';
 import { nativeKernel } from '../kernel-config.js';
@@ -44,8 +44,8 @@ function accepts(kind: string, dtype: string): boolean {
 }
 
 export const binaryKernels: KernelConfig[] = tableEntries(BINARY).map(([name, rule]) => nativeKernel(name, ({ inputs, backend }) => {
-  const a = (inputs.a ?? inputs.x) as TensorInfo;
-  const b = (inputs.b ?? inputs.alpha) as TensorInfo;
+  const a = (inputs.a ?? inputs.x);
+  const b = (inputs.b ?? inputs.alpha);
   if (a.dtype !== b.dtype || !isNativeDtype(a.dtype) || !accepts(rule.inputs, a.dtype)) return undefined;
   const shape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   const dtype: NativeDtype = rule.output === 'bool' ? 'bool' : a.dtype;

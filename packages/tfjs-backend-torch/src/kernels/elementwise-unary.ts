@@ -5,7 +5,7 @@
 import {
   Abs, Acos, Asin, Atan, Ceil, ClipByValue, Cos, Cosh, Elu, Erf, Exp, Expm1, Floor, IsInf, IsNan, LeakyRelu, Log, Log1p, LogicalNot, Neg,
   Reciprocal, Relu, Relu6, Round, Rsqrt, Selu, Sigmoid, Sign, Sin, Sinh, Softplus, Sqrt, Square, Step, Tan, Tanh,
-  type KernelConfig, type NamedAttrMap, type TensorInfo,
+  type KernelConfig, type NamedAttrMap,
 } from '@tensorflow/tfjs-core';
 import type { NativeDtype } from '../backend.js';
 import { nativeKernel } from '../kernel-config.js';
@@ -36,7 +36,7 @@ const UNARY: Record<PlainUnary, Rule> = {
 
 function unaryKernel(name: string, rule: Rule, call: Call): KernelConfig {
   return nativeKernel(name, ({ inputs, backend, attrs }) => {
-    const x = inputs.x as TensorInfo;
+    const x = inputs.x;
     if (!rule.inputs.includes(x.dtype)) return undefined;
     const dtype = (rule.output ?? x.dtype) as NativeDtype;
     return backend.run(x.shape, dtype, (out) => call(backend.native, backend.values(x), x.shape, out, attrs));

@@ -2,7 +2,7 @@
  * Reductions over axes (native/reduce.cc). keepDims only changes the output's shape: the native
  * kernel writes the reduced values, the shape with kept dimensions is set here.
  */
-import { All, Any, ArgMax, ArgMin, backend_util, Max, Mean, Min, Prod, Sum, util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
+import { All, Any, ArgMax, ArgMin, backend_util, Max, Mean, Min, Prod, Sum, util, type KernelConfig } from '@tensorflow/tfjs-core';
 import type { NativeDtype } from '../backend.js';
 import { nativeKernel } from '../kernel-config.js';
 import type { ArgKernelName, ReductionKernelName } from '../native.js';
@@ -20,7 +20,7 @@ const REDUCTIONS: Record<ReductionKernelName, { inputs: string[]; axisAttr: 'axi
 };
 
 export const reductionKernels: KernelConfig[] = tableEntries(REDUCTIONS).map(([name, rule]) => nativeKernel(name, ({ inputs, backend, attrs }) => {
-  const x = inputs.x as TensorInfo;
+  const x = inputs.x;
   if (!rule.inputs.includes(x.dtype)) return undefined;
   const a = attrs as Record<string, unknown>;
   const axes = util.parseAxisParam(a[rule.axisAttr] as number | number[], x.shape);
@@ -32,7 +32,7 @@ export const reductionKernels: KernelConfig[] = tableEntries(REDUCTIONS).map(([n
 
 /** ArgMax / ArgMin over one axis, int32 indices. */
 export const argKernels: KernelConfig[] = ([ArgMax, ArgMin] as const).map((name: ArgKernelName) => nativeKernel<{ axis: number }>(name, ({ inputs, backend, attrs }) => {
-  const x = inputs.x as TensorInfo;
+  const x = inputs.x;
   if (x.dtype !== 'float32' && x.dtype !== 'int32') return undefined;
   const [axis] = util.parseAxisParam(attrs.axis, x.shape);
   const [shape] = backend_util.computeOutAndReduceShapes(x.shape, [axis]);

@@ -15,6 +15,7 @@
  *
  * wasm is not offered: it lacks Conv2DBackpropFilter and cannot train convolutions.
  */
+import type * as torchBackend from '@sagan-serve/tfjs-backend-torch';
 import * as tf from '@tensorflow/tfjs';
 import { registerFastCpuKernels } from './cpu-kernels.js';
 
@@ -47,7 +48,7 @@ async function setupWebgpu(opts: BackendOptions): Promise<BackendInfo> {
   if (!(g.navigator as { gpu?: unknown } | undefined)?.gpu) {
     let webgpu: { create: (flags: string[]) => unknown; globals: object };
     try {
-      webgpu = (await import('webgpu')) as unknown as typeof webgpu;
+      webgpu = await import('webgpu');
     } catch (err) {
       throw new Error(`backend webgpu: the 'webgpu' package (Dawn for Node) could not be loaded: ${(err as Error).message}`, { cause: err });
     }
@@ -93,9 +94,9 @@ async function setupTensorflow(): Promise<BackendInfo> {
 
 async function setupTorch(opts: BackendOptions): Promise<BackendInfo> {
   const moduleName = '@sagan-serve/tfjs-backend-torch';
-  let torch: typeof import('@sagan-serve/tfjs-backend-torch');
+  let torch: typeof torchBackend;
   try {
-    torch = (await import(moduleName)) as typeof import('@sagan-serve/tfjs-backend-torch');
+    torch = (await import(moduleName)) as typeof torchBackend;
   } catch (err) {
     throw new Error(`backend torch: ${moduleName} could not be imported (${(err as Error).message}); run npm ci from the repository root`, { cause: err });
   }

@@ -70,8 +70,8 @@ export class Classifier {
     }
     const [, hh, ww] = h.shape;
     const pooled = tf.mul(spatialSum(h), filled([], 1 / (hh * ww))) as tf.Tensor2D;
-    const features = tf.relu(tf.fused.matMul({ a: pooled, b: w['fc.weight'] as tf.Tensor2D, bias: w['fc.bias'] })) as tf.Tensor2D;
-    const logits = tf.fused.matMul({ a: features, b: w['out.weight'] as tf.Tensor2D, bias: w['out.bias'] }) as tf.Tensor2D;
+    const features = tf.relu(tf.fused.matMul({ a: pooled, b: w['fc.weight'], bias: w['fc.bias'] })) as tf.Tensor2D;
+    const logits = tf.fused.matMul({ a: features, b: w['out.weight'], bias: w['out.bias'] }) as tf.Tensor2D;
     return { features, logits };
   }
 

@@ -89,7 +89,7 @@ export function parseVocBoxes(xml: string): Box[] {
   const re = /<bndbox>([\s\S]*?)<\/bndbox>/g;
   for (let m = re.exec(xml); m; m = re.exec(xml)) {
     const get = (tag: string): number => {
-      const t = new RegExp(`<${tag}>\\s*([-0-9.]+)\\s*</${tag}>`).exec(m![1]);
+      const t = new RegExp(`<${tag}>\\s*([-0-9.]+)\\s*</${tag}>`).exec(m[1]);
       return t ? Number(t[1]) : NaN;
     };
     const b = { xmin: get('xmin'), ymin: get('ymin'), xmax: get('xmax'), ymax: get('ymax') };

@@ -73,7 +73,7 @@ export function discriminatorForward(config: DiscriminatorConfig, w: Record<stri
     }
   });
   const feat = spatialSum(tf.relu(h)); // [b, C]
-  const out = tf.fused.matMul({ a: feat, b: w['linear.weight'] as tf.Tensor2D, bias: w['linear.bias'] }); // [b, 1]
+  const out = tf.fused.matMul({ a: feat, b: w['linear.weight'], bias: w['linear.bias'] }); // [b, 1]
   const proj = tf.sum(tf.mul(feat, tf.matMul(onehot, w['embed.weight'] as tf.Tensor2D)), 1); // [b]
   return tf.add(tf.reshape(out, [-1]), proj) as tf.Tensor1D;
 }

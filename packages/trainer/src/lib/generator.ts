@@ -105,7 +105,7 @@ export function generatorForward(config: SaganGeneratorConfig, w: Record<string,
     if (mode.training) return condBatchNorm(x, table, w[`${prefix}.gamma`], w[`${prefix}.beta`], eps, relu, mode.stats);
     return condBatchNormInference(x, table, w[`${prefix}.gamma`], w[`${prefix}.beta`], mode.running[`${prefix}.mean`], mode.running[`${prefix}.var`], eps, relu);
   };
-  const lin = tf.fused.matMul({ a: z, b: w['linear.weight'] as tf.Tensor2D, bias: w['linear.bias'] });
+  const lin = tf.fused.matMul({ a: z, b: w['linear.weight'], bias: w['linear.bias'] });
   let x = tf.transpose(tf.reshape(lin, [b, c.channels[0], 4, 4]), [0, 2, 3, 1]) as tf.Tensor4D;
   let attention: tf.Tensor3D | undefined;
   for (let i = 0; i < c.blockCount; i++) {

@@ -23,10 +23,10 @@ export type GradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Ten
 
 /** tf.customGrad with typed inputs: f(inputs, save) -> { value, gradFunc } (one gradient per input). */
 export function customOp(f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: GradFunc }): (...inputs: tf.Tensor[]) => tf.Tensor {
-  const op = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     return f(args.slice(0, -1) as tf.Tensor[], save);
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  });
   return (...inputs: tf.Tensor[]) => op(...inputs);
 }
 
@@ -133,8 +133,8 @@ function condBatchNormFused(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Tensor
   const c = x.shape[3];
   const k = onehot.shape[1];
   const op = customOp(([xIn, gIn, bIn], save) => {
-    const gy = tf.matMul(onehot, gIn as tf.Tensor2D); // [b, C]
-    const by = tf.matMul(onehot, bIn as tf.Tensor2D);
+    const gy = tf.matMul(onehot, gIn); // [b, C]
+    const by = tf.matMul(onehot, bIn);
     const [y, mean, variance, rstd] = tf.engine().runKernel(CONDITIONAL_BATCH_NORM, { x: xIn, gain: gy, bias: by }, { epsilon: eps, relu }) as tf.Tensor[];
     if (stats) stats.push({ mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D });
     save([xIn, y, mean, rstd, gy]);
@@ -160,8 +160,8 @@ function condBatchNormComposed(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Ten
     const xc = tf.sub(x2, mean); // [N, C]
     const variance = tf.matMul(meanRow, tf.square(xc)); // [1, C]
     const rstd = tf.rsqrt(tf.add(variance, filled([], eps))); // [1, C]
-    const gy = tf.matMul(onehot, gIn as tf.Tensor2D); // [b, C]
-    const by = tf.matMul(onehot, bIn as tf.Tensor2D); // [b, C]
+    const gy = tf.matMul(onehot, gIn); // [b, C]
+    const by = tf.matMul(onehot, bIn); // [b, C]
     const scale = tf.mul(gy, rstd); // [b, C]
     let out = tf.add(tf.mul(tf.reshape(xc, [b, hw, c]), tf.reshape(scale, [b, 1, c])), tf.reshape(by, [b, 1, c])) as tf.Tensor3D;
     if (relu) out = tf.relu(out);

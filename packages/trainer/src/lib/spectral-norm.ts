@@ -215,7 +215,7 @@ export class SpectralNorm {
         outers.push(tf.reshape(tf.matMul(v!, u, false, true), [-1]) as tf.Tensor1D);
         if (opts.update) newUs.push(tf.keep(u));
       });
-      const sigma = (sigmas.length === 1 ? sigmas[0] : tf.concat(sigmas)) as tf.Tensor1D;
+      const sigma = (sigmas.length === 1 ? sigmas[0] : tf.concat(sigmas));
       const sigmaInv = tf.concat([tf.reciprocal(sigma), tf.ones([1])]) as tf.Tensor1D;
       const s = tf.gather(sigmaInv, this.elemWeight) as tf.Tensor1D;
       const a = tf.gather(tf.concat([...outers, tf.zeros([1])]), this.elemToPad) as tf.Tensor1D;
