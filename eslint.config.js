@@ -20,7 +20,11 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': [
         'error',
         // node:test's test() and describe() return promises that the runner itself awaits.
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
@@ -36,7 +40,16 @@ export default tseslint.config(
       '@typescript-eslint/no-unnecessary-type-assertion': [
         'error',
         {
-          typesToIgnore: ['tf.Tensor', 'tf.Scalar', 'tf.Tensor1D', 'tf.Tensor2D', 'tf.Tensor3D', 'tf.Tensor4D', 'tf.Tensor[]', 'tf.Tensor3D[]'],
+          typesToIgnore: [
+            'tf.Tensor',
+            'tf.Scalar',
+            'tf.Tensor1D',
+            'tf.Tensor2D',
+            'tf.Tensor3D',
+            'tf.Tensor4D',
+            'tf.Tensor[]',
+            'tf.Tensor3D[]',
+          ],
         },
       ],
       eqeqeq: ['error', 'always'],

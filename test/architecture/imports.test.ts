@@ -35,12 +35,23 @@ const FORBIDDEN: Record<PackageDir, RegExp[]> = {
 };
 
 /** Fewer imports than this means the sources were not read (bench-stats is one module and its test). */
-const MIN_IMPORTS: Record<PackageDir, number> = { 'bench-stats': 2, 'model-contract': 20, server: 20, trainer: 20, 'tfjs-backend-torch': 20 };
+const MIN_IMPORTS: Record<PackageDir, number> = {
+  'bench-stats': 2,
+  'model-contract': 20,
+  server: 20,
+  trainer: 20,
+  'tfjs-backend-torch': 20,
+};
 
-interface PackageJson { name: string; dependencies?: Record<string, string>; devDependencies?: Record<string, string> }
+interface PackageJson {
+  name: string;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
 
 const packageRoot = (dir: PackageDir) => path.join(REPO_ROOT, 'packages', dir);
-const packageJson = (dir: PackageDir) => JSON.parse(readFileSync(path.join(packageRoot(dir), 'package.json'), 'utf8')) as PackageJson;
+const packageJson = (dir: PackageDir) =>
+  JSON.parse(readFileSync(path.join(packageRoot(dir), 'package.json'), 'utf8')) as PackageJson;
 
 function sourceFiles(dir: PackageDir): string[] {
   const files: string[] = [];
@@ -51,7 +62,8 @@ function sourceFiles(dir: PackageDir): string[] {
     } catch {
       continue;
     }
-    for (const entry of entries) if (entry.endsWith('.ts') && !entry.endsWith('.d.ts')) files.push(path.join(packageRoot(dir), sub, entry));
+    for (const entry of entries)
+      if (entry.endsWith('.ts') && !entry.endsWith('.d.ts')) files.push(path.join(packageRoot(dir), sub, entry));
   }
   return files;
 }
@@ -72,7 +84,9 @@ function boundaryProblems(dir: PackageDir): { problems: string[]; imports: numbe
   let imports = 0;
   for (const file of sourceFiles(dir)) {
     const relFile = path.relative(REPO_ROOT, file);
-    const declared = new Set(Object.keys({ ...pkg.dependencies, ...(relFile.includes('/src/') ? {} : pkg.devDependencies) }));
+    const declared = new Set(
+      Object.keys({ ...pkg.dependencies, ...(relFile.includes('/src/') ? {} : pkg.devDependencies) }),
+    );
     const { importedFiles } = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
     for (const { fileName: specifier } of importedFiles) {
       imports++;
@@ -83,8 +97,10 @@ function boundaryProblems(dir: PackageDir): { problems: string[]; imports: numbe
       }
       if (specifier.startsWith('node:') || BUILTINS.has(specifier)) continue;
       const name = packageNameOf(specifier);
-      if (FORBIDDEN[dir].some((rule) => rule.test(name))) problems.push(`${relFile}: imports ${specifier}, which packages/${dir} may not`);
-      else if (!declared.has(name) && name !== pkg.name) problems.push(`${relFile}: imports ${name}, not declared in packages/${dir}/package.json`);
+      if (FORBIDDEN[dir].some((rule) => rule.test(name)))
+        problems.push(`${relFile}: imports ${specifier}, which packages/${dir} may not`);
+      else if (!declared.has(name) && name !== pkg.name)
+        problems.push(`${relFile}: imports ${name}, not declared in packages/${dir}/package.json`);
     }
   }
   return { problems, imports };
@@ -100,7 +116,9 @@ for (const dir of PACKAGES) {
   test(`packages/${dir}: no import cycles`, { timeout: 120_000 }, async () => {
     const root = packageRoot(dir);
     const files = sourceFiles(dir);
-    const roots = SOURCE_DIRS.map((sub) => path.join(root, sub)).filter((p) => files.some((f) => f.startsWith(p + path.sep)));
+    const roots = SOURCE_DIRS.map((sub) => path.join(root, sub)).filter((p) =>
+      files.some((f) => f.startsWith(p + path.sep)),
+    );
     const result = await madge(roots, {
       baseDir: root,
       fileExtensions: ['ts'],
@@ -113,7 +131,13 @@ for (const dir of PACKAGES) {
   });
 }
 
-interface LockEntry { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; link?: boolean; resolved?: string; dev?: boolean }
+interface LockEntry {
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  link?: boolean;
+  resolved?: string;
+  dev?: boolean;
+}
 
 /** The lockfile's install path for `name` required from `from`, as Node resolves it (nearest node_modules up). */
 function resolveInLock(lock: Record<string, LockEntry>, from: string, name: string): string | undefined {
@@ -125,7 +149,11 @@ function resolveInLock(lock: Record<string, LockEntry>, from: string, name: stri
 }
 
 test('the server production install holds no @tensorflow/* and no webgpu (package-lock.json)', () => {
-  const lock = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> }).packages;
+  const lock = (
+    JSON.parse(readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, LockEntry>;
+    }
+  ).packages;
   const seen = new Set<string>();
   const queue = ['packages/server'];
   while (queue.length > 0) {
@@ -141,6 +169,17 @@ test('the server production install holds no @tensorflow/* and no webgpu (packag
     }
   }
   const installed = [...seen];
-  assert.ok(installed.some((p) => p.endsWith('node_modules/express')) && installed.includes('packages/model-contract'), `walked ${installed.length} packages`);
-  assert.deepEqual(installed.filter((p) => /node_modules\/(@tensorflow\/|webgpu$)/.test(p) || p === 'packages/trainer' || p === 'packages/tfjs-backend-torch'), []);
+  assert.ok(
+    installed.some((p) => p.endsWith('node_modules/express')) && installed.includes('packages/model-contract'),
+    `walked ${installed.length} packages`,
+  );
+  assert.deepEqual(
+    installed.filter(
+      (p) =>
+        /node_modules\/(@tensorflow\/|webgpu$)/.test(p) ||
+        p === 'packages/trainer' ||
+        p === 'packages/tfjs-backend-torch',
+    ),
+    [],
+  );
 });

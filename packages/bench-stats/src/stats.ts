@@ -24,7 +24,10 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
 
 /** The p-th percentile (0..100) of unsorted values: quantileSorted of a sorted copy. */
 export function percentile(values: readonly number[], p: number): number {
-  return quantileSorted([...values].sort((a, b) => a - b), p / 100);
+  return quantileSorted(
+    [...values].sort((a, b) => a - b),
+    p / 100,
+  );
 }
 
 export function mean(values: readonly number[]): number {

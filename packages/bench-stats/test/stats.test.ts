@@ -12,7 +12,11 @@ test('computes exact percentiles by interpolation between ranks', () => {
 });
 
 test('interpolates and extrapolates piecewise-linearly', () => {
-  const pts = [{ x: 1, y: 2 }, { x: 4, y: 5 }, { x: 8, y: 13 }];
+  const pts = [
+    { x: 1, y: 2 },
+    { x: 4, y: 5 },
+    { x: 8, y: 13 },
+  ];
   assert.equal(interpolate(pts, 2), 3);
   assert.equal(interpolate(pts, 6), 9);
   assert.equal(interpolate(pts, 10), 17);

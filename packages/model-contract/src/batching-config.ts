@@ -22,7 +22,11 @@ export interface BatchingConfig {
 }
 
 /** A JSON-schema integer in [minimum, maximum] (the server's config schema uses it too). */
-export const integerSchema = (minimum: number, maximum?: number) => ({ type: 'integer', minimum, ...(maximum === undefined ? {} : { maximum }) });
+export const integerSchema = (minimum: number, maximum?: number) => ({
+  type: 'integer',
+  minimum,
+  ...(maximum === undefined ? {} : { maximum }),
+});
 const int = integerSchema;
 export const BATCHING_SCHEMA_PROPERTIES = {
   maxBatchSize: int(1, 4096),
@@ -41,7 +45,10 @@ export const BATCHING_SCHEMA_PROPERTIES = {
  */
 export function impossibleBatching(
   batching: Pick<BatchingConfig, 'maxBatchSize' | 'maxQueueSize'>,
-  names: { maxBatchSize: string; maxQueueSize: string } = { maxBatchSize: 'maxBatchSize', maxQueueSize: 'maxQueueSize' },
+  names: { maxBatchSize: string; maxQueueSize: string } = {
+    maxBatchSize: 'maxBatchSize',
+    maxQueueSize: 'maxQueueSize',
+  },
 ): string | undefined {
   if (batching.maxQueueSize >= batching.maxBatchSize) return undefined;
   return `${names.maxQueueSize} ${batching.maxQueueSize} is below ${names.maxBatchSize} ${batching.maxBatchSize}: the queue must hold a full batch (a samples stream queues one at a time)`;

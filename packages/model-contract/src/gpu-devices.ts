@@ -23,8 +23,14 @@ export function gpuDeviceNodes(devDir = '/dev', procDir = '/proc'): string[] {
       return [];
     }
   };
-  const nodes = list(devDir).filter((name) => /^nvidia\d+$/.test(name) || name === 'dxg').map((name) => `${devDir}/${name}`);
-  nodes.push(...list(`${devDir}/dri`).filter((name) => /^(renderD|card)\d+$/.test(name)).map((name) => `${devDir}/dri/${name}`));
+  const nodes = list(devDir)
+    .filter((name) => /^nvidia\d+$/.test(name) || name === 'dxg')
+    .map((name) => `${devDir}/${name}`);
+  nodes.push(
+    ...list(`${devDir}/dri`)
+      .filter((name) => /^(renderD|card)\d+$/.test(name))
+      .map((name) => `${devDir}/dri/${name}`),
+  );
   nodes.push(...list(`${procDir}/driver/nvidia/gpus`).map((name) => `${procDir}/driver/nvidia/gpus/${name}`));
   return nodes;
 }
@@ -33,8 +39,13 @@ export function gpuDeviceNodes(devDir = '/dev', procDir = '/proc'): string[] {
  * Why WebGPU should not be tried here, or undefined when it may be: on Linux, no GPU device node means any
  * adapter would be a software rasterizer.
  */
-export function webGpuUnsuitable(platform: NodeJS.Platform = process.platform, nodes: () => string[] = gpuDeviceNodes): string | undefined {
+export function webGpuUnsuitable(
+  platform: NodeJS.Platform = process.platform,
+  nodes: () => string[] = gpuDeviceNodes,
+): string | undefined {
   if (platform !== 'linux' || nodes().length > 0) return undefined;
-  return 'skipped: this machine has no GPU device (/dev/dri/*, /dev/nvidia*, /dev/dxg, /proc/driver/nvidia/gpus), so a WebGPU adapter '
-    + 'could only be a software rasterizer (lavapipe, SwiftShader), far slower than the cpu provider';
+  return (
+    'skipped: this machine has no GPU device (/dev/dri/*, /dev/nvidia*, /dev/dxg, /proc/driver/nvidia/gpus), so a WebGPU adapter ' +
+    'could only be a software rasterizer (lavapipe, SwiftShader), far slower than the cpu provider'
+  );
 }

@@ -175,10 +175,15 @@ export function sharpPngOptions(level: number): PngOptions {
  * strategy (Z_RLE) is twice as fast on generator output but 12x larger on nearest-upscaled images.
  */
 export function encodePng(rgb: Buffer, width: number, height: number, level: number): Buffer {
-  return PNG.sync.write(
-    { width, height, data: rgb } as PNG,
-    { colorType: 2, inputColorType: 2, inputHasAlpha: false, bitDepth: 8, filterType: 0, deflateLevel: level, deflateStrategy: 0 },
-  );
+  return PNG.sync.write({ width, height, data: rgb } as PNG, {
+    colorType: 2,
+    inputColorType: 2,
+    inputHasAlpha: false,
+    bitDepth: 8,
+    filterType: 0,
+    deflateLevel: level,
+    deflateStrategy: 0,
+  });
 }
 
 export interface GridOptions {
@@ -191,11 +196,20 @@ export interface GridOptions {
 }
 
 /** composeGrid's layout of n tiles of side tileSize (see there), without composing anything. */
-export function gridDimensions(n: number, tileSize: number, opts: Pick<GridOptions, 'columns' | 'padding'> = {}): { columns: number; rows: number; width: number; height: number } {
+export function gridDimensions(
+  n: number,
+  tileSize: number,
+  opts: Pick<GridOptions, 'columns' | 'padding'> = {},
+): { columns: number; rows: number; width: number; height: number } {
   const padding = opts.padding ?? 2;
   const columns = Math.min(opts.columns ?? Math.ceil(Math.sqrt(n)), n);
   const rows = Math.ceil(n / columns);
-  return { columns, rows, width: columns * tileSize + (columns - 1) * padding, height: rows * tileSize + (rows - 1) * padding };
+  return {
+    columns,
+    rows,
+    width: columns * tileSize + (columns - 1) * padding,
+    height: rows * tileSize + (rows - 1) * padding,
+  };
 }
 
 /**
@@ -216,11 +230,14 @@ export function composeGrid(
 ): { rgb: Buffer; width: number; height: number } {
   const n = tiles.length;
   if (n === 0) throw new RangeError('composeGrid needs at least one tile');
-  if (!Number.isInteger(tileSize) || tileSize < 1) throw new RangeError(`tileSize must be a positive integer, got ${tileSize}`);
+  if (!Number.isInteger(tileSize) || tileSize < 1)
+    throw new RangeError(`tileSize must be a positive integer, got ${tileSize}`);
   const requested = opts.columns ?? Math.ceil(Math.sqrt(n));
-  if (!Number.isInteger(requested) || requested < 1) throw new RangeError(`columns must be a positive integer, got ${requested}`);
+  if (!Number.isInteger(requested) || requested < 1)
+    throw new RangeError(`columns must be a positive integer, got ${requested}`);
   const padding = opts.padding ?? 2;
-  if (!Number.isInteger(padding) || padding < 0) throw new RangeError(`padding must be a non-negative integer, got ${padding}`);
+  if (!Number.isInteger(padding) || padding < 0)
+    throw new RangeError(`padding must be a non-negative integer, got ${padding}`);
   const background = checkColour(opts.background ?? [255, 255, 255], 'background');
   const { columns, width, height } = gridDimensions(n, tileSize, { columns: requested, padding });
 

@@ -22,7 +22,12 @@ export async function readModelManifest(dir: string): Promise<ModelManifest> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ManifestError(code === 'ENOENT' ? `${MANIFEST_FILE} does not exist` : `${MANIFEST_FILE} cannot be read (${code ?? 'unknown error'})`, file);
+    throw new ManifestError(
+      code === 'ENOENT'
+        ? `${MANIFEST_FILE} does not exist`
+        : `${MANIFEST_FILE} cannot be read (${code ?? 'unknown error'})`,
+      file,
+    );
   }
   let json: unknown;
   try {

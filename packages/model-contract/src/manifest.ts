@@ -42,14 +42,27 @@ export const MANIFEST_SCHEMA = {
     version: { type: 'string', minLength: 1, maxLength: 64 },
     file: { type: 'string', pattern: '^[^/\\\\]+\\.onnx$' },
     classes: { type: 'array', minItems: 1, items: name },
-    latent: { type: 'object', required: ['input', 'dim'], additionalProperties: false, properties: { input: name, dim: positiveInt } },
+    latent: {
+      type: 'object',
+      required: ['input', 'dim'],
+      additionalProperties: false,
+      properties: { input: name, dim: positiveInt },
+    },
     class_input: name,
     image: {
-      type: 'object', required: ['output', 'size', 'range'], additionalProperties: false,
-      properties: { output: name, size: positiveInt, range: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 } },
+      type: 'object',
+      required: ['output', 'size', 'range'],
+      additionalProperties: false,
+      properties: {
+        output: name,
+        size: positiveInt,
+        range: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 },
+      },
     },
     attention: {
-      type: 'object', required: ['output', 'grid', 'key_grid'], additionalProperties: false,
+      type: 'object',
+      required: ['output', 'grid', 'key_grid'],
+      additionalProperties: false,
       properties: { output: name, grid: pair, key_grid: pair },
     },
     batching: { type: 'object', additionalProperties: false, properties: BATCHING_SCHEMA_PROPERTIES },
@@ -67,7 +80,10 @@ export class ManifestError extends Error {
   override name = 'ManifestError';
 
   /** `file`: the manifest file the problem is in, when one was read (readModelManifest). */
-  constructor(message: string, readonly file?: string) {
+  constructor(
+    message: string,
+    readonly file?: string,
+  ) {
     super(message);
   }
 }
@@ -84,27 +100,44 @@ export function parseManifest(json: unknown): ModelManifest {
   }
   const manifest = json;
   const [lo, hi] = manifest.image.range;
-  if (!(hi > lo)) throw new ManifestError(`manifest.image.range must be [low, high] with high > low, found [${lo}, ${hi}]`);
+  if (!(hi > lo))
+    throw new ManifestError(`manifest.image.range must be [low, high] with high > low, found [${lo}, ${hi}]`);
   const lower = manifest.classes.map((c) => c.toLowerCase());
   const dup = lower.find((c, i) => lower.indexOf(c) !== i);
   if (dup) throw new ManifestError(`manifest.classes has '${dup}' twice`);
   const { maxBatchSize, maxQueueSize } = manifest.batching ?? {};
   if (maxBatchSize !== undefined && maxQueueSize !== undefined) {
     // Checked again by the server over its defaults, when only one of the two is set here.
-    const impossible = impossibleBatching({ maxBatchSize, maxQueueSize }, { maxBatchSize: 'manifest.batching.maxBatchSize', maxQueueSize: 'manifest.batching.maxQueueSize' });
+    const impossible = impossibleBatching(
+      { maxBatchSize, maxQueueSize },
+      { maxBatchSize: 'manifest.batching.maxBatchSize', maxQueueSize: 'manifest.batching.maxQueueSize' },
+    );
     if (impossible) throw new ManifestError(impossible);
   }
   return manifest;
 }
 
-function checkValue(kind: 'input' | 'output', field: string, values: readonly GraphValueInfo[], name: string, type: string, shape: ReadonlyArray<number | null>): string[] {
+function checkValue(
+  kind: 'input' | 'output',
+  field: string,
+  values: readonly GraphValueInfo[],
+  name: string,
+  type: string,
+  shape: ReadonlyArray<number | null>,
+): string[] {
   const found = values.find((v) => v.name === name);
-  if (!found) return [`${field} names ${kind} '${name}', but the graph's ${kind}s are ${values.map((v) => `'${v.name}'`).join(', ')}`];
+  if (!found)
+    return [
+      `${field} names ${kind} '${name}', but the graph's ${kind}s are ${values.map((v) => `'${v.name}'`).join(', ')}`,
+    ];
   const problems: string[] = [];
-  if (found.type !== undefined && found.type !== type) problems.push(`${field}: graph ${kind} '${name}' is ${found.type}, expected ${type}`);
+  if (found.type !== undefined && found.type !== type)
+    problems.push(`${field}: graph ${kind} '${name}' is ${found.type}, expected ${type}`);
   if (found.shape !== undefined) {
     if (found.shape.length !== shape.length) {
-      problems.push(`${field}: graph ${kind} '${name}' has rank ${found.shape.length} [${found.shape.join(', ')}], expected rank ${shape.length} [${shape.map((d) => d ?? 'batch').join(', ')}]`);
+      problems.push(
+        `${field}: graph ${kind} '${name}' has rank ${found.shape.length} [${found.shape.join(', ')}], expected rank ${shape.length} [${shape.map((d) => d ?? 'batch').join(', ')}]`,
+      );
     } else {
       shape.forEach((want, axis) => {
         const have = found.shape![axis];
@@ -121,7 +154,11 @@ function checkValue(kind: 'input' | 'output', field: string, values: readonly Gr
  * Checks names, element types, ranks and static dims of the graph against the manifest. Symbolic dims
  * are accepted here and checked on the warm-up run's real output. Returns problems (empty = fine).
  */
-export function checkGraph(m: ModelManifest, inputs: readonly GraphValueInfo[], outputs: readonly GraphValueInfo[]): string[] {
+export function checkGraph(
+  m: ModelManifest,
+  inputs: readonly GraphValueInfo[],
+  outputs: readonly GraphValueInfo[],
+): string[] {
   const problems = [
     ...checkValue('input', 'latent.input', inputs, m.latent.input, 'float32', [null, m.latent.dim]),
     ...checkValue('input', 'class_input', inputs, m.class_input, 'int64', [null]),
@@ -130,7 +167,8 @@ export function checkGraph(m: ModelManifest, inputs: readonly GraphValueInfo[], 
     problems.push(...checkValue('output', `${role}.output`, outputs, outputName, 'float32', [null, ...dims]));
   }
   const extraInputs = inputs.filter((i) => i.name !== m.latent.input && i.name !== m.class_input);
-  if (extraInputs.length > 0) problems.push(`graph has inputs the manifest does not feed: ${extraInputs.map((i) => `'${i.name}'`).join(', ')}`);
+  if (extraInputs.length > 0)
+    problems.push(`graph has inputs the manifest does not feed: ${extraInputs.map((i) => `'${i.name}'`).join(', ')}`);
   return problems;
 }
 
@@ -141,7 +179,9 @@ export function checkWarmupDims(m: ModelManifest, batch: number, dims: Record<st
     const have = dims[outputName];
     const expected = [batch, ...want];
     if (!have || have.join(',') !== expected.join(',')) {
-      problems.push(`warm-up output '${outputName}' has dims [${have?.join(', ') ?? 'none'}], manifest implies [${expected.join(', ')}]`);
+      problems.push(
+        `warm-up output '${outputName}' has dims [${have?.join(', ') ?? 'none'}], manifest implies [${expected.join(', ')}]`,
+      );
     }
   }
   return problems;

@@ -8,8 +8,11 @@ import path from 'node:path';
 import type { ModelManifest } from './manifest.js';
 import { MANIFEST_FILE } from './manifest-file.js';
 import {
-  buildSaganGenerator, resolveConfig,
-  type BuildOptions, type SaganGeneratorConfig, type SaganGeneratorWeights,
+  buildSaganGenerator,
+  resolveConfig,
+  type BuildOptions,
+  type SaganGeneratorConfig,
+  type SaganGeneratorWeights,
 } from './sagan-graph.js';
 
 export const MODEL_FILE = 'generator.onnx';
@@ -45,7 +48,11 @@ export function buildManifest(config: SaganGeneratorConfig, extras: ManifestExtr
     image: { output: 'image', size: c.imageSize, range: [-1, 1] },
   };
   if (c.attentionResolution !== null) {
-    manifest.attention = { output: 'attention', grid: [c.attentionResolution, c.attentionResolution], key_grid: [c.keyGrid, c.keyGrid] };
+    manifest.attention = {
+      output: 'attention',
+      grid: [c.attentionResolution, c.attentionResolution],
+      key_grid: [c.keyGrid, c.keyGrid],
+    };
   }
   if (extras.batching !== undefined) manifest.batching = extras.batching;
   if (extras.untrained !== undefined) manifest.untrained = extras.untrained;
@@ -74,7 +81,13 @@ async function writeAtomically(file: string, data: Uint8Array | string): Promise
  * Each file is written to a temporary name and renamed, so a reader never sees half a file; the
  * manifest goes last.
  */
-export async function writeModelDirectory(dir: string, config: SaganGeneratorConfig, weights: SaganGeneratorWeights, extras: ManifestExtras, buildOptions: BuildOptions = {}): Promise<WrittenModel> {
+export async function writeModelDirectory(
+  dir: string,
+  config: SaganGeneratorConfig,
+  weights: SaganGeneratorWeights,
+  extras: ManifestExtras,
+  buildOptions: BuildOptions = {},
+): Promise<WrittenModel> {
   const manifest = buildManifest(config, extras);
   const bytes = buildSaganGenerator(config, weights, { name: extras.name, ...buildOptions });
   await mkdir(dir, { recursive: true });

@@ -106,8 +106,10 @@ function product(dims: readonly number[]): number {
 }
 
 function checkLength(name: string, dims: readonly number[], length: number): void {
-  if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`tensor '${name}': bad dims [${dims.join(', ')}]`);
-  if (product(dims) !== length) throw new Error(`tensor '${name}': dims [${dims.join(', ')}] need ${product(dims)} values, got ${length}`);
+  if (dims.some((d) => !Number.isInteger(d) || d < 0))
+    throw new Error(`tensor '${name}': bad dims [${dims.join(', ')}]`);
+  if (product(dims) !== length)
+    throw new Error(`tensor '${name}': dims [${dims.join(', ')}] need ${product(dims)} values, got ${length}`);
 }
 
 function littleEndianBytes(view: ArrayBufferView): Uint8Array {
@@ -119,7 +121,12 @@ function littleEndianBytes(view: ArrayBufferView): Uint8Array {
  * A floating-point tensor (initializer) stored as raw little-endian data. `dtype` 'float16' converts
  * the values to half precision (a graph then needs a Cast to float before use).
  */
-export function floatTensor(name: string, dims: readonly number[], data: Float32Array | readonly number[], dtype: 'float32' | 'float16' = 'float32'): TensorProto {
+export function floatTensor(
+  name: string,
+  dims: readonly number[],
+  data: Float32Array | readonly number[],
+  dtype: 'float32' | 'float16' = 'float32',
+): TensorProto {
   checkLength(name, dims, data.length);
   let raw: Uint8Array;
   if (dtype === 'float16') {
@@ -133,7 +140,11 @@ export function floatTensor(name: string, dims: readonly number[], data: Float32
 }
 
 /** An int64 tensor (e.g. a Reshape shape or axes). */
-export function int64Tensor(name: string, dims: readonly number[], data: BigInt64Array | readonly number[]): TensorProto {
+export function int64Tensor(
+  name: string,
+  dims: readonly number[],
+  data: BigInt64Array | readonly number[],
+): TensorProto {
   checkLength(name, dims, data.length);
   const values = data instanceof BigInt64Array ? data : BigInt64Array.from(data, (v) => BigInt(v));
   return { name, dims: [...dims], dataType: DataType.INT64, rawData: littleEndianBytes(values) };
@@ -146,11 +157,16 @@ export function tensorValues(t: TensorProto): number[] {
   if (raw) {
     const buf = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
     switch (type) {
-      case DataType.FLOAT: return Array.from(new Float32Array(buf));
-      case DataType.FLOAT16: return Array.from(new Uint16Array(buf), float16BitsToFloat32);
-      case DataType.INT64: return Array.from(new BigInt64Array(buf), Number);
-      case DataType.INT32: return Array.from(new Int32Array(buf));
-      default: throw new Error(`tensor '${t.name}': cannot read data type ${ELEM_TYPE_NAMES[type] ?? type}`);
+      case DataType.FLOAT:
+        return Array.from(new Float32Array(buf));
+      case DataType.FLOAT16:
+        return Array.from(new Uint16Array(buf), float16BitsToFloat32);
+      case DataType.INT64:
+        return Array.from(new BigInt64Array(buf), Number);
+      case DataType.INT32:
+        return Array.from(new Int32Array(buf));
+      default:
+        throw new Error(`tensor '${t.name}': cannot read data type ${ELEM_TYPE_NAMES[type] ?? type}`);
     }
   }
   if (type === DataType.FLOAT) return [...(t.floatData ?? [])];
@@ -171,7 +187,9 @@ export type AttrValue = number | readonly number[] | string | { float: number } 
 export function attribute(name: string, value: AttrValue): AttributeProto {
   if (typeof value === 'string') return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) };
   if (typeof value === 'number') {
-    return Number.isInteger(value) ? { name, type: AttributeType.INT, i: value } : { name, type: AttributeType.FLOAT, f: value };
+    return Number.isInteger(value)
+      ? { name, type: AttributeType.INT, i: value }
+      : { name, type: AttributeType.FLOAT, f: value };
   }
   if ('float' in value) return { name, type: AttributeType.FLOAT, f: value.float };
   if ('floats' in value) return { name, type: AttributeType.FLOATS, floats: [...value.floats] };
@@ -180,7 +198,13 @@ export function attribute(name: string, value: AttrValue): AttributeProto {
   return { name, type: AttributeType.FLOATS, floats: [...list] };
 }
 
-export function makeNode(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: Record<string, AttrValue> = {}, name?: string): NodeProto {
+export function makeNode(
+  opType: string,
+  inputs: readonly string[],
+  outputs: readonly string[],
+  attrs: Record<string, AttrValue> = {},
+  name?: string,
+): NodeProto {
   return {
     opType,
     input: [...inputs],

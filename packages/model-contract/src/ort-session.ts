@@ -18,7 +18,10 @@ export interface SessionOptions {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
-export interface ProviderAttempt { provider: ProviderName; error: string }
+export interface ProviderAttempt {
+  provider: ProviderName;
+  error: string;
+}
 
 export interface LoadedSession {
   session: ort.InferenceSession;
@@ -30,7 +33,10 @@ export interface LoadedSession {
 }
 
 export type FeedData = Float32Array | BigInt64Array;
-export interface Feed { data: FeedData; dims: readonly number[] }
+export interface Feed {
+  data: FeedData;
+  dims: readonly number[];
+}
 
 function providerConfig(provider: ProviderName): ort.InferenceSession.ExecutionProviderConfig {
   // WebGPU prefers NHWC convolutions on current Dawn builds (measured in shared/reference).
@@ -38,7 +44,10 @@ function providerConfig(provider: ProviderName): ort.InferenceSession.ExecutionP
   return provider;
 }
 
-function describeMetadata(meta: ReadonlyArray<ort.InferenceSession.ValueMetadata> | undefined, names: readonly string[]): GraphValueInfo[] {
+function describeMetadata(
+  meta: ReadonlyArray<ort.InferenceSession.ValueMetadata> | undefined,
+  names: readonly string[],
+): GraphValueInfo[] {
   return names.map((name, i) => {
     const m = meta?.[i] as { isTensor?: boolean; type?: string; shape?: ReadonlyArray<number | string> } | undefined;
     if (m && m.isTensor) return { name, type: m.type, shape: m.shape };
@@ -46,9 +55,15 @@ function describeMetadata(meta: ReadonlyArray<ort.InferenceSession.ValueMetadata
   });
 }
 
-function describeSession(session: ort.InferenceSession, provider: ProviderName, failedAttempts: ProviderAttempt[]): LoadedSession {
+function describeSession(
+  session: ort.InferenceSession,
+  provider: ProviderName,
+  failedAttempts: ProviderAttempt[],
+): LoadedSession {
   return {
-    session, provider, failedAttempts,
+    session,
+    provider,
+    failedAttempts,
     inputs: describeMetadata(session.inputMetadata, session.inputNames),
     outputs: describeMetadata(session.outputMetadata, session.outputNames),
   };
@@ -71,7 +86,11 @@ function readableOrtError(err: unknown): Error {
 }
 
 /** Creates a session on exactly one provider; rejects with ONNX Runtime's error (see withoutOrtSourceLocation). */
-export async function createSession(model: string | Uint8Array, provider: ProviderName, options: Omit<SessionOptions, 'providers'> = {}): Promise<LoadedSession> {
+export async function createSession(
+  model: string | Uint8Array,
+  provider: ProviderName,
+  options: Omit<SessionOptions, 'providers'> = {},
+): Promise<LoadedSession> {
   if (provider === 'webgpu') {
     const unsuitable = webGpuUnsuitable();
     if (unsuitable) throw new Error(unsuitable);
@@ -83,13 +102,16 @@ export async function createSession(model: string | Uint8Array, provider: Provid
   };
   // ORT's CPU thread pool spins between runs by default; in a server that shares its cores with the
   // event loop and sharp, spinning cost 20-25% throughput and a core at idle (BENCHMARKS.md).
-  if (provider === 'cpu') sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
-  if (options.intraOpThreads !== undefined && options.intraOpThreads > 0) sessionOptions.intraOpNumThreads = options.intraOpThreads;
+  if (provider === 'cpu')
+    sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
+  if (options.intraOpThreads !== undefined && options.intraOpThreads > 0)
+    sessionOptions.intraOpNumThreads = options.intraOpThreads;
   let session: ort.InferenceSession;
   try {
-    session = typeof model === 'string'
-      ? await ort.InferenceSession.create(model, sessionOptions)
-      : await ort.InferenceSession.create(model, sessionOptions);
+    session =
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, sessionOptions)
+        : await ort.InferenceSession.create(model, sessionOptions);
   } catch (err) {
     throw readableOrtError(err);
   }
@@ -127,16 +149,25 @@ export interface RunResult {
  * "missing input 'y' (session inputs: z, label)" instead of an ORT internal error.
  * `fetches` limits which outputs are computed and copied out (e.g. skip the attention map).
  */
-export async function runSession(loaded: LoadedSession, feeds: Record<string, Feed>, fetches: readonly string[]): Promise<RunResult> {
+export async function runSession(
+  loaded: LoadedSession,
+  feeds: Record<string, Feed>,
+  fetches: readonly string[],
+): Promise<RunResult> {
   const { session } = loaded;
   for (const name of session.inputNames) {
-    if (!(name in feeds)) throw new Error(`missing input '${name}' (given: ${Object.keys(feeds).join(', ') || 'none'}; session inputs: ${session.inputNames.join(', ')})`);
+    if (!(name in feeds))
+      throw new Error(
+        `missing input '${name}' (given: ${Object.keys(feeds).join(', ') || 'none'}; session inputs: ${session.inputNames.join(', ')})`,
+      );
   }
   for (const name of Object.keys(feeds)) {
-    if (!session.inputNames.includes(name)) throw new Error(`unknown input '${name}' (session inputs: ${session.inputNames.join(', ')})`);
+    if (!session.inputNames.includes(name))
+      throw new Error(`unknown input '${name}' (session inputs: ${session.inputNames.join(', ')})`);
   }
   for (const name of fetches) {
-    if (!session.outputNames.includes(name)) throw new Error(`unknown output '${name}' (session outputs: ${session.outputNames.join(', ')})`);
+    if (!session.outputNames.includes(name))
+      throw new Error(`unknown output '${name}' (session outputs: ${session.outputNames.join(', ')})`);
   }
   const ortFeeds: Record<string, ort.Tensor> = {};
   for (const [name, feed] of Object.entries(feeds)) {

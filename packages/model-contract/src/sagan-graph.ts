@@ -60,8 +60,14 @@
  *   out_conv.bias                 [3]
  */
 import {
-  encodeModel, floatTensor, int64Tensor, makeNode, valueInfo,
-  type AttrValue, type NodeProto, type TensorProto,
+  encodeModel,
+  floatTensor,
+  int64Tensor,
+  makeNode,
+  valueInfo,
+  type AttrValue,
+  type NodeProto,
+  type TensorProto,
 } from './onnx-model.js';
 
 export interface SaganGeneratorConfig {
@@ -81,7 +87,10 @@ export interface SaganGeneratorConfig {
   bnEpsilon?: number;
 }
 
-export interface WeightTensor { shape: number[]; data: Float32Array }
+export interface WeightTensor {
+  shape: number[];
+  data: Float32Array;
+}
 /** Named weights; see the table at the top of this file. */
 export type SaganGeneratorWeights = Record<string, WeightTensor>;
 
@@ -135,14 +144,23 @@ function positiveInt(name: string, v: number): void {
 /** Fills defaults and checks the config; throws with the offending field. */
 export function resolveConfig(config: SaganGeneratorConfig): ResolvedSaganConfig {
   const { imageSize, zDim, width, numClasses, attentionResolution, poolKeys } = config;
-  if (!isPowerOfTwo(imageSize) || imageSize < 8) throw new Error(`SAGAN config: imageSize must be a power of 2 >= 8, got ${imageSize}`);
+  if (!isPowerOfTwo(imageSize) || imageSize < 8)
+    throw new Error(`SAGAN config: imageSize must be a power of 2 >= 8, got ${imageSize}`);
   positiveInt('zDim', zDim);
   positiveInt('width', width);
   positiveInt('numClasses', numClasses);
   const levels = Math.log2(imageSize / 4) + 1;
-  const multipliers = config.channelMultipliers ? [...config.channelMultipliers] : DEFAULT_MULTIPLIERS[imageSize] ? [...DEFAULT_MULTIPLIERS[imageSize]] : undefined;
-  if (!multipliers) throw new Error(`SAGAN config: no default channelMultipliers for imageSize ${imageSize}; give ${levels} of them`);
-  if (multipliers.length !== levels) throw new Error(`SAGAN config: channelMultipliers needs ${levels} entries for imageSize ${imageSize} (4x4 up to ${imageSize}x${imageSize}), got ${multipliers.length}`);
+  const multipliers = config.channelMultipliers
+    ? [...config.channelMultipliers]
+    : DEFAULT_MULTIPLIERS[imageSize]
+      ? [...DEFAULT_MULTIPLIERS[imageSize]]
+      : undefined;
+  if (!multipliers)
+    throw new Error(`SAGAN config: no default channelMultipliers for imageSize ${imageSize}; give ${levels} of them`);
+  if (multipliers.length !== levels)
+    throw new Error(
+      `SAGAN config: channelMultipliers needs ${levels} entries for imageSize ${imageSize} (4x4 up to ${imageSize}x${imageSize}), got ${multipliers.length}`,
+    );
   multipliers.forEach((m, i) => positiveInt(`channelMultipliers[${i}]`, m));
   const bnEpsilon = config.bnEpsilon ?? DEFAULT_BN_EPSILON;
   if (!(bnEpsilon > 0)) throw new Error(`SAGAN config: bnEpsilon must be > 0, got ${bnEpsilon}`);
@@ -153,15 +171,33 @@ export function resolveConfig(config: SaganGeneratorConfig): ResolvedSaganConfig
   let keyGrid = 0;
   if (attentionResolution !== null) {
     const level = resolutions.indexOf(attentionResolution);
-    if (level < 1) throw new Error(`SAGAN config: attentionResolution must be one of ${resolutions.slice(1).join(', ')} (a block's output side) or null, got ${attentionResolution}`);
+    if (level < 1)
+      throw new Error(
+        `SAGAN config: attentionResolution must be one of ${resolutions.slice(1).join(', ')} (a block's output side) or null, got ${attentionResolution}`,
+      );
     attentionBlock = level - 1;
     attentionChannels = channels[level];
-    if (attentionChannels % 8 !== 0) throw new Error(`SAGAN config: attention needs channels divisible by 8 at ${attentionResolution}x${attentionResolution}, got ${attentionChannels}`);
+    if (attentionChannels % 8 !== 0)
+      throw new Error(
+        `SAGAN config: attention needs channels divisible by 8 at ${attentionResolution}x${attentionResolution}, got ${attentionChannels}`,
+      );
     keyGrid = poolKeys ? attentionResolution / 2 : attentionResolution;
   }
   return {
-    imageSize, zDim, width, numClasses, channelMultipliers: multipliers, attentionResolution, poolKeys: Boolean(poolKeys), bnEpsilon,
-    channels, resolutions, blockCount: levels - 1, attentionBlock, attentionChannels, keyGrid,
+    imageSize,
+    zDim,
+    width,
+    numClasses,
+    channelMultipliers: multipliers,
+    attentionResolution,
+    poolKeys: Boolean(poolKeys),
+    bnEpsilon,
+    channels,
+    resolutions,
+    blockCount: levels - 1,
+    attentionBlock,
+    attentionChannels,
+    keyGrid,
   };
 }
 
@@ -181,11 +217,20 @@ export function weightShapes(config: SaganGeneratorConfig): Record<string, numbe
     const cout = c.channels[i + 1];
     const p = `blocks.${i}`;
     Object.assign(shapes, {
-      [`${p}.bn1.gamma`]: [K, cin], [`${p}.bn1.beta`]: [K, cin], [`${p}.bn1.mean`]: [cin], [`${p}.bn1.var`]: [cin],
-      [`${p}.conv1.weight`]: [cout, cin, 3, 3], [`${p}.conv1.bias`]: [cout],
-      [`${p}.bn2.gamma`]: [K, cout], [`${p}.bn2.beta`]: [K, cout], [`${p}.bn2.mean`]: [cout], [`${p}.bn2.var`]: [cout],
-      [`${p}.conv2.weight`]: [cout, cout, 3, 3], [`${p}.conv2.bias`]: [cout],
-      [`${p}.shortcut.weight`]: [cout, cin, 1, 1], [`${p}.shortcut.bias`]: [cout],
+      [`${p}.bn1.gamma`]: [K, cin],
+      [`${p}.bn1.beta`]: [K, cin],
+      [`${p}.bn1.mean`]: [cin],
+      [`${p}.bn1.var`]: [cin],
+      [`${p}.conv1.weight`]: [cout, cin, 3, 3],
+      [`${p}.conv1.bias`]: [cout],
+      [`${p}.bn2.gamma`]: [K, cout],
+      [`${p}.bn2.beta`]: [K, cout],
+      [`${p}.bn2.mean`]: [cout],
+      [`${p}.bn2.var`]: [cout],
+      [`${p}.conv2.weight`]: [cout, cout, 3, 3],
+      [`${p}.conv2.bias`]: [cout],
+      [`${p}.shortcut.weight`]: [cout, cin, 1, 1],
+      [`${p}.shortcut.bias`]: [cout],
     });
   }
   if (c.attentionBlock >= 0) {
@@ -200,8 +245,12 @@ export function weightShapes(config: SaganGeneratorConfig): Record<string, numbe
   }
   const cl = c.channels[c.channels.length - 1];
   Object.assign(shapes, {
-    'out_bn.gamma': [cl], 'out_bn.beta': [cl], 'out_bn.mean': [cl], 'out_bn.var': [cl],
-    'out_conv.weight': [3, cl, 3, 3], 'out_conv.bias': [3],
+    'out_bn.gamma': [cl],
+    'out_bn.beta': [cl],
+    'out_bn.mean': [cl],
+    'out_bn.var': [cl],
+    'out_conv.weight': [3, cl, 3, 3],
+    'out_conv.bias': [3],
   });
   return shapes;
 }
@@ -210,9 +259,10 @@ const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b,
 
 /** Number of stored values (all weights, BN running statistics included) for a config or a weight set. */
 export function countParameters(configOrWeights: SaganGeneratorConfig | SaganGeneratorWeights): number {
-  const shapes: number[][] = 'imageSize' in configOrWeights && typeof configOrWeights.imageSize === 'number'
-    ? Object.values(weightShapes(configOrWeights as SaganGeneratorConfig))
-    : Object.values(configOrWeights as SaganGeneratorWeights).map((t) => t.shape);
+  const shapes: number[][] =
+    'imageSize' in configOrWeights && typeof configOrWeights.imageSize === 'number'
+      ? Object.values(weightShapes(configOrWeights as SaganGeneratorConfig))
+      : Object.values(configOrWeights as SaganGeneratorWeights).map((t) => t.shape);
   return shapes.reduce((sum, s) => sum + size(s), 0);
 }
 
@@ -247,9 +297,14 @@ export function validateWeights(config: SaganGeneratorConfig, weights: SaganGene
   const problems: string[] = [];
   for (const [name, shape] of Object.entries(shapes)) {
     const t = weights[name];
-    if (!t) { problems.push(`missing '${name}' [${shape.join(', ')}]`); continue; }
-    if (t.shape.join(',') !== shape.join(',')) problems.push(`'${name}' has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
-    else if (t.data.length !== size(shape)) problems.push(`'${name}' has ${t.data.length} values, shape [${shape.join(', ')}] needs ${size(shape)}`);
+    if (!t) {
+      problems.push(`missing '${name}' [${shape.join(', ')}]`);
+      continue;
+    }
+    if (t.shape.join(',') !== shape.join(','))
+      problems.push(`'${name}' has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    else if (t.data.length !== size(shape))
+      problems.push(`'${name}' has ${t.data.length} values, shape [${shape.join(', ')}] needs ${size(shape)}`);
   }
   for (const name of Object.keys(weights)) if (!(name in shapes)) problems.push(`unexpected weight '${name}'`);
   if (problems.length > 0) throw new Error(`SAGAN weights do not match the config: ${problems.join('; ')}`);
@@ -397,12 +452,25 @@ function tensorOf(weights: SaganGeneratorWeights, name: string): WeightTensor {
 function linearLayer(g: GraphBuilder, z: string, w: SaganGeneratorWeights, c0: number): string {
   const weight = tensorOf(w, 'linear.weight');
   const bias = tensorOf(w, 'linear.bias');
-  const h = g.op('Gemm', [z, g.weight('linear.weight', weight.shape, weight.data), g.weight('linear.bias', bias.shape, bias.data)], {}, 'linear');
+  const h = g.op(
+    'Gemm',
+    [z, g.weight('linear.weight', weight.shape, weight.data), g.weight('linear.bias', bias.shape, bias.data)],
+    {},
+    'linear',
+  );
   return g.op('Reshape', [h, g.ints('linear.shape', [0, c0, 4, 4])], {}, 'linear.reshape');
 }
 
 /** Per-channel scale and shift of inference-mode BN: gamma / sqrt(var + eps) and beta - mean * scale. */
-function foldBatchNorm(gamma: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array, eps: number, rows: number, cols: number): { scale: Float32Array; shift: Float32Array } {
+function foldBatchNorm(
+  gamma: Float32Array,
+  beta: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
+  eps: number,
+  rows: number,
+  cols: number,
+): { scale: Float32Array; shift: Float32Array } {
   const scale = new Float32Array(rows * cols);
   const shift = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
@@ -416,10 +484,25 @@ function foldBatchNorm(gamma: Float32Array, beta: Float32Array, mean: Float32Arr
 }
 
 /** Class-conditional BN: Gather the folded [K, C, 1, 1] tables by y -> [b, C, 1, 1]; x * scale + shift. */
-function conditionalBatchNorm(g: GraphBuilder, x: string, y: string, prefix: string, w: SaganGeneratorWeights, eps: number): string {
+function conditionalBatchNorm(
+  g: GraphBuilder,
+  x: string,
+  y: string,
+  prefix: string,
+  w: SaganGeneratorWeights,
+  eps: number,
+): string {
   const gamma = tensorOf(w, `${prefix}.gamma`);
   const [rows, cols] = gamma.shape;
-  const { scale, shift } = foldBatchNorm(gamma.data, tensorOf(w, `${prefix}.beta`).data, tensorOf(w, `${prefix}.mean`).data, tensorOf(w, `${prefix}.var`).data, eps, rows, cols);
+  const { scale, shift } = foldBatchNorm(
+    gamma.data,
+    tensorOf(w, `${prefix}.beta`).data,
+    tensorOf(w, `${prefix}.mean`).data,
+    tensorOf(w, `${prefix}.var`).data,
+    eps,
+    rows,
+    cols,
+  );
   const scaleTable = g.weight(`${prefix}.scale_table`, [rows, cols, 1, 1], scale);
   const shiftTable = g.weight(`${prefix}.shift_table`, [rows, cols, 1, 1], shift);
   const s = g.op('Gather', [scaleTable, y], { axis: 0 }, `${prefix}.scale`);
@@ -431,7 +514,15 @@ function conditionalBatchNorm(g: GraphBuilder, x: string, y: string, prefix: str
 function batchNorm(g: GraphBuilder, x: string, prefix: string, w: SaganGeneratorWeights, eps: number): string {
   const gamma = tensorOf(w, `${prefix}.gamma`);
   const cols = gamma.shape[0];
-  const { scale, shift } = foldBatchNorm(gamma.data, tensorOf(w, `${prefix}.beta`).data, tensorOf(w, `${prefix}.mean`).data, tensorOf(w, `${prefix}.var`).data, eps, 1, cols);
+  const { scale, shift } = foldBatchNorm(
+    gamma.data,
+    tensorOf(w, `${prefix}.beta`).data,
+    tensorOf(w, `${prefix}.mean`).data,
+    tensorOf(w, `${prefix}.var`).data,
+    eps,
+    1,
+    cols,
+  );
   const s = g.weight(`${prefix}.scale`, [cols, 1, 1], scale);
   const t = g.weight(`${prefix}.shift`, [cols, 1, 1], shift);
   return g.op('Add', [g.op('Mul', [x, s], {}, `${prefix}.mul`), t], {}, prefix);
@@ -444,7 +535,12 @@ function relu(g: GraphBuilder, x: string, name: string): string {
 /** Nearest-neighbour 2x upsampling: out[i, j] = in[floor(i/2), floor(j/2)]. */
 function upsample2x(g: GraphBuilder, x: string, name: string): string {
   const scales = g.floats(`${name}.scales`, [1, 1, 2, 2]);
-  return g.op('Resize', [x, '', scales], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, name);
+  return g.op(
+    'Resize',
+    [x, '', scales],
+    { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' },
+    name,
+  );
 }
 
 /** Convolution with 'same' padding from the named weight (and bias, when given). */
@@ -465,7 +561,14 @@ function maxPool2x2(g: GraphBuilder, x: string, name: string): string {
 }
 
 /** One up-block: conv2(relu(cbn2(conv1(up(relu(cbn1(x))))))) + shortcut(up(x)). */
-function generatorBlock(g: GraphBuilder, x: string, y: string, i: number, w: SaganGeneratorWeights, eps: number): string {
+function generatorBlock(
+  g: GraphBuilder,
+  x: string,
+  y: string,
+  i: number,
+  w: SaganGeneratorWeights,
+  eps: number,
+): string {
   const p = `blocks.${i}`;
   let h = relu(g, conditionalBatchNorm(g, x, y, `${p}.bn1`, w, eps), `${p}.relu1`);
   h = upsample2x(g, h, `${p}.up`);
@@ -483,10 +586,18 @@ function generatorBlock(g: GraphBuilder, x: string, y: string, i: number, w: Sag
  *   gv = [maxpool](conv1x1(x)) -> [b, C/2, M];  o = gv attn^T -> [b, C/2, r, r]
  *   out = x + gamma * conv1x1(o)
  */
-function selfAttention(g: GraphBuilder, x: string, w: SaganGeneratorWeights, side: number, channels: number, poolKeys: boolean): { out: string; attention: string } {
+function selfAttention(
+  g: GraphBuilder,
+  x: string,
+  w: SaganGeneratorWeights,
+  side: number,
+  channels: number,
+  poolKeys: boolean,
+): { out: string; attention: string } {
   const c8 = channels / 8;
   const c2 = channels / 2;
-  const flat = (v: string, c: number, name: string): string => g.op('Reshape', [v, g.ints(`${name}.shape`, [0, c, -1])], {}, name);
+  const flat = (v: string, c: number, name: string): string =>
+    g.op('Reshape', [v, g.ints(`${name}.shape`, [0, c, -1])], {}, name);
   const keyPath = (v: string, name: string): string => (poolKeys ? maxPool2x2(g, v, `${name}.pool`) : v);
 
   const theta = flat(conv(g, x, w, 'attention.theta', false), c8, 'attention.theta.flat');
@@ -496,7 +607,12 @@ function selfAttention(g: GraphBuilder, x: string, w: SaganGeneratorWeights, sid
   const attention = g.op('Softmax', [logits], { axis: -1 }, 'attention');
   const value = flat(keyPath(conv(g, x, w, 'attention.g', false), 'attention.g'), c2, 'attention.g.flat');
   const attnT = g.op('Transpose', [attention], { perm: [0, 2, 1] }, 'attention.t');
-  const o = g.op('Reshape', [g.op('MatMul', [value, attnT], {}, 'attention.weighted'), g.ints('attention.o.shape', [0, c2, side, side])], {}, 'attention.o.in');
+  const o = g.op(
+    'Reshape',
+    [g.op('MatMul', [value, attnT], {}, 'attention.weighted'), g.ints('attention.o.shape', [0, c2, side, side])],
+    {},
+    'attention.o.in',
+  );
   const projected = conv(g, o, w, 'attention.o', false);
   const gamma = tensorOf(w, 'attention.gamma');
   const scaled = g.op('Mul', [projected, g.weight('attention.gamma', gamma.shape, gamma.data)], {}, 'attention.scaled');
@@ -510,7 +626,11 @@ function outputLayer(g: GraphBuilder, x: string, w: SaganGeneratorWeights, eps: 
 }
 
 /** Builds and serializes the generator (contract at the top of this file). */
-export function buildSaganGenerator(config: SaganGeneratorConfig, weights: SaganGeneratorWeights, opts: BuildOptions = {}): Uint8Array {
+export function buildSaganGenerator(
+  config: SaganGeneratorConfig,
+  weights: SaganGeneratorWeights,
+  opts: BuildOptions = {},
+): Uint8Array {
   const c = resolveConfig(config);
   validateWeights(config, weights);
   const opset = opts.opset ?? DEFAULT_OPSET;
@@ -533,13 +653,21 @@ export function buildSaganGenerator(config: SaganGeneratorConfig, weights: Sagan
   }
   // 'image' and 'attention' were reserved above so the layer functions get exactly those names.
   const image = outputLayer(g, x, weights, c.bnEpsilon);
-  if (image !== 'image' || (c.attentionBlock >= 0 && attention !== 'attention')) throw new Error('internal: output names were not kept');
+  if (image !== 'image' || (c.attentionBlock >= 0 && attention !== 'attention'))
+    throw new Error('internal: output names were not kept');
 
   const outputs = [valueInfo('image', 'float32', ['batch', 3, c.imageSize, c.imageSize])];
-  if (attention) outputs.push(valueInfo('attention', 'float32', ['batch', c.attentionResolution! ** 2, c.keyGrid ** 2]));
+  if (attention)
+    outputs.push(valueInfo('attention', 'float32', ['batch', c.attentionResolution! ** 2, c.keyGrid ** 2]));
   const plain: Required<SaganGeneratorConfig> = {
-    imageSize: c.imageSize, zDim: c.zDim, width: c.width, numClasses: c.numClasses, channelMultipliers: c.channelMultipliers,
-    attentionResolution: c.attentionResolution, poolKeys: c.poolKeys, bnEpsilon: c.bnEpsilon,
+    imageSize: c.imageSize,
+    zDim: c.zDim,
+    width: c.width,
+    numClasses: c.numClasses,
+    channelMultipliers: c.channelMultipliers,
+    attentionResolution: c.attentionResolution,
+    poolKeys: c.poolKeys,
+    bnEpsilon: c.bnEpsilon,
   };
   return encodeModel({
     graphName: opts.name ?? 'sagan_generator',
@@ -548,8 +676,9 @@ export function buildSaganGenerator(config: SaganGeneratorConfig, weights: Sagan
     outputs,
     initializers: g.initializers,
     opset,
-    docString: 'SAGAN generator: z [batch, zDim] float32, y [batch] int64 -> image [batch, 3, S, S] in [-1, 1]'
-      + (attention ? ', attention [batch, g*g, k*k] (softmax over keys)' : ''),
+    docString:
+      'SAGAN generator: z [batch, zDim] float32, y [batch] int64 -> image [batch, 3, S, S] in [-1, 1]' +
+      (attention ? ', attention [batch, g*g, k*k] (softmax over keys)' : ''),
     metadata: { 'sagan.config': JSON.stringify(plain), ...(opts.metadata ?? {}) },
   });
 }

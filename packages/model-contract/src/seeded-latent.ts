@@ -51,8 +51,14 @@ function nextUniform(words: Uint32Array, uniform: Float64Array): void {
  * passed as int32 (the same 32 bits): values of 2^31 and above would be passed as boxed doubles.
  */
 function mul64(out: Uint32Array, aHi: number, aLo: number, bHi: number, bLo: number): void {
-  const a48 = aHi >>> 16, a32 = aHi & 0xffff, a16 = aLo >>> 16, a00 = aLo & 0xffff;
-  const b48 = bHi >>> 16, b32 = bHi & 0xffff, b16 = bLo >>> 16, b00 = bLo & 0xffff;
+  const a48 = aHi >>> 16,
+    a32 = aHi & 0xffff,
+    a16 = aLo >>> 16,
+    a00 = aLo & 0xffff;
+  const b48 = bHi >>> 16,
+    b32 = bHi & 0xffff,
+    b16 = bLo >>> 16,
+    b00 = bLo & 0xffff;
   let c00 = a00 * b00;
   let c16 = c00 >>> 16;
   c00 &= 0xffff;
@@ -87,7 +93,8 @@ export function isValidSeed(seed: number): boolean {
  */
 export function fillLatent(out: Float32Array, seed: number, truncation?: number): Float32Array {
   if (!isValidSeed(seed)) throw new RangeError(`seed must be an integer in 0..${MAX_SEED}, got ${seed}`);
-  if (truncation !== undefined && !(truncation > 0 && truncation <= 1)) throw new RangeError(`truncation must be in (0, 1], got ${truncation}`);
+  if (truncation !== undefined && !(truncation > 0 && truncation <= 1))
+    throw new RangeError(`truncation must be in (0, 1], got ${truncation}`);
   const words = new Uint32Array(4);
   words[1] = seed;
   const uniform = new Float64Array(1);

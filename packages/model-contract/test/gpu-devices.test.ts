@@ -11,7 +11,11 @@ test('GPU device nodes: DRM render and card nodes, NVIDIA devices and WSL dxg; n
     const proc = path.join(dev, 'proc');
     assert.deepEqual(gpuDeviceNodes(dev, proc), []);
     mkdirSync(path.join(proc, 'driver', 'nvidia', 'gpus', '0000:01:00.0'), { recursive: true });
-    assert.deepEqual(gpuDeviceNodes(dev, proc), [`${proc}/driver/nvidia/gpus/0000:01:00.0`], 'a GPU the NVIDIA driver lists');
+    assert.deepEqual(
+      gpuDeviceNodes(dev, proc),
+      [`${proc}/driver/nvidia/gpus/0000:01:00.0`],
+      'a GPU the NVIDIA driver lists',
+    );
     rmSync(proc, { recursive: true });
     for (const name of ['null', 'nvidiactl', 'nvidia-uvm', 'tty0']) writeFileSync(path.join(dev, name), '');
     assert.deepEqual(gpuDeviceNodes(dev, dev), [], 'control nodes alone are not a GPU');
@@ -28,7 +32,16 @@ test('GPU device nodes: DRM render and card nodes, NVIDIA devices and WSL dxg; n
 
 test('WebGPU is ruled out only on Linux without a GPU device, with a reason that says why', () => {
   assert.match(webGpuUnsuitable('linux', () => []) ?? '', /no GPU device.*software rasterizer/);
-  assert.equal(webGpuUnsuitable('linux', () => ['/dev/nvidia0']), undefined);
-  assert.equal(webGpuUnsuitable('darwin', () => []), undefined);
-  assert.equal(webGpuUnsuitable('win32', () => []), undefined);
+  assert.equal(
+    webGpuUnsuitable('linux', () => ['/dev/nvidia0']),
+    undefined,
+  );
+  assert.equal(
+    webGpuUnsuitable('darwin', () => []),
+    undefined,
+  );
+  assert.equal(
+    webGpuUnsuitable('win32', () => []),
+    undefined,
+  );
 });

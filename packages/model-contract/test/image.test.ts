@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { composeGrid, contentTypeFor, encodeImage, encodePng, isImageFormat, PNGJS_MAX_PIXELS, sharpPngOptions, toRgbBytes } from '../src/image.js';
+import {
+  composeGrid,
+  contentTypeFor,
+  encodeImage,
+  encodePng,
+  isImageFormat,
+  PNGJS_MAX_PIXELS,
+  sharpPngOptions,
+  toRgbBytes,
+} from '../src/image.js';
 
 function pattern(width: number, height: number, seed = 1): Buffer {
   const b = Buffer.alloc(width * height * 3);
@@ -32,9 +41,18 @@ function pngChunkTypes(png: Buffer): string[] {
 test('toRgbBytes: formula round(clamp((v-lo)/(hi-lo),0,1)*255) on [-1, 1]', () => {
   // size 2: planes R, G, B each [p(0,0), p(1,0), p(0,1), p(1,1)]
   const chw = new Float32Array([
-    -1, 1, 0, 0.5, // R
-    -2, 2, -0.5, 0.25, // G (clamped values)
-    NaN, Infinity, -Infinity, 0.003921568859368563, // B
+    -1,
+    1,
+    0,
+    0.5, // R
+    -2,
+    2,
+    -0.5,
+    0.25, // G (clamped values)
+    NaN,
+    Infinity,
+    -Infinity,
+    0.003921568859368563, // B
   ]);
   const out = toRgbBytes(chw, 2, [-1, 1]);
   assert.equal(out.length, 12);
@@ -87,7 +105,8 @@ test('encodeImage png: lossless round trip, no metadata chunks, deterministic', 
   const chunks = pngChunkTypes(png);
   assert.equal(chunks[0], 'IHDR');
   assert.equal(chunks.at(-1), 'IEND');
-  for (const meta of ['tIME', 'tEXt', 'zTXt', 'iTXt', 'eXIf', 'iCCP']) assert.ok(!chunks.includes(meta), `no ${meta} chunk`);
+  for (const meta of ['tIME', 'tEXt', 'zTXt', 'iTXt', 'eXIf', 'iCCP'])
+    assert.ok(!chunks.includes(meta), `no ${meta} chunk`);
   const again = await encodeImage(Buffer.from(rgb), w, h, { format: 'png' });
   assert.ok(again.equals(png));
   const level9 = await encodeImage(rgb, w, h, { format: 'png', pngCompressionLevel: 9 });
@@ -101,7 +120,10 @@ test('encodeImage png at native size (pngjs) and resized (sharp): the same heade
   for (let i = 0; i < w * w; i++) rgb.fill(Math.floor(i / 9) & 255, 3 * i, 3 * i + 3);
   const stored = await encodeImage(rgb, w, w, { format: 'png', pngCompressionLevel: 0 });
   const best = await encodeImage(rgb, w, w, { format: 'png', pngCompressionLevel: 9 });
-  assert.ok(best.length < stored.length / 4, `level 9 (${best.length} bytes) is much smaller than level 0 (${stored.length})`);
+  assert.ok(
+    best.length < stored.length / 4,
+    `level 9 (${best.length} bytes) is much smaller than level 0 (${stored.length})`,
+  );
   const upscaled = await encodeImage(rgb, w, w, { format: 'png', outputSize: 2 * w });
   for (const png of [stored, best]) {
     assert.deepEqual(new Set(pngChunkTypes(png)), new Set(['IHDR', 'IDAT', 'IEND']));
@@ -115,11 +137,20 @@ test('encodeImage png: pngjs up to PNGJS_MAX_PIXELS unresized, sharp above it an
   const side = Math.sqrt(PNGJS_MAX_PIXELS);
   const small = pattern(side, side, 3);
   const large = pattern(side + 1, side, 4);
-  const viaSharp = (rgb: Buffer, w: number, h: number) => sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png(sharpPngOptions(6)).toBuffer();
-  assert.ok((await encodeImage(small, side, side, { format: 'png' })).equals(encodePng(small, side, side, 6)), 'at the limit: pngjs');
+  const viaSharp = (rgb: Buffer, w: number, h: number) =>
+    sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+      .png(sharpPngOptions(6))
+      .toBuffer();
+  assert.ok(
+    (await encodeImage(small, side, side, { format: 'png' })).equals(encodePng(small, side, side, 6)),
+    'at the limit: pngjs',
+  );
   const largePng = await encodeImage(large, side + 1, side, { format: 'png' });
   assert.ok(largePng.equals(await viaSharp(large, side + 1, side)), 'one column over the limit: sharp');
-  assert.ok(!largePng.equals(encodePng(large, side + 1, side, 6)), 'the two encoders write different bytes, so the routing is visible');
+  assert.ok(
+    !largePng.equals(encodePng(large, side + 1, side, 6)),
+    'the two encoders write different bytes, so the routing is visible',
+  );
   assert.ok((await decode(largePng)).data.equals(large));
 });
 
@@ -194,7 +225,11 @@ test('composeGrid: row-major placement, padding and empty cells', () => {
     const y0 = Math.floor(i / 3) * (T + 2);
     for (let y = 0; y < T; y++) {
       for (let x = 0; x < T; x++) {
-        assert.deepEqual(px(x0 + x, y0 + y), [...tile.subarray((y * T + x) * 3, (y * T + x) * 3 + 3)], `tile ${i} px ${x},${y}`);
+        assert.deepEqual(
+          px(x0 + x, y0 + y),
+          [...tile.subarray((y * T + x) * 3, (y * T + x) * 3 + 3)],
+          `tile ${i} px ${x},${y}`,
+        );
         owner.set(`${x0 + x},${y0 + y}`, i);
       }
     }
@@ -205,8 +240,8 @@ test('composeGrid: row-major placement, padding and empty cells', () => {
   // explicit columns, zero padding, default white background
   const g2 = composeGrid(tiles, T, { columns: 2, padding: 0 });
   assert.deepEqual([g2.width, g2.height], [6, 9]);
-  assert.deepEqual([...g2.rgb.subarray(((2 * T) * 6 + T) * 3, ((2 * T) * 6 + T) * 3 + 3)], [255, 255, 255]);
-  assert.ok(g2.rgb.subarray(((2 * T) * 6) * 3, ((2 * T) * 6) * 3 + 9).equals(tiles[4].subarray(0, 9)));
+  assert.deepEqual([...g2.rgb.subarray((2 * T * 6 + T) * 3, (2 * T * 6 + T) * 3 + 3)], [255, 255, 255]);
+  assert.ok(g2.rgb.subarray(2 * T * 6 * 3, 2 * T * 6 * 3 + 9).equals(tiles[4].subarray(0, 9)));
   // columns capped at n
   const g3 = composeGrid(tiles.slice(0, 2), T, { columns: 8 });
   assert.deepEqual([g3.width, g3.height], [2 * T + 2, T]);

@@ -13,9 +13,15 @@ test('output shapes and row lengths follow the image size and the attention grid
     { role: 'attention', name: 'attention', dims: [32 * 32, 16 * 16] },
   ]);
   assert.deepEqual(outputRowLengths(m), { image: 3 * 64 * 64, attention: 32 * 32 * 16 * 16 });
-  const oblong: ManifestOutputs = { image: { output: 'rgb', size: 8, range: [0, 1] }, attention: { output: 'attn', grid: [4, 2], key_grid: [2, 1] } };
+  const oblong: ManifestOutputs = {
+    image: { output: 'rgb', size: 8, range: [0, 1] },
+    attention: { output: 'attn', grid: [4, 2], key_grid: [2, 1] },
+  };
   assert.deepEqual(outputRowLengths(oblong), { image: 192, attention: 16 });
   const withoutAttention: ManifestOutputs = { image: m.image };
-  assert.deepEqual(expectedOutputShapes(withoutAttention).map((o) => o.name), ['image']);
+  assert.deepEqual(
+    expectedOutputShapes(withoutAttention).map((o) => o.name),
+    ['image'],
+  );
   assert.deepEqual(outputRowLengths(withoutAttention), { image: 3 * 64 * 64 });
 });

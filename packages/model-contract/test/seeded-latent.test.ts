@@ -12,11 +12,21 @@ function pythonLatent(seed: number, dim: number, truncation?: number): number[] 
 }
 
 test('the documented algorithm, implemented independently in Python, gives the same z', () => {
-  for (const [seed, truncation] of [[0, undefined], [7, undefined], [MAX_SEED, undefined], [123456, 0.5], [42, 1]] as const) {
+  for (const [seed, truncation] of [
+    [0, undefined],
+    [7, undefined],
+    [MAX_SEED, undefined],
+    [123456, 0.5],
+    [42, 1],
+  ] as const) {
     const ours = latentForSeed(seed, 128, truncation);
     const theirs = pythonLatent(seed, 128, truncation);
     assert.equal(theirs.length, 128);
-    for (let i = 0; i < 128; i++) assert.ok(Math.abs(ours[i] - theirs[i]) <= 1e-6 * Math.max(1, Math.abs(theirs[i])), `seed ${seed} z[${i}]: ${ours[i]} vs ${theirs[i]}`);
+    for (let i = 0; i < 128; i++)
+      assert.ok(
+        Math.abs(ours[i] - theirs[i]) <= 1e-6 * Math.max(1, Math.abs(theirs[i])),
+        `seed ${seed} z[${i}]: ${ours[i]} vs ${theirs[i]}`,
+      );
   }
 });
 
@@ -33,7 +43,10 @@ test('same seed gives identical bytes; different seeds differ; values look stand
 test('truncation bounds every value by 2 psi and is deterministic', () => {
   const z = latentForSeed(3, 50_000, 0.7);
   for (const v of z) assert.ok(Math.abs(v) <= TRUNCATION_BOUND * 0.7 + 1e-6);
-  assert.ok(z.some((v) => Math.abs(v) > 1.3), 'values near the bound still occur');
+  assert.ok(
+    z.some((v) => Math.abs(v) > 1.3),
+    'values near the bound still occur',
+  );
   assert.deepEqual(latentForSeed(3, 64, 0.7), latentForSeed(3, 64, 0.7));
 });
 
@@ -92,7 +105,11 @@ test('the 32-bit SplitMix64 gives bit-identical latents to 64-bit BigInt arithme
   }
   for (const seed of seeds) {
     for (const truncation of [undefined, 0.5]) {
-      assert.deepEqual(latentForSeed(seed, 64, truncation), bigintLatent(seed, 64, truncation), `seed ${seed}, truncation ${truncation}`);
+      assert.deepEqual(
+        latentForSeed(seed, 64, truncation),
+        bigintLatent(seed, 64, truncation),
+        `seed ${seed}, truncation ${truncation}`,
+      );
     }
   }
 });

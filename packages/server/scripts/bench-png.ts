@@ -66,14 +66,27 @@ async function main(): Promise<void> {
   const o = program.opts<Options>();
   const cores = availableParallelism();
   const source = await generatorImage(o.modelDir);
-  const cases: { label: string; side: number; kernel: 'cubic' | 'nearest' }[] = o.sizes.map((side) => ({ label: `${side} (bicubic)`, side, kernel: 'cubic' }));
-  if (o.nearest) for (const side of o.sizes) if (side > source.size) cases.push({ label: `${side} (nearest)`, side, kernel: 'nearest' });
+  const cases: { label: string; side: number; kernel: 'cubic' | 'nearest' }[] = o.sizes.map((side) => ({
+    label: `${side} (bicubic)`,
+    side,
+    kernel: 'cubic',
+  }));
+  if (o.nearest)
+    for (const side of o.sizes)
+      if (side > source.size) cases.push({ label: `${side} (nearest)`, side, kernel: 'nearest' });
   const rows = [];
   for (const c of cases) {
-    const rgb = c.side === source.size
-      ? source.rgb
-      : await sharp(source.rgb, { raw: { width: source.size, height: source.size, channels: 3 } }).resize(c.side, c.side, { kernel: c.kernel, fit: 'fill' }).raw().toBuffer();
-    const viaSharp = () => sharp(rgb, { raw: { width: c.side, height: c.side, channels: 3 } }).png(sharpPngOptions(o.level)).toBuffer();
+    const rgb =
+      c.side === source.size
+        ? source.rgb
+        : await sharp(source.rgb, { raw: { width: source.size, height: source.size, channels: 3 } })
+            .resize(c.side, c.side, { kernel: c.kernel, fit: 'fill' })
+            .raw()
+            .toBuffer();
+    const viaSharp = () =>
+      sharp(rgb, { raw: { width: c.side, height: c.side, channels: 3 } })
+        .png(sharpPngOptions(o.level))
+        .toBuffer();
     const viaPngjs = () => encodePng(rgb, c.side, c.side, o.level);
     const [a, b] = [await viaSharp(), viaPngjs()];
     const same = (await sharp(a).raw().toBuffer()).equals(await sharp(b).raw().toBuffer());
@@ -92,16 +105,36 @@ async function main(): Promise<void> {
   const out = [
     `\nPNG encoders (zlib level ${o.level}, filter 0; ${cores} cores; generator image of ${o.modelDir}, decoded pixels identical):`,
     table(
-      ['image', 'sharp ms alone', `sharp images/s (${o.concurrency} in flight)`, 'sharp bytes', 'pngjs ms alone', `pngjs images/s (x ${cores} cores)`, 'pngjs bytes'],
-      rows.map((r) => [r.image, fmt(r.sharpMsAlone, 3), fmt(r.sharpImagesPerSecond, 0), r.sharpBytes, fmt(r.pngjsMsAlone, 3), fmt(r.pngjsImagesPerSecondAllCores, 0), r.pngjsBytes]),
+      [
+        'image',
+        'sharp ms alone',
+        `sharp images/s (${o.concurrency} in flight)`,
+        'sharp bytes',
+        'pngjs ms alone',
+        `pngjs images/s (x ${cores} cores)`,
+        'pngjs bytes',
+      ],
+      rows.map((r) => [
+        r.image,
+        fmt(r.sharpMsAlone, 3),
+        fmt(r.sharpImagesPerSecond, 0),
+        r.sharpBytes,
+        fmt(r.pngjsMsAlone, 3),
+        fmt(r.pngjsImagesPerSecondAllCores, 0),
+        r.pngjsBytes,
+      ]),
     ),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
-  const file = await writeJson(o.out ?? path.join('bench-results', `png-${timestamp()}.json`), { options: o, cores, rows });
+  const file = await writeJson(o.out ?? path.join('bench-results', `png-${timestamp()}.json`), {
+    options: o,
+    cores,
+    rows,
+  });
   process.stderr.write(`[bench:png] wrote ${file}\n`);
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -48,7 +48,9 @@ let worst = 0;
 for (const concurrent of [false, true]) {
   for (const r of await compareWithPytorch(`http://127.0.0.1:${port}`, entry.name, reference, { concurrent })) {
     worst = Math.max(worst, r.maxDiffByZ, r.maxDiffBySeed);
-    console.log(`${concurrent ? 'batched   ' : 'one by one'} seed ${r.seed} class ${r.class}: max difference ${r.maxDiffByZ}/255 by z, ${r.maxDiffBySeed}/255 by seed`);
+    console.log(
+      `${concurrent ? 'batched   ' : 'one by one'} seed ${r.seed} class ${r.class}: max difference ${r.maxDiffByZ}/255 by z, ${r.maxDiffBySeed}/255 by seed`,
+    );
   }
 }
 console.log(`provider ${entry.provider}; worst ${worst}/255; tolerance ${tolerance}/255`);

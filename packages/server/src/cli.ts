@@ -4,7 +4,15 @@
  * exit 0 after a graceful SIGTERM/SIGINT shutdown.
  */
 import { Command, Option } from 'commander';
-import { ConfigError, DEFAULT_CONFIG, ENV_VARS, configFromEnv, loadConfig, type RawConfig, type ServerConfig } from './config.js';
+import {
+  ConfigError,
+  DEFAULT_CONFIG,
+  ENV_VARS,
+  configFromEnv,
+  loadConfig,
+  type RawConfig,
+  type ServerConfig,
+} from './config.js';
 import { startServer } from './server.js';
 
 function flagFor(key: keyof ServerConfig): string {
@@ -17,7 +25,9 @@ const program = new Command('sagan-serve')
 for (const [env, key] of Object.entries(ENV_VARS)) {
   const fallback = DEFAULT_CONFIG[key];
   const shown = Array.isArray(fallback) ? fallback.join(',') : fallback;
-  program.addOption(new Option(`${flagFor(key)} <value>`, `${env}${shown === undefined ? '' : ` (default: ${String(shown)})`}`));
+  program.addOption(
+    new Option(`${flagFor(key)} <value>`, `${env}${shown === undefined ? '' : ` (default: ${String(shown)})`}`),
+  );
 }
 program.parse();
 const flags = program.opts<Record<string, string>>();
@@ -48,7 +58,10 @@ const running = await startServer(config);
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     setTimeout(() => {
-      running.logger.fatal({ graceMs: config.shutdownGraceMs, backstopMs: SHUTDOWN_BACKSTOP_MS }, 'shutdown overran its deadline; exiting');
+      running.logger.fatal(
+        { graceMs: config.shutdownGraceMs, backstopMs: SHUTDOWN_BACKSTOP_MS },
+        'shutdown overran its deadline; exiting',
+      );
       process.exit(1);
     }, config.shutdownGraceMs + SHUTDOWN_BACKSTOP_MS).unref();
     running.shutdown(signal).then(

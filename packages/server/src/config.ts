@@ -3,7 +3,11 @@
  * then frozen. Nothing else in the server reads process.env.
  */
 import { Ajv } from 'ajv';
-import { BATCHING_SCHEMA_PROPERTIES, integerSchema, type BatchingConfig } from '@sagan-serve/model-contract/batching-config';
+import {
+  BATCHING_SCHEMA_PROPERTIES,
+  integerSchema,
+  type BatchingConfig,
+} from '@sagan-serve/model-contract/batching-config';
 import { KNOWN_PROVIDERS, type ProviderName } from '@sagan-serve/model-contract/ort-session';
 
 export interface ServerConfig extends BatchingConfig {
@@ -186,14 +190,19 @@ export function loadConfig(...layers: RawConfig[]): Readonly<ServerConfig> {
     for (const [key, value] of Object.entries(layer)) if (value !== undefined) merged[key] = value;
   }
   if (typeof merged.executionProviders === 'string') {
-    merged.executionProviders = merged.executionProviders.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
+    merged.executionProviders = merged.executionProviders
+      .split(',')
+      .map((p) => p.trim().toLowerCase())
+      .filter(Boolean);
   }
   if (merged.defaultModel === undefined) delete merged.defaultModel;
   if (merged.adminToken === undefined) delete merged.adminToken;
   if (!validateConfig(merged)) {
     const envName = (key: string) => Object.entries(ENV_VARS).find(([, k]) => k === key)?.[0] ?? key;
     const problems = (validateConfig.errors ?? []).map((e) => {
-      const key = e.instancePath.split('/')[1] ?? String(e.params && 'additionalProperty' in e.params ? e.params.additionalProperty : '');
+      const key =
+        e.instancePath.split('/')[1] ??
+        String(e.params && 'additionalProperty' in e.params ? e.params.additionalProperty : '');
       return `${envName(key)} ${e.message}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`;
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
@@ -201,10 +210,14 @@ export function loadConfig(...layers: RawConfig[]): Readonly<ServerConfig> {
   const config: ServerConfig = merged;
   const tokenProblem = config.adminToken === undefined ? undefined : adminTokenProblem(config.adminToken);
   if (tokenProblem !== undefined) {
-    throw new ConfigError(`invalid configuration: ADMIN_TOKEN ${tokenProblem}, so no Authorization: Bearer header could ever match it; use printable ASCII without spaces (e.g. openssl rand -hex 24)`);
+    throw new ConfigError(
+      `invalid configuration: ADMIN_TOKEN ${tokenProblem}, so no Authorization: Bearer header could ever match it; use printable ASCII without spaces (e.g. openssl rand -hex 24)`,
+    );
   }
   if (config.modelControl !== 'none' && !config.adminToken && !isLoopbackHost(config.host)) {
-    throw new ConfigError(`invalid configuration: MODEL_CONTROL=${config.modelControl} on HOST ${config.host} (reachable from other machines) needs ADMIN_TOKEN (16 or more characters), or HOST=127.0.0.1`);
+    throw new ConfigError(
+      `invalid configuration: MODEL_CONTROL=${config.modelControl} on HOST ${config.host} (reachable from other machines) needs ADMIN_TOKEN (16 or more characters), or HOST=127.0.0.1`,
+    );
   }
   Object.freeze(config.executionProviders);
   return Object.freeze(config);

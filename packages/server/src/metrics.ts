@@ -6,7 +6,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { BatcherObserver, RejectReason } from './batching/batcher.js';
 
 /** Seconds; fits millisecond-scale inference and HTTP latencies up to the request timeout. */
-export const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export const LATENCY_BUCKETS_SECONDS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
 export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
 export class Metrics {
@@ -85,7 +87,8 @@ export class Metrics {
   constructor(options: { processMetrics?: boolean } = {}) {
     // GC pauses in the same millisecond buckets as the latencies (prom-client's default starts at 1 ms and
     // jumps to 10 ms): a pause of the HTTP thread delays every request and probe it lands on.
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, gcDurationBuckets: LATENCY_BUCKETS_SECONDS });
+    if (options.processMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, gcDurationBuckets: LATENCY_BUCKETS_SECONDS });
   }
 
   /** The batcher's hooks for one model version, recording into these metrics. */

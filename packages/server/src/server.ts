@@ -44,7 +44,10 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   const metrics = new Metrics();
   const lifecycle: Lifecycle = { draining: false };
   const registry = await ModelRegistry.open(config, metrics, logger);
-  const poller = config.modelControl === 'poll' ? new RepositoryPoller(registry, config.repositoryPollSeconds * 1000).start() : undefined;
+  const poller =
+    config.modelControl === 'poll'
+      ? new RepositoryPoller(registry, config.repositoryPollSeconds * 1000).start()
+      : undefined;
   const renderer = new RenderPool({ threads: config.renderThreads, threadNice: config.workerNice });
   const app = createApp({ config, registry, metrics, logger, lifecycle, renderer });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -57,7 +60,16 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ host: config.host, port, renderThreads: renderer.threads, modelControl: config.modelControl, models: registry.list().map((m) => `${m.name}:${m.status}`) }, 'sagan-serve listening');
+  logger.info(
+    {
+      host: config.host,
+      port,
+      renderThreads: renderer.threads,
+      modelControl: config.modelControl,
+      models: registry.list().map((m) => `${m.name}:${m.status}`),
+    },
+    'sagan-serve listening',
+  );
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
@@ -66,7 +78,10 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Logged once the listening socket is closed, so the line is true when it is read.
-      logger.info({ reason, graceMs: config.shutdownGraceMs }, 'shutting down: refusing new connections, draining queues');
+      logger.info(
+        { reason, graceMs: config.shutdownGraceMs },
+        'shutting down: refusing new connections, draining queues',
+      );
       const deadline = performance.now() + config.shutdownGraceMs;
       const remaining = () => Math.max(0, deadline - performance.now());
       // A scan in progress may wait on a load or an unload; the registry's close bounds those.

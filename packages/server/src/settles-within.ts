@@ -6,8 +6,13 @@ export async function settlesWithin(work: Promise<unknown> | undefined, ms: numb
   if (!work) return true;
   let timer: NodeJS.Timeout | undefined;
   const settled = await Promise.race([
-    work.then(() => true, () => true),
-    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); }),
+    work.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
   ]);
   clearTimeout(timer);
   return settled;

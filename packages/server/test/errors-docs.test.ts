@@ -33,7 +33,8 @@ test('every metric is documented in README', async () => {
   const { Metrics } = await import('../src/metrics.js');
   const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
   const metrics = new Metrics({ processMetrics: false });
-  for (const metric of metrics.registry.getMetricsAsArray()) assert.match(readme, new RegExp(`\\| \`${metric.name}\` \\|`), metric.name);
+  for (const metric of metrics.registry.getMetricsAsArray())
+    assert.match(readme, new RegExp(`\\| \`${metric.name}\` \\|`), metric.name);
 });
 
 test('GC pauses are recorded in the documented latency buckets (README: nodejs_gc_duration_seconds)', async () => {

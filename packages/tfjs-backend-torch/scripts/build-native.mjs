@@ -35,18 +35,34 @@ function finish(status, message) {
 
 const torchDir = findTorchCmakeDir();
 if (!torchDir) {
-  finish({ built: false, reason: 'libtorch-missing' }, `libtorch not found, so the torch training backend is not built (the server and the other backends work without it); to get it: ${HINTS.libtorch}`);
+  finish(
+    { built: false, reason: 'libtorch-missing' },
+    `libtorch not found, so the torch training backend is not built (the server and the other backends work without it); to get it: ${HINTS.libtorch}`,
+  );
 } else if (spawnSync('cmake', ['--version'], { stdio: 'ignore' }).status !== 0) {
-  finish({ built: false, reason: 'cmake-missing', torchDir }, `libtorch is installed but cmake is not, so the torch backend is not built: apt-get install cmake, then ${HINTS.rebuild}`);
+  finish(
+    { built: false, reason: 'cmake-missing', torchDir },
+    `libtorch is installed but cmake is not, so the torch backend is not built: apt-get install cmake, then ${HINTS.rebuild}`,
+  );
 } else {
   const require = createRequire(import.meta.url);
   const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
   const started = Date.now();
-  const r = spawnSync(process.execPath, [cmakeJs, 'compile', '--directory', root, `--CDTorch_DIR=${torchDir}`, '--log-level', 'warn'], { stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    [cmakeJs, 'compile', '--directory', root, `--CDTorch_DIR=${torchDir}`, '--log-level', 'warn'],
+    { stdio: 'inherit' },
+  );
   const addon = path.join(root, 'build', 'Release', 'torch_backend.node');
   if (r.status === 0 && existsSync(addon)) {
-    finish({ built: true, torchDir, addon }, `built ${path.relative(root, addon)} against ${torchDir} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    finish(
+      { built: true, torchDir, addon },
+      `built ${path.relative(root, addon)} against ${torchDir} in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
   } else {
-    finish({ built: false, reason: 'build-failed', torchDir }, `building the addon against ${torchDir} failed (see the compiler output above); the torch backend is unavailable until ${HINTS.rebuild} succeeds`);
+    finish(
+      { built: false, reason: 'build-failed', torchDir },
+      `building the addon against ${torchDir} failed (see the compiler output above); the torch backend is unavailable until ${HINTS.rebuild} succeeds`,
+    );
   }
 }

@@ -6,7 +6,13 @@ import path from 'node:path';
 export const HINTS = JSON.parse(readFileSync(new URL('../install-hint.json', import.meta.url), 'utf8'));
 
 function configDirUnder(prefix) {
-  for (const dir of [prefix, path.join(prefix, 'Torch'), path.join(prefix, 'share', 'cmake', 'Torch'), path.join(prefix, 'cmake', 'Torch'), path.join(prefix, 'lib', 'cmake', 'Torch')]) {
+  for (const dir of [
+    prefix,
+    path.join(prefix, 'Torch'),
+    path.join(prefix, 'share', 'cmake', 'Torch'),
+    path.join(prefix, 'cmake', 'Torch'),
+    path.join(prefix, 'lib', 'cmake', 'Torch'),
+  ]) {
     if (existsSync(path.join(dir, 'TorchConfig.cmake'))) return dir;
   }
   return undefined;
@@ -19,7 +25,8 @@ export function findTorchCmakeDir(env = process.env) {
   for (const lib of ['/usr/lib', '/usr/local/lib']) {
     if (!existsSync(lib)) continue;
     candidates.push(path.join(lib, 'cmake', 'Torch'));
-    for (const entry of readdirSync(lib)) if (entry.endsWith('-linux-gnu')) candidates.push(path.join(lib, entry, 'cmake', 'Torch'));
+    for (const entry of readdirSync(lib))
+      if (entry.endsWith('-linux-gnu')) candidates.push(path.join(lib, entry, 'cmake', 'Torch'));
   }
   for (const dir of candidates) if (existsSync(path.join(dir, 'TorchConfig.cmake'))) return dir;
   return undefined;

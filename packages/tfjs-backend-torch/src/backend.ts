@@ -5,7 +5,14 @@
  * reads return copies so that pooled memory never reaches user code.
  */
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { util, type BackendValues, type DataId, type DataType, type TensorInfo, type TypedArray } from '@tensorflow/tfjs-core';
+import {
+  util,
+  type BackendValues,
+  type DataId,
+  type DataType,
+  type TensorInfo,
+  type TypedArray,
+} from '@tensorflow/tfjs-core';
 import { BufferPool } from './buffer-pool.js';
 import type { NativeAddon, NativeTensor } from './native.js';
 
@@ -17,8 +24,17 @@ export function isNativeDtype(dtype: DataType): dtype is NativeDtype {
   return NATIVE_DTYPES.has(dtype);
 }
 
-const TYPED_ARRAY_OF: Record<NativeDtype, { new (values: ArrayLike<number>): TypedArray; new (buffer: ArrayBuffer, offset: number, length: number): TypedArray; BYTES_PER_ELEMENT: number }> = {
-  float32: Float32Array, int32: Int32Array, bool: Uint8Array,
+const TYPED_ARRAY_OF: Record<
+  NativeDtype,
+  {
+    new (values: ArrayLike<number>): TypedArray;
+    new (buffer: ArrayBuffer, offset: number, length: number): TypedArray;
+    BYTES_PER_ELEMENT: number;
+  }
+> = {
+  float32: Float32Array,
+  int32: Int32Array,
+  bool: Uint8Array,
 };
 
 function arrayBufferOf(values: BackendValues | undefined): ArrayBufferLike | undefined {
@@ -79,7 +95,10 @@ export class TorchBackend extends MathBackendCPU {
    * them, and registers them as tensor data; if `write` throws, nothing is registered and the buffers
    * go back to the pool.
    */
-  runMany(outputs: readonly { shape: readonly number[]; dtype: NativeDtype }[], write: (outs: TypedArray[]) => void): TensorInfo[] {
+  runMany(
+    outputs: readonly { shape: readonly number[]; dtype: NativeDtype }[],
+    write: (outs: TypedArray[]) => void,
+  ): TensorInfo[] {
     const buffers = outputs.map(({ shape, dtype }) => {
       const size = util.sizeFromShape(shape as number[]);
       const type = TYPED_ARRAY_OF[dtype];

@@ -18,7 +18,10 @@ export class BufferPool {
   misses = 0;
 
   /** minBytes: smaller buffers come from malloc's heap cheaply and are not pooled; maxFreeBytes caps the idle memory kept. */
-  constructor(readonly minBytes = 64 * 1024, readonly maxFreeBytes = 2 * 1024 ** 3) {}
+  constructor(
+    readonly minBytes = 64 * 1024,
+    readonly maxFreeBytes = 2 * 1024 ** 3,
+  ) {}
 
   /** An uninitialised buffer of `bytes` (pooled when large enough). */
   take(bytes: number): ArrayBuffer {

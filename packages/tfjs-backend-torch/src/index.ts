@@ -12,17 +12,38 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { ExpandDims, getKernelsForBackend, Identity, registerBackend, registerKernel, Reshape, type KernelConfig } from '@tensorflow/tfjs-core';
+import {
+  ExpandDims,
+  getKernelsForBackend,
+  Identity,
+  registerBackend,
+  registerKernel,
+  Reshape,
+  type KernelConfig,
+} from '@tensorflow/tfjs-core';
 import { TorchBackend } from './backend.js';
 import { BACKEND_NAME, cpuKernelFor } from './kernel-config.js';
 import { nativeKernelConfigs } from './kernels/index.js';
 import { loadNative, MAX_THREADS, type NativeAddon } from './native.js';
 
 export { BACKEND_NAME, kernelCounts, resetKernelCounts, type KernelPath } from './kernel-config.js';
-export { CONDITIONAL_BATCH_NORM, CONDITIONAL_BATCH_NORM_GRAD, FUSED_ADAM, SOFTMAX_ATTENTION, SOFTMAX_ATTENTION_GRAD, SOFTMAX_GRAD } from './kernel-names.js';
+export {
+  CONDITIONAL_BATCH_NORM,
+  CONDITIONAL_BATCH_NORM_GRAD,
+  FUSED_ADAM,
+  SOFTMAX_ATTENTION,
+  SOFTMAX_ATTENTION_GRAD,
+  SOFTMAX_GRAD,
+} from './kernel-names.js';
 export type { FusedAdamAttrs } from './kernels/FusedAdam.js';
 export { TorchBackend } from './backend.js';
-export { loadNative, MAX_THREADS, TorchBackendUnavailableError, type NativeAddon, type UnavailableReason } from './native.js';
+export {
+  loadNative,
+  MAX_THREADS,
+  TorchBackendUnavailableError,
+  type NativeAddon,
+  type UnavailableReason,
+} from './native.js';
 
 /** Kernels of the cpu backend that only re-label memory (no arithmetic): counted as views, not fallbacks (tf.squeeze is a Reshape). */
 const VIEW_KERNELS = new Set<string>([Reshape, Identity, ExpandDims]);
@@ -62,7 +83,14 @@ function blasInUse(): string {
   } catch {
     return 'unknown (no /proc/self/maps)';
   }
-  const libs = [...new Set(maps.split('\n').map((l) => l.split(/\s+/)[5] ?? '').filter((p) => /blas|mkl_rt|libblis/.test(p)))];
+  const libs = [
+    ...new Set(
+      maps
+        .split('\n')
+        .map((l) => l.split(/\s+/)[5] ?? '')
+        .filter((p) => /blas|mkl_rt|libblis/.test(p)),
+    ),
+  ];
   if (libs.some((p) => p.includes('openblas'))) return 'openblas';
   if (libs.some((p) => /\/blas\/libblas\.so/.test(p))) return 'reference (slow: apt-get install libopenblas0-openmp)';
   return libs[0] ?? 'unknown';
@@ -92,8 +120,13 @@ export function registerTorchBackend(opts: TorchBackendOptions = {}): TorchBacke
   registerBackend(BACKEND_NAME, () => new TorchBackend(native), 1);
   const facts = native.info();
   const info: TorchBackendInfo = {
-    torchVersion: facts.torchVersion, threads, mkldnn: facts.mkldnn, keepFreedMemory: keptFreedMemory, blas: blasInUse(),
-    nativeKernels: [...nativeNames].sort(), cpuKernels: cpuOnly.map((k) => k.kernelName).sort(),
+    torchVersion: facts.torchVersion,
+    threads,
+    mkldnn: facts.mkldnn,
+    keepFreedMemory: keptFreedMemory,
+    blas: blasInUse(),
+    nativeKernels: [...nativeNames].sort(),
+    cpuKernels: cpuOnly.map((k) => k.kernelName).sort(),
   };
   registered = { native, info };
   return info;

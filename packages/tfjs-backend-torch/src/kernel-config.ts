@@ -5,7 +5,13 @@
  * backend has, and fast where the kernel is native. Every call is counted by how it ran
  * (`kernelCounts`), so a benchmark or a test can show which kernels of a workload are not native.
  */
-import { getKernel, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  getKernel,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 import type { TorchBackend } from './backend.js';
 
 export const BACKEND_NAME = 'torch';
@@ -30,7 +36,11 @@ function count(path: KernelPath, name: string): void {
 
 /** Calls per kernel name since the last reset, by how they ran. */
 export function kernelCounts(): Record<KernelPath, Record<string, number>> {
-  return { native: Object.fromEntries(counts.native), view: Object.fromEntries(counts.view), cpu: Object.fromEntries(counts.cpu) };
+  return {
+    native: Object.fromEntries(counts.native),
+    view: Object.fromEntries(counts.view),
+    cpu: Object.fromEntries(counts.cpu),
+  };
 }
 
 export function resetKernelCounts(): void {
@@ -39,7 +49,10 @@ export function resetKernelCounts(): void {
 
 function cpuKernel(name: string): KernelFunc {
   const config = getKernel(name, 'cpu');
-  if (!config) throw new Error(`torch backend: kernel '${name}' has no native implementation for these inputs and no cpu kernel to fall back on`);
+  if (!config)
+    throw new Error(
+      `torch backend: kernel '${name}' has no native implementation for these inputs and no cpu kernel to fall back on`,
+    );
   return config.kernelFunc;
 }
 
@@ -53,22 +66,25 @@ export function onCpu(name: string, args: CpuArgs, path: 'view' | 'cpu' = 'cpu')
   return cpuKernel(name)(args);
 }
 
-export function nativeKernel<A extends object = NamedAttrMap>(kernelName: string, impl: (args: KernelArgs<A>) => KernelResult | undefined): KernelConfig {
+export function nativeKernel<A extends object = NamedAttrMap>(
+  kernelName: string,
+  impl: (args: KernelArgs<A>) => KernelResult | undefined,
+): KernelConfig {
   return {
     kernelName,
     backendName: BACKEND_NAME,
-    kernelFunc: ((args: CpuArgs) => {
+    kernelFunc: (args: CpuArgs) => {
       delegated = false;
       const out = impl(args as unknown as KernelArgs<A>);
       if (out === undefined) return onCpu(kernelName, args);
       if (!delegated) count('native', kernelName);
       return out;
-    }),
+    },
   };
 }
 
 /** A cpu backend kernel registered for the torch backend as it is (counted as a view or a fallback). */
 export function cpuKernelFor(config: KernelConfig, path: 'view' | 'cpu'): KernelConfig {
   const { kernelName } = config;
-  return { ...config, backendName: BACKEND_NAME, kernelFunc: ((args: CpuArgs) => onCpu(kernelName, args, path)) };
+  return { ...config, backendName: BACKEND_NAME, kernelFunc: (args: CpuArgs) => onCpu(kernelName, args, path) };
 }

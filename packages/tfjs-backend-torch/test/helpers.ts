@@ -15,7 +15,8 @@ export function torchOrSkip(): string | undefined {
     registerTorchBackend({ threads: 2 });
     return undefined;
   } catch (err) {
-    if (err instanceof TorchBackendUnavailableError && err.reason === 'libtorch-missing') return `torch backend not available here: ${err.message}`;
+    if (err instanceof TorchBackendUnavailableError && err.reason === 'libtorch-missing')
+      return `torch backend not available here: ${err.message}`;
     throw err;
   }
 }
@@ -28,13 +29,15 @@ export function values(n: number, seed: number, scale = 1): Float32Array {
     s ^= s << 13;
     s ^= s >>> 17;
     s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 32 * 2 - 1) * scale;
+    out[i] = (((s >>> 0) / 2 ** 32) * 2 - 1) * scale;
   }
   return out;
 }
 
 /** Runs `f` on the cpu and the torch backends and returns both results as host arrays. */
-export async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: ArrayLike<number>[]; torch: ArrayLike<number>[]; shapes: number[][] }> {
+export async function onBoth(
+  f: () => tf.Tensor | tf.Tensor[],
+): Promise<{ cpu: ArrayLike<number>[]; torch: ArrayLike<number>[]; shapes: number[][] }> {
   const read = async (backend: string): Promise<{ data: ArrayLike<number>[]; shapes: number[][] }> => {
     await tf.setBackend(backend);
     const out = tf.tidy(f);

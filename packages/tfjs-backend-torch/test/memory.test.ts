@@ -24,18 +24,22 @@ test('a disposed output buffer is reused for the next output of its size', { ski
   x.dispose();
 });
 
-test('values read out of a tensor are copies: a later output in the reused buffer does not change them', { skip }, async () => {
-  await tf.setBackend('torch');
-  const x = tf.fill([128, 256], 3);
-  const y = tf.add(x, x); // a pooled buffer (128 KiB)
-  const read = y.dataSync();
-  const asyncRead = await y.data();
-  y.dispose();
-  const z = tf.add(tf.fill([128, 256], 5), tf.fill([128, 256], 5)); // takes y's buffer
-  assert.equal(read[0], 6);
-  assert.equal(asyncRead[asyncRead.length - 1], 6);
-  tf.dispose([x, z]);
-});
+test(
+  'values read out of a tensor are copies: a later output in the reused buffer does not change them',
+  { skip },
+  async () => {
+    await tf.setBackend('torch');
+    const x = tf.fill([128, 256], 3);
+    const y = tf.add(x, x); // a pooled buffer (128 KiB)
+    const read = y.dataSync();
+    const asyncRead = await y.data();
+    y.dispose();
+    const z = tf.add(tf.fill([128, 256], 5), tf.fill([128, 256], 5)); // takes y's buffer
+    assert.equal(read[0], 6);
+    assert.equal(asyncRead[asyncRead.length - 1], 6);
+    tf.dispose([x, z]);
+  },
+);
 
 test('a slice view keeps its parent buffer out of the pool until the view is disposed', { skip }, async () => {
   await tf.setBackend('torch');
@@ -58,7 +62,9 @@ test('repeated work leaves the tensor count and the pool flat', { skip }, async 
   const step = (): void => {
     tf.tidy(() => {
       const x = tf.randomNormal([2, 8, 8, 4]) as tf.Tensor4D;
-      const [gw] = tf.grads((ww: tf.Tensor) => tf.sum(tf.square(tf.relu(tf.conv2d(x, ww as tf.Tensor4D, 1, 'same')))))([w]);
+      const [gw] = tf.grads((ww: tf.Tensor) => tf.sum(tf.square(tf.relu(tf.conv2d(x, ww as tf.Tensor4D, 1, 'same')))))([
+        w,
+      ]);
       w.assign(tf.sub(w, tf.mul(gw, 1e-3)) as tf.Tensor4D);
     });
   };

@@ -43,7 +43,12 @@ const program = new Command()
   .description('Benchmark SAGAN training iterations (synthetic data) on a tfjs backend')
   .addOption(backendOption('tfjs backend', 'auto'))
   .addOption(threadsOption())
-  .option('--submit-batch <n>', 'WebGPU: WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (kernels recorded per queue submit)', positiveInt, 200)
+  .option(
+    '--submit-batch <n>',
+    'WebGPU: WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (kernels recorded per queue submit)',
+    positiveInt,
+    200,
+  )
   .option('--size <px>', 'image side', positiveInt, 16)
   .option('--width <ch>', 'G and D base channels', positiveInt, 4)
   .option('--batch <n>', 'batch size', positiveInt, 4)
@@ -58,7 +63,11 @@ const program = new Command()
   .option('--read-every <n>', 'read the losses back every n iterations (as train --log-every)', positiveInt, 50)
   .option('--no-profile', 'skip the kernel count (tf.profile of one iteration)')
   .option('--no-phases', 'skip the per-phase timing')
-  .option('--memory-every <n>', 'print tensors, RSS and the backend\'s memory every n timed iterations (a leak check over --steps)', positiveInt)
+  .option(
+    '--memory-every <n>',
+    "print tensors, RSS and the backend's memory every n timed iterations (a leak check over --steps)",
+    positiveInt,
+  )
   .option('--json <file>', 'write the results as JSON');
 
 const FREE_KERNELS = new Set(['Reshape', 'Identity', 'Cast']);
@@ -67,14 +76,23 @@ async function main(): Promise<void> {
   program.parse();
   const o = program.opts<Options>();
   const backend = await setupBackend(o.backend, { deferredSubmitBatchSize: o.submitBatch, threads: o.threads });
-  const model = makeModelConfig({ imageSize: o.size, numClasses: o.classes, gWidth: o.width, zDim: o.zDim, gAttention: o.gAttention, dAttention: o.dAttention });
+  const model = makeModelConfig({
+    imageSize: o.size,
+    numClasses: o.classes,
+    gWidth: o.width,
+    zDim: o.zDim,
+    gAttention: o.gAttention,
+    dAttention: o.dAttention,
+  });
   const hyper = { ...DEFAULT_HYPER, batch: o.batch, nDis: o.nDis, augment: parsePolicies(o.diffaugment), emaStart: 1 };
   const trainer = await Trainer.create(model, hyper, new SyntheticSource(o.size, o.classes));
   console.log(`backend: ${backend.description}`);
   for (const why of backend.skipped) console.log(`  (skipped: ${why})`);
-  console.log(`config: ${o.size}px, width ${o.width}, batch ${o.batch}, ${o.classes} classes, n_dis ${o.nDis}, DiffAugment ${hyper.augment.join('+') || 'off'}; `
-    + `G ${(trainer.gLayout.count / 1e6).toFixed(3)} M, D ${(trainer.dLayout.count / 1e6).toFixed(3)} M parameters; `
-    + `SN groups G ${trainer.snG.buckets.length}, D ${trainer.snD.buckets.length}`);
+  console.log(
+    `config: ${o.size}px, width ${o.width}, batch ${o.batch}, ${o.classes} classes, n_dis ${o.nDis}, DiffAugment ${hyper.augment.join('+') || 'off'}; ` +
+      `G ${(trainer.gLayout.count / 1e6).toFixed(3)} M, D ${(trainer.dLayout.count / 1e6).toFixed(3)} M parameters; ` +
+      `SN groups G ${trainer.snG.buckets.length}, D ${trainer.snD.buckets.length}`,
+  );
 
   const t0 = performance.now();
   for (let i = 0; i < o.warmup; i++) await trainer.trainStep(i === o.warmup - 1);
@@ -97,19 +115,31 @@ async function main(): Promise<void> {
       }
       const total = [...counts.values()].reduce((a, b) => a + b, 0);
       const top = [...counts.entries()].sort((a, b) => b[1] - a[1]);
-      console.log(`kernels per iteration: ${total} tfjs kernels (${prof.kernels.length} ops recorded incl. reshapes/identities; `
-        + `on WebGPU some kernels dispatch several programs, e.g. SplitV one per piece); top: ${top.slice(0, 12).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+      console.log(
+        `kernels per iteration: ${total} tfjs kernels (${prof.kernels.length} ops recorded incl. reshapes/identities; ` +
+          `on WebGPU some kernels dispatch several programs, e.g. SplitV one per piece); top: ${top
+            .slice(0, 12)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ')}`,
+      );
       results.kernels = { tfjsKernels: total, recorded: prof.kernels.length, byName: Object.fromEntries(top) };
       if (torch) {
         // how each call ran: in libtorch, as a view of existing memory, or on the cpu backend's kernel
         const paths = torch.kernelCounts();
         const sum = (m: Record<string, number>): number => Object.values(m).reduce((a, b) => a + b, 0);
-        const fallbacks = Object.entries(paths.cpu).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
-        console.log(`torch kernels per iteration: ${sum(paths.native)} native, ${sum(paths.view)} views (${Object.keys(paths.view).join(', ')}), ${sum(paths.cpu)} on the cpu backend's kernels: ${fallbacks}`);
+        const fallbacks =
+          Object.entries(paths.cpu)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ') || 'none';
+        console.log(
+          `torch kernels per iteration: ${sum(paths.native)} native, ${sum(paths.view)} views (${Object.keys(paths.view).join(', ')}), ${sum(paths.cpu)} on the cpu backend's kernels: ${fallbacks}`,
+        );
         results.torchKernelPaths = paths;
       }
     } catch (err) {
-      console.log(`kernel count unavailable on this backend (tf.profile failed: ${(err as Error).message}); use --no-profile`);
+      console.log(
+        `kernel count unavailable on this backend (tf.profile failed: ${(err as Error).message}); use --no-profile`,
+      );
     }
   }
 
@@ -133,7 +163,12 @@ async function main(): Promise<void> {
       be.runWebGPUProgram = original;
     }
     const top = [...byProgram.entries()].sort((a, b) => b[1] - a[1]);
-    console.log(`WebGPU programs dispatched per iteration: ${dispatches}; top: ${top.slice(0, 14).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    console.log(
+      `WebGPU programs dispatched per iteration: ${dispatches}; top: ${top
+        .slice(0, 14)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
+    );
     results.webgpuDispatches = { total: dispatches, byProgram: Object.fromEntries(top) };
   }
 
@@ -142,10 +177,22 @@ async function main(): Promise<void> {
   const memory: Record<string, unknown>[] = [];
   const recordMemory = (iteration: number): void => {
     const backendMemory = tf.backend().memory() as { pool?: { buffersInUse: number; freeBytes: number } };
-    const row = { iteration, tensors: tf.memory().numTensors, rssMiB: process.memoryUsage().rss / 2 ** 20, heapUsedMiB: process.memoryUsage().heapUsed / 2 ** 20, ...(backendMemory.pool ? { poolBuffersInUse: backendMemory.pool.buffersInUse, poolIdleMiB: backendMemory.pool.freeBytes / 2 ** 20 } : {}) };
+    const row = {
+      iteration,
+      tensors: tf.memory().numTensors,
+      rssMiB: process.memoryUsage().rss / 2 ** 20,
+      heapUsedMiB: process.memoryUsage().heapUsed / 2 ** 20,
+      ...(backendMemory.pool
+        ? { poolBuffersInUse: backendMemory.pool.buffersInUse, poolIdleMiB: backendMemory.pool.freeBytes / 2 ** 20 }
+        : {}),
+    };
     memory.push(row);
-    console.log(`memory after ${iteration} iterations: ${row.tensors} tensors, RSS ${row.rssMiB.toFixed(0)} MiB, JS heap ${row.heapUsedMiB.toFixed(0)} MiB`
-      + (backendMemory.pool ? `, pool ${backendMemory.pool.buffersInUse} buffers in use, ${(backendMemory.pool.freeBytes / 2 ** 20).toFixed(0)} MiB idle` : ''));
+    console.log(
+      `memory after ${iteration} iterations: ${row.tensors} tensors, RSS ${row.rssMiB.toFixed(0)} MiB, JS heap ${row.heapUsedMiB.toFixed(0)} MiB` +
+        (backendMemory.pool
+          ? `, pool ${backendMemory.pool.buffersInUse} buffers in use, ${(backendMemory.pool.freeBytes / 2 ** 20).toFixed(0)} MiB idle`
+          : ''),
+    );
   };
   if (o.memoryEvery) recordMemory(0);
   const t1 = performance.now();
@@ -155,7 +202,9 @@ async function main(): Promise<void> {
   }
   await syncBackend();
   const ms = (performance.now() - t1) / o.steps;
-  console.log(`throughput: ${(1000 / ms).toFixed(3)} it/s, ${ms.toFixed(1)} ms per iteration (${o.steps} iterations, losses read every ${o.readEvery})`);
+  console.log(
+    `throughput: ${(1000 / ms).toFixed(3)} it/s, ${ms.toFixed(1)} ms per iteration (${o.steps} iterations, losses read every ${o.readEvery})`,
+  );
   results.msPerIteration = ms;
   if (memory.length) results.memory = memory;
   results.itPerSecond = 1000 / ms;
@@ -174,10 +223,16 @@ async function main(): Promise<void> {
   }
   if (steps > 0) {
     for (const k of Object.keys(phases)) phases[k] /= steps;
-    console.log(`phases (ms per iteration, synced): ${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    console.log(
+      `phases (ms per iteration, synced): ${Object.entries(phases)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ')}`,
+    );
     results.phasesMs = phases;
   }
-  console.log(`tensors alive: ${tf.memory().numTensors}, bytes: ${(tf.memory().numBytes / 1024 / 1024).toFixed(1)} MiB`);
+  console.log(
+    `tensors alive: ${tf.memory().numTensors}, bytes: ${(tf.memory().numBytes / 1024 / 1024).toFixed(1)} MiB`,
+  );
   if (o.json) await writeFile(o.json, `${JSON.stringify(results, null, 2)}\n`);
   trainer.dispose();
 }

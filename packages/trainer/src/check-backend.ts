@@ -21,7 +21,17 @@ import { maxRelativeDifference } from './lib/compare.js';
 import { SyntheticSource } from './lib/synthetic.js';
 import { DEFAULT_HYPER, Trainer } from './lib/trainer.js';
 
-interface Options { backend: BackendChoice; threads?: number; size: number; width: number; batch: number; classes: number; diffaugment: string; steps: number; tolerance: number }
+interface Options {
+  backend: BackendChoice;
+  threads?: number;
+  size: number;
+  width: number;
+  batch: number;
+  classes: number;
+  diffaugment: string;
+  steps: number;
+  tolerance: number;
+}
 
 const program = new Command()
   .name('check-backend')
@@ -43,7 +53,14 @@ async function main(): Promise<void> {
   registerFastCpuKernels();
   console.log(`checking ${target.description} against cpu`);
   const model = makeModelConfig({ imageSize: o.size, numClasses: o.classes, gWidth: o.width, zDim: 32 });
-  const hyper = { ...DEFAULT_HYPER, batch: o.batch, augment: parsePolicies(o.diffaugment), emaStart: 1, emaDecay: 0.5, seed: 5 };
+  const hyper = {
+    ...DEFAULT_HYPER,
+    batch: o.batch,
+    augment: parsePolicies(o.diffaugment),
+    emaStart: 1,
+    emaDecay: 0.5,
+    seed: 5,
+  };
 
   await tf.setBackend('cpu');
   clearConstants();
@@ -54,9 +71,12 @@ async function main(): Promise<void> {
   const rng = new Rng(99);
   const batch = new SyntheticSource(o.size, o.classes, 7).next(o.batch, rng);
   const inputs = {
-    realX: batch.images, realY: batch.labels, z: rng.normal(o.batch * model.g.zDim),
+    realX: batch.images,
+    realY: batch.labels,
+    z: rng.normal(o.batch * model.g.zDim),
     fakeY: Int32Array.from({ length: o.batch }, () => rng.int(o.classes)),
-    augment: drawAugment(hyper.augment, 2 * o.batch, o.size, rng), augmentG: drawAugment(hyper.augment, o.batch, o.size, rng),
+    augment: drawAugment(hyper.augment, 2 * o.batch, o.size, rng),
+    augmentG: drawAugment(hyper.augment, o.batch, o.size, rng),
   };
   const want = await ref.probeGradients(inputs);
   ref.dispose();
@@ -70,19 +90,44 @@ async function main(): Promise<void> {
   const gLossErr = Math.abs(got.gLoss - want.gLoss) / Math.max(1, Math.abs(want.gLoss));
   const dErr = maxRelativeDifference(got.dGrad, want.dGrad);
   const gErr = maxRelativeDifference(got.gGrad, want.gGrad);
-  console.log(`D loss ${got.dLoss.toFixed(6)} vs cpu ${want.dLoss.toFixed(6)} (rel ${dLossErr.toExponential(2)}); D gradient max rel diff ${dErr.toExponential(2)}`);
-  console.log(`G loss ${got.gLoss.toFixed(6)} vs cpu ${want.gLoss.toFixed(6)} (rel ${gLossErr.toExponential(2)}); G gradient max rel diff ${gErr.toExponential(2)}`);
+  console.log(
+    `D loss ${got.dLoss.toFixed(6)} vs cpu ${want.dLoss.toFixed(6)} (rel ${dLossErr.toExponential(2)}); D gradient max rel diff ${dErr.toExponential(2)}`,
+  );
+  console.log(
+    `G loss ${got.gLoss.toFixed(6)} vs cpu ${want.gLoss.toFixed(6)} (rel ${gLossErr.toExponential(2)}); G gradient max rel diff ${gErr.toExponential(2)}`,
+  );
   const { weights, stats } = await t.inferenceWeights();
-  const parity = await checkParity(buildBytes(model, t, weights, stats), model, t.gLayout, t.sLayout, weights, stats, 1e-4).catch((err: Error) => err);
+  const parity = await checkParity(
+    buildBytes(model, t, weights, stats),
+    model,
+    t.gLayout,
+    t.sLayout,
+    weights,
+    stats,
+    1e-4,
+  ).catch((err: Error) => err);
   if (parity instanceof Error) console.log(`export parity on ${target.name}: FAILED: ${parity.message}`);
-  else console.log(`export parity on ${target.name}: max |diff| image ${parity.maxAbsImage.toExponential(2)}, attention ${parity.maxAbsAttention?.toExponential(2)}`);
-  const ok = dErr <= o.tolerance && gErr <= o.tolerance && dLossErr <= o.tolerance && gLossErr <= o.tolerance && !(parity instanceof Error);
+  else
+    console.log(
+      `export parity on ${target.name}: max |diff| image ${parity.maxAbsImage.toExponential(2)}, attention ${parity.maxAbsAttention?.toExponential(2)}`,
+    );
+  const ok =
+    dErr <= o.tolerance &&
+    gErr <= o.tolerance &&
+    dLossErr <= o.tolerance &&
+    gLossErr <= o.tolerance &&
+    !(parity instanceof Error);
   console.log(ok ? 'backend check passed' : 'backend check FAILED');
   if (!ok) process.exitCode = 1;
   t.dispose();
 }
 
-function buildBytes(model: ReturnType<typeof makeModelConfig>, t: Trainer, weights: Float32Array, stats: Float32Array): Uint8Array {
+function buildBytes(
+  model: ReturnType<typeof makeModelConfig>,
+  t: Trainer,
+  weights: Float32Array,
+  stats: Float32Array,
+): Uint8Array {
   return buildSaganGenerator(model.g, toGraphWeights(model, t.gLayout, t.sLayout, weights, stats));
 }
 

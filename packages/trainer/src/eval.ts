@@ -18,7 +18,13 @@ import { normaliseClassName as serverNormalise } from '@sagan-serve/model-contra
 import { parseManifest, type ModelManifest } from '@sagan-serve/model-contract/manifest';
 import { MANIFEST_FILE, readModelManifest } from '@sagan-serve/model-contract/manifest-file';
 import { setupBackend, type BackendChoice } from './lib/backend.js';
-import { argmaxRows, Classifier, defaultClassifierConfig, stratifiedSplit, type ClassifierConfig } from './lib/classifier.js';
+import {
+  argmaxRows,
+  Classifier,
+  defaultClassifierConfig,
+  stratifiedSplit,
+  type ClassifierConfig,
+} from './lib/classifier.js';
 import { backendOption, float, positiveInt, runMain, threadsOption } from './lib/cli-common.js';
 import { loadDataset, type DecodedDataset } from './lib/data.js';
 import { fitGaussian, frechetDistance } from './lib/frechet.js';
@@ -44,7 +50,9 @@ interface Options {
 
 const program = new Command()
   .name('eval')
-  .description('Score an exported SAGAN model with a small classifier trained on the real images (accuracy, Fréchet distance)')
+  .description(
+    'Score an exported SAGAN model with a small classifier trained on the real images (accuracy, Fréchet distance)',
+  )
   .requiredOption('--model <dir>', 'model directory (model.json + generator.onnx)')
   .requiredOption('--data <dir>', 'ImageFolder directory of real images (same classes as the model)')
   .option('--annotations <dir>', 'Pascal-VOC annotations for box crops (use the same as in training)')
@@ -58,7 +66,11 @@ const program = new Command()
   .option('--cache-dir <dir>', 'where the decoded real images and the trained classifier are cached', 'runs/eval-cache')
   .addOption(backendOption('tfjs backend for the classifier', 'auto'))
   .addOption(threadsOption())
-  .addOption(new Option('--provider <name>', 'ONNX Runtime provider for generation').choices(['cpu', 'webgpu', 'cuda']).default('cpu'))
+  .addOption(
+    new Option('--provider <name>', 'ONNX Runtime provider for generation')
+      .choices(['cpu', 'webgpu', 'cuda'])
+      .default('cpu'),
+  )
   .option('--no-write', 'do not write the results into the manifest')
   .option('--json <file>', 'also write the results as JSON to this file');
 
@@ -66,14 +78,37 @@ const program = new Command()
 function matchClasses(manifest: ModelManifest, data: DecodedDataset): number[] {
   return manifest.classes.map((name) => {
     const i = data.classes.findIndex((c) => serverNormalise(c) === serverNormalise(name));
-    if (i < 0) throw new Error(`model class '${name}' has no folder in the data (data classes: ${data.classes.join(', ')})`);
+    if (i < 0)
+      throw new Error(`model class '${name}' has no folder in the data (data classes: ${data.classes.join(', ')})`);
     return i;
   });
 }
 
-async function classifierFor(data: DecodedDataset, split: { train: Int32Array; heldOut: Int32Array }, o: Options, cacheDir: string): Promise<{ classifier: Classifier; cached: boolean; file: string }> {
-  const config: ClassifierConfig = { ...defaultClassifierConfig(data.size, data.classes.length), width: o.classifierWidth };
-  const key = createHash('sha256').update(JSON.stringify({ v: 1, fp: data.fingerprint, config, holdout: o.holdout, seed: o.seed, epochs: o.epochs, batch: o.batch, lr: o.lr })).digest('hex').slice(0, 16);
+async function classifierFor(
+  data: DecodedDataset,
+  split: { train: Int32Array; heldOut: Int32Array },
+  o: Options,
+  cacheDir: string,
+): Promise<{ classifier: Classifier; cached: boolean; file: string }> {
+  const config: ClassifierConfig = {
+    ...defaultClassifierConfig(data.size, data.classes.length),
+    width: o.classifierWidth,
+  };
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify({
+        v: 1,
+        fp: data.fingerprint,
+        config,
+        holdout: o.holdout,
+        seed: o.seed,
+        epochs: o.epochs,
+        batch: o.batch,
+        lr: o.lr,
+      }),
+    )
+    .digest('hex')
+    .slice(0, 16);
   const file = path.join(cacheDir, `classifier-${data.size}px-${key}.bin`);
   try {
     const buf = await readFile(file);
@@ -85,8 +120,14 @@ async function classifierFor(data: DecodedDataset, split: { train: Int32Array; h
   const classifier = new Classifier(config, o.seed);
   const t0 = Date.now();
   await classifier.train(data.pixels, data.labels, split.train, {
-    epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed,
-    onEpoch: (e, loss) => { if ((e + 1) % 5 === 0 || e === o.epochs - 1) console.log(`  classifier epoch ${e + 1}/${o.epochs}: loss ${loss.toFixed(4)}`); },
+    epochs: o.epochs,
+    batch: o.batch,
+    lr: o.lr,
+    seed: o.seed,
+    onEpoch: (e, loss) => {
+      if ((e + 1) % 5 === 0 || e === o.epochs - 1)
+        console.log(`  classifier epoch ${e + 1}/${o.epochs}: loss ${loss.toFixed(4)}`);
+    },
   });
   console.log(`  trained in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   await mkdir(cacheDir, { recursive: true });
@@ -112,12 +153,22 @@ async function main(): Promise<void> {
   const size = manifest.image.size;
   const backend = await setupBackend(o.backend, { threads: o.threads });
   console.log(`backend (classifier): ${backend.description}; generation: onnxruntime ${o.provider}`);
-  const cacheKey = createHash('sha256').update(`${path.resolve(o.data)}|${o.annotations ? path.resolve(o.annotations) : '-'}`).digest('hex').slice(0, 12);
-  const data = await loadDataset({ data: o.data, annotations: o.annotations, size, cacheFile: path.join(o.cacheDir, `dataset-${size}px-${cacheKey}.bin`) });
+  const cacheKey = createHash('sha256')
+    .update(`${path.resolve(o.data)}|${o.annotations ? path.resolve(o.annotations) : '-'}`)
+    .digest('hex')
+    .slice(0, 12);
+  const data = await loadDataset({
+    data: o.data,
+    annotations: o.annotations,
+    size,
+    cacheFile: path.join(o.cacheDir, `dataset-${size}px-${cacheKey}.bin`),
+  });
   const classMap = matchClasses(manifest, data);
   const K = data.classes.length;
   const split = stratifiedSplit(data.labels, K, o.holdout, o.seed);
-  console.log(`real images: ${data.count} (${split.train.length} classifier training, ${split.heldOut.length} held out), ${data.skipped} skipped`);
+  console.log(
+    `real images: ${data.count} (${split.train.length} classifier training, ${split.heldOut.length} held out), ${data.skipped} skipped`,
+  );
   const { classifier, cached, file } = await classifierFor(data, split, o, o.cacheDir);
   console.log(`classifier: ${cached ? 'reused' : 'trained and cached'} ${file}`);
 
@@ -147,15 +198,20 @@ async function main(): Promise<void> {
         const z = new Float32Array(n * zDim);
         for (let i = 0; i < n; i++) z.set(latentForSeed(o.seed * 1_000_003 + m * N + start + i, zDim), i * zDim);
         const y = new BigInt64Array(n).fill(BigInt(m));
-        const r = await runSession(loaded, { [manifest.latent.input]: { data: z, dims: [n, zDim] }, [manifest.class_input]: { data: y, dims: [n] } }, [manifest.image.output]);
+        const r = await runSession(
+          loaded,
+          { [manifest.latent.input]: { data: z, dims: [n, zDim] }, [manifest.class_input]: { data: y, dims: [n] } },
+          [manifest.image.output],
+        );
         const img = r.outputs[manifest.image.output].data; // NCHW
         const [lo, hi] = manifest.image.range;
         for (let i = 0; i < n; i++) {
           const dst = (m * N + start + i) * plane;
-          for (let c = 0; c < 3; c++) for (let p = 0; p < size * size; p++) {
-            const v = (img[(i * 3 + c) * size * size + p] - lo) / (hi - lo) * 2 - 1;
-            generated[dst + p * 3 + c] = Math.min(1, Math.max(-1, v));
-          }
+          for (let c = 0; c < 3; c++)
+            for (let p = 0; p < size * size; p++) {
+              const v = ((img[(i * 3 + c) * size * size + p] - lo) / (hi - lo)) * 2 - 1;
+              generated[dst + p * 3 + c] = Math.min(1, Math.max(-1, v));
+            }
           genLabels[m * N + start + i] = classMap[m];
         }
       }
@@ -172,18 +228,32 @@ async function main(): Promise<void> {
   const F = classifier.config.featureDim;
   const pick = (features: Float32Array, labels: Int32Array, k: number | null): Float32Array => {
     const rows: number[] = [];
-    labels.forEach((l, i) => { if (k === null || l === k) rows.push(i); });
+    labels.forEach((l, i) => {
+      if (k === null || l === k) rows.push(i);
+    });
     const out = new Float32Array(rows.length * F);
     rows.forEach((r, j) => out.set(features.subarray(r * F, (r + 1) * F), j * F));
     return out;
   };
-  const overallFd = frechetDistance(fitGaussian(pick(realOut.features, data.labels, null), F), fitGaussian(pick(gen.features, genLabels, null), F));
+  const overallFd = frechetDistance(
+    fitGaussian(pick(realOut.features, data.labels, null), F),
+    fitGaussian(pick(gen.features, genLabels, null), F),
+  );
   const perClass = manifest.classes.map((name, m) => {
     const k = classMap[m];
     let ok = 0;
     for (let i = 0; i < N; i++) if (genPred[m * N + i] === k) ok += 1;
-    const fd = frechetDistance(fitGaussian(pick(realOut.features, data.labels, k), F), fitGaussian(pick(gen.features, genLabels, k), F));
-    return { class: name, real_heldout_accuracy: realPerClass[k].n ? realPerClass[k].ok / realPerClass[k].n : null, real_heldout_images: realPerClass[k].n, generated_accuracy: ok / N, frechet_distance: fd };
+    const fd = frechetDistance(
+      fitGaussian(pick(realOut.features, data.labels, k), F),
+      fitGaussian(pick(gen.features, genLabels, k), F),
+    );
+    return {
+      class: name,
+      real_heldout_accuracy: realPerClass[k].n ? realPerClass[k].ok / realPerClass[k].n : null,
+      real_heldout_images: realPerClass[k].n,
+      generated_accuracy: ok / N,
+      frechet_distance: fd,
+    };
   });
   const genAcc = perClass.reduce((s, c) => s + c.generated_accuracy, 0) / perClass.length;
   const results = {
@@ -191,7 +261,14 @@ async function main(): Promise<void> {
     dataset: o.data,
     ...(o.annotations ? { annotations: o.annotations } : {}),
     real_images: data.count,
-    classifier: { ...classifier.config, epochs: o.epochs, holdout: o.holdout, seed: o.seed, train_images: split.train.length, heldout_images: split.heldOut.length },
+    classifier: {
+      ...classifier.config,
+      epochs: o.epochs,
+      holdout: o.holdout,
+      seed: o.seed,
+      train_images: split.train.length,
+      heldout_images: split.heldOut.length,
+    },
     real_heldout_accuracy: realAcc,
     generated_samples_per_class: N,
     generated_accuracy: genAcc,
@@ -205,8 +282,13 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`${'class'.padEnd(nameW)} | real held-out acc | generated acc | Fréchet distance`);
   console.log(`${'-'.repeat(nameW)}-+-------------------+---------------+-----------------`);
-  for (const c of perClass) console.log(`${c.class.padEnd(nameW)} | ${pct(c.real_heldout_accuracy).padStart(17)} | ${pct(c.generated_accuracy).padStart(13)} | ${c.frechet_distance.toFixed(3).padStart(15)}`);
-  console.log(`${'overall'.padEnd(nameW)} | ${pct(realAcc).padStart(17)} | ${pct(genAcc).padStart(13)} | ${overallFd.toFixed(3).padStart(15)}`);
+  for (const c of perClass)
+    console.log(
+      `${c.class.padEnd(nameW)} | ${pct(c.real_heldout_accuracy).padStart(17)} | ${pct(c.generated_accuracy).padStart(13)} | ${c.frechet_distance.toFixed(3).padStart(15)}`,
+    );
+  console.log(
+    `${'overall'.padEnd(nameW)} | ${pct(realAcc).padStart(17)} | ${pct(genAcc).padStart(13)} | ${overallFd.toFixed(3).padStart(15)}`,
+  );
   console.log(`(Fréchet distance in this classifier's ${F}-d penultimate features: not comparable with published FID)`);
 
   if (o.json) await writeFile(o.json, `${JSON.stringify(results, null, 2)}\n`);

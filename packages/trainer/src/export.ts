@@ -30,23 +30,37 @@ interface Options {
 
 const program = new Command()
   .name('export')
-  .description('Export the EMA generator of a checkpoint to an ONNX model directory (with an ONNX Runtime parity check)')
+  .description(
+    'Export the EMA generator of a checkpoint to an ONNX model directory (with an ONNX Runtime parity check)',
+  )
   .requiredOption('--checkpoint <dir>', 'run directory (or its checkpoint/ directory)')
   .requiredOption('--out <dir>', 'model directory to write (generator.onnx, model.json)')
   .option('--name <name>', 'model name (default: the --out directory name)')
   .option('--version <version>', 'model version (default: step-<iteration>)')
   .option('--description <text>', 'manifest description')
-  .addOption(new Option('--source <which>', 'weights to export: ema (default) or g (the raw generator)').choices(['ema', 'g']).default('ema'))
+  .addOption(
+    new Option('--source <which>', 'weights to export: ema (default) or g (the raw generator)')
+      .choices(['ema', 'g'])
+      .default('ema'),
+  )
   .option('--sn-iterations <n>', 'power iterations for the exported spectral norms', positiveInt, 30)
   .option('--tolerance <t>', 'max |ORT - tfjs| allowed on the parity probe', float, 1e-4)
-  .option('--standing-stats <batches>', 'recompute BN statistics for the exported weights from this many batches of random z (0: use the EMA running statistics)', (v: string) => Number(v), 0)
+  .option(
+    '--standing-stats <batches>',
+    'recompute BN statistics for the exported weights from this many batches of random z (0: use the EMA running statistics)',
+    (v: string) => Number(v),
+    0,
+  )
   .option('--standing-batch <n>', 'batch size for --standing-stats (default: the training batch)', positiveInt)
   .addOption(backendOption('tfjs backend for the reference forward', 'cpu'))
   .addOption(threadsOption());
 
 /** Export never samples data. */
 class NoData implements BatchSource {
-  constructor(readonly imageSize: number, readonly numClasses: number) {}
+  constructor(
+    readonly imageSize: number,
+    readonly numClasses: number,
+  ) {}
   next(): never {
     throw new Error('export does not read training data');
   }
@@ -62,13 +76,23 @@ async function main(): Promise<void> {
   const backend = await setupBackend(o.backend, { threads: o.threads });
   const ckpt = await loadCheckpoint(o.checkpoint);
   const { meta } = ckpt;
-  const trainer = new Trainer(meta.model, meta.hyper, new NoData(meta.model.g.imageSize, meta.model.g.numClasses), 'none');
+  const trainer = new Trainer(
+    meta.model,
+    meta.hyper,
+    new NoData(meta.model.g.imageSize, meta.model.g.numClasses),
+    'none',
+  );
   trainer.loadState({ ...meta.state, source: null }, ckpt.tensors);
-  if (trainer.gLayout.signature() !== meta.layouts.g) throw new Error('checkpoint generator layout differs from this trainer version');
+  if (trainer.gLayout.signature() !== meta.layouts.g)
+    throw new Error('checkpoint generator layout differs from this trainer version');
   const inference = await trainer.inferenceWeights({ source: o.source, iterations: o.snIterations });
   const { weights } = inference;
-  if (!(Number.isInteger(o.standingStats) && o.standingStats >= 0)) throw new Error(`--standing-stats must be a non-negative integer, got ${o.standingStats}`);
-  const stats = o.standingStats > 0 ? await trainer.standingStats(weights, o.standingStats, o.standingBatch ?? meta.hyper.batch, meta.hyper.seed) : inference.stats;
+  if (!(Number.isInteger(o.standingStats) && o.standingStats >= 0))
+    throw new Error(`--standing-stats must be a non-negative integer, got ${o.standingStats}`);
+  const stats =
+    o.standingStats > 0
+      ? await trainer.standingStats(weights, o.standingStats, o.standingBatch ?? meta.hyper.batch, meta.hyper.seed)
+      : inference.stats;
   const name = o.name ?? path.basename(path.resolve(o.out));
   const wordnet = (meta.data.folders ?? []).some((f) => /^n\d{8}[-_]/.test(f));
   const h = meta.hyper;
@@ -91,7 +115,12 @@ async function main(): Promise<void> {
     seed: h.seed,
     loss: 'hinge',
     spectral_norm: { training_power_iterations_per_step: 1, export_power_iterations: o.snIterations },
-    batch_norm_statistics: o.standingStats > 0 ? { standing: { batches: o.standingStats, batch: o.standingBatch ?? meta.hyper.batch } } : (o.source === 'ema' ? 'EMA of running averages' : 'running averages'),
+    batch_norm_statistics:
+      o.standingStats > 0
+        ? { standing: { batches: o.standingStats, batch: o.standingBatch ?? meta.hyper.batch } }
+        : o.source === 'ema'
+          ? 'EMA of running averages'
+          : 'running averages',
     config: meta.model.g,
     discriminator: meta.model.d,
     trained_on_backend: meta.backend ?? 'unknown',
@@ -99,16 +128,33 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     parameters: countParameters(meta.model.g),
     flops_per_image: estimateFlops(meta.model.g),
-    ...(wordnet ? { data_terms: 'images from ImageNet / Stanford Dogs: non-commercial research and education use only' } : {}),
+    ...(wordnet
+      ? { data_terms: 'images from ImageNet / Stanford Dogs: non-commercial research and education use only' }
+      : {}),
   };
-  const { written, parity } = await exportModelDirectory(o.out, meta.model, trainer.gLayout, trainer.sLayout, weights, stats, {
-    name, version: o.version ?? `step-${meta.step}`, classes: meta.data.classes,
-    description: o.description ?? `SAGAN ${meta.model.g.imageSize}px generator trained for ${meta.step} iterations on ${path.basename(meta.data.dataset)} (${meta.data.classes.length} classes)`,
-    provenance, tolerance: o.tolerance,
-  });
+  const { written, parity } = await exportModelDirectory(
+    o.out,
+    meta.model,
+    trainer.gLayout,
+    trainer.sLayout,
+    weights,
+    stats,
+    {
+      name,
+      version: o.version ?? `step-${meta.step}`,
+      classes: meta.data.classes,
+      description:
+        o.description ??
+        `SAGAN ${meta.model.g.imageSize}px generator trained for ${meta.step} iterations on ${path.basename(meta.data.dataset)} (${meta.data.classes.length} classes)`,
+      provenance,
+      tolerance: o.tolerance,
+    },
+  );
   console.log(`backend ${backend.name}; checkpoint ${ckpt.dir} (iteration ${meta.step})`);
-  console.log(`parity (ONNX Runtime cpu vs tfjs ${o.source.toUpperCase()} generator, ${parity.batch} samples): max |diff| image ${parity.maxAbsImage.toExponential(2)}`
-    + `${parity.maxAbsAttention !== null ? `, attention ${parity.maxAbsAttention.toExponential(2)}` : ''} <= ${parity.tolerance}`);
+  console.log(
+    `parity (ONNX Runtime cpu vs tfjs ${o.source.toUpperCase()} generator, ${parity.batch} samples): max |diff| image ${parity.maxAbsImage.toExponential(2)}` +
+      `${parity.maxAbsAttention !== null ? `, attention ${parity.maxAbsAttention.toExponential(2)}` : ''} <= ${parity.tolerance}`,
+  );
   console.log(`wrote ${written.modelPath} (${formatBytes(written.modelBytes)}) and ${written.manifestPath}`);
   trainer.dispose();
 }

@@ -12,8 +12,24 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { setupBackend, type BackendChoice } from './lib/backend.js';
-import { loadCheckpoint, saveCheckpoint, type CheckpointMeta, type DataDescription, type StoredDtype } from './lib/checkpoint.js';
-import { backendOption, float, formatBytes, formatDuration, intList, positiveInt, runMain, side, threadsOption } from './lib/cli-common.js';
+import {
+  loadCheckpoint,
+  saveCheckpoint,
+  type CheckpointMeta,
+  type DataDescription,
+  type StoredDtype,
+} from './lib/checkpoint.js';
+import {
+  backendOption,
+  float,
+  formatBytes,
+  formatDuration,
+  intList,
+  positiveInt,
+  runMain,
+  side,
+  threadsOption,
+} from './lib/cli-common.js';
 import { classCounts, DatasetSource, loadDataset } from './lib/data.js';
 import { parsePolicies } from './lib/diffaugment.js';
 import { makeModelConfig, type ModelConfig } from './lib/model-config.js';
@@ -71,16 +87,37 @@ const program = new Command()
   .option('--size <px>', 'image side: 32, 64 or 128 (others with --g-multipliers/--d-multipliers)', positiveInt, 64)
   .addOption(backendOption('tfjs backend', 'auto'))
   .addOption(threadsOption())
-  .option('--submit-batch <n>', 'WebGPU: WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (kernels recorded per queue submit)', positiveInt, 200)
-  .option('--steps <n>', 'train until this many iterations (one iteration = n-dis D steps + 1 G step)', positiveInt, 10000)
+  .option(
+    '--submit-batch <n>',
+    'WebGPU: WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (kernels recorded per queue submit)',
+    positiveInt,
+    200,
+  )
+  .option(
+    '--steps <n>',
+    'train until this many iterations (one iteration = n-dis D steps + 1 G step)',
+    positiveInt,
+    10000,
+  )
   .option('--batch <n>', 'batch size (D and G steps)', positiveInt, DEFAULT_HYPER.batch)
   .option('--width <ch>', "G base channels ('ch' / gf_dim)", positiveInt, 32)
   .option('--d-width <ch>', 'D base channels (default: --width)', positiveInt)
   .option('--z-dim <n>', 'latent size', positiveInt, 128)
-  .option('--g-multipliers <list>', 'G channel multipliers per resolution from 4x4 (default: the SAGAN layout for --size)', intList)
+  .option(
+    '--g-multipliers <list>',
+    'G channel multipliers per resolution from 4x4 (default: the SAGAN layout for --size)',
+    intList,
+  )
   .option('--d-multipliers <list>', 'D channel multipliers per block (default: the BigGAN layout for --size)', intList)
-  .addOption(new Option('--g-attention <side>', "G self-attention feature-map side, or 'none' (default 32 at 64/128 px, 16 at 32 px)").argParser(side))
-  .addOption(new Option('--d-attention <side>', "D self-attention feature-map side, or 'none' (default as G)").argParser(side))
+  .addOption(
+    new Option(
+      '--g-attention <side>',
+      "G self-attention feature-map side, or 'none' (default 32 at 64/128 px, 16 at 32 px)",
+    ).argParser(side),
+  )
+  .addOption(
+    new Option('--d-attention <side>', "D self-attention feature-map side, or 'none' (default as G)").argParser(side),
+  )
   .option('--no-pool-keys', 'do not 2x2 max-pool attention keys and values')
   .option('--lr-g <lr>', 'G Adam learning rate', float, DEFAULT_HYPER.lrG)
   .option('--lr-d <lr>', 'D Adam learning rate', float, DEFAULT_HYPER.lrD)
@@ -88,26 +125,64 @@ const program = new Command()
   .option('--beta2 <b>', 'Adam beta2', float, DEFAULT_HYPER.beta2)
   .option('--adam-eps <e>', 'Adam epsilon', float, DEFAULT_HYPER.adamEps)
   .option('--n-dis <n>', 'D steps per G step', positiveInt, DEFAULT_HYPER.nDis)
-  .option('--ema-decay <d>', 'EMA decay of G weights (the EMA generator is what export ships)', float, DEFAULT_HYPER.emaDecay)
-  .option('--ema-start <n>', 'iteration from which the EMA averages (before: a copy of G)', positiveInt, DEFAULT_HYPER.emaStart)
+  .option(
+    '--ema-decay <d>',
+    'EMA decay of G weights (the EMA generator is what export ships)',
+    float,
+    DEFAULT_HYPER.emaDecay,
+  )
+  .option(
+    '--ema-start <n>',
+    'iteration from which the EMA averages (before: a copy of G)',
+    positiveInt,
+    DEFAULT_HYPER.emaStart,
+  )
   .option('--bn-momentum <m>', 'weight of batch statistics in the running BN averages', float, DEFAULT_HYPER.bnMomentum)
   .option('--diffaugment <list>', "DiffAugment policies: comma list of color, translation, cutout, or 'none'", 'none')
   .addOption(new Option('--init <scheme>', 'weight initialisation').choices([...INIT_SCHEMES]).default('ortho'))
   .option('--seed <n>', 'seed of initialisation, data order, z, augmentation', positiveInt, 1)
   .option('--log-every <n>', 'read losses back and log them every n iterations', positiveInt, 50)
   .option('--sample-every <n>', 'write a sample grid every n iterations', positiveInt, 500)
-  .option('--checkpoint-every <n>', 'checkpoint every n iterations (and on SIGINT/SIGTERM, --max-minutes, the end)', positiveInt, 1000)
+  .option(
+    '--checkpoint-every <n>',
+    'checkpoint every n iterations (and on SIGINT/SIGTERM, --max-minutes, the end)',
+    positiveInt,
+    1000,
+  )
   .option('--samples-per-class <n>', 'columns of the sample grid', positiveInt, 8)
-  .option('--max-minutes <m>', 'stop (with a checkpoint) before this much wall time has passed; resume with --resume', float)
-  .addOption(new Option('--moments-dtype <dtype>', 'Adam moments in checkpoints: float32 (exact resume) or float16 (smaller)').choices(['float32', 'float16']).default('float32'))
-  .option('--resume', 'continue from <out>/checkpoint (model and hyper-parameters come from it; --steps can extend)', false)
+  .option(
+    '--max-minutes <m>',
+    'stop (with a checkpoint) before this much wall time has passed; resume with --resume',
+    float,
+  )
+  .addOption(
+    new Option('--moments-dtype <dtype>', 'Adam moments in checkpoints: float32 (exact resume) or float16 (smaller)')
+      .choices(['float32', 'float16'])
+      .default('float32'),
+  )
+  .option(
+    '--resume',
+    'continue from <out>/checkpoint (model and hyper-parameters come from it; --steps can extend)',
+    false,
+  )
   .option('--cache <file>', 'decoded dataset cache (default <out>/dataset-<size>.bin)')
   .option('--no-progress', 'no progress bar (log lines only)');
 
 function hyperFrom(o: Options): TrainHyper {
   return {
-    batch: o.batch, lrD: o.lrD, lrG: o.lrG, beta1: o.beta1, beta2: o.beta2, adamEps: o.adamEps, nDis: o.nDis,
-    emaDecay: o.emaDecay, emaStart: o.emaStart, bnMomentum: o.bnMomentum, augment: parsePolicies(o.diffaugment), init: o.init, seed: o.seed,
+    batch: o.batch,
+    lrD: o.lrD,
+    lrG: o.lrG,
+    beta1: o.beta1,
+    beta2: o.beta2,
+    adamEps: o.adamEps,
+    nDis: o.nDis,
+    emaDecay: o.emaDecay,
+    emaStart: o.emaStart,
+    bnMomentum: o.bnMomentum,
+    augment: parsePolicies(o.diffaugment),
+    init: o.init,
+    seed: o.seed,
   };
 }
 
@@ -118,12 +193,15 @@ async function main(): Promise<void> {
   const out = o.out;
   await mkdir(out, { recursive: true });
   const logFile = path.join(out, 'log.jsonl');
-  const log = async (record: Record<string, unknown>): Promise<void> => appendFile(logFile, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
+  const log = async (record: Record<string, unknown>): Promise<void> =>
+    appendFile(logFile, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
 
   let resumed: Awaited<ReturnType<typeof loadCheckpoint>> | undefined;
   if (o.resume) {
     resumed = await loadCheckpoint(out);
-    console.log(`resuming from ${resumed.dir} at iteration ${resumed.meta.step} (model and hyper-parameters from the checkpoint)`);
+    console.log(
+      `resuming from ${resumed.dir} at iteration ${resumed.meta.step} (model and hyper-parameters from the checkpoint)`,
+    );
   }
   const dataDir = o.data ?? resumed?.meta.data.dataset;
   if (!dataDir) throw new Error('--data is required (or --resume with a checkpoint that names its dataset)');
@@ -137,48 +215,103 @@ async function main(): Promise<void> {
   const cacheFile = o.cache ?? path.join(out, `dataset-${size}.bin`);
   const t0 = Date.now();
   const data = await loadDataset({
-    data: dataDir, annotations, size, cacheFile,
-    onProgress: (done, total) => { if (done === total || done % 500 === 0) process.stdout.write(`\rdecoding images ${done}/${total}`); },
+    data: dataDir,
+    annotations,
+    size,
+    cacheFile,
+    onProgress: (done, total) => {
+      if (done === total || done % 500 === 0) process.stdout.write(`\rdecoding images ${done}/${total}`);
+    },
   });
   if (!data.fromCache) process.stdout.write('\n');
   const counts = classCounts(data);
-  console.log(`data: ${data.count} images in ${data.classes.length} classes (${data.classes.map((c, i) => `${c} ${counts[i]}`).join(', ')}); `
-    + `${data.skipped} skipped (undecodable)${annotations ? `, ${data.noBox} without a bounding box (centre crop)` : ''}; `
-    + `${data.fromCache ? `cache ${cacheFile}` : `decoded in ${((Date.now() - t0) / 1000).toFixed(1)} s, cached to ${cacheFile}`}`);
+  console.log(
+    `data: ${data.count} images in ${data.classes.length} classes (${data.classes.map((c, i) => `${c} ${counts[i]}`).join(', ')}); ` +
+      `${data.skipped} skipped (undecodable)${annotations ? `, ${data.noBox} without a bounding box (centre crop)` : ''}; ` +
+      `${data.fromCache ? `cache ${cacheFile}` : `decoded in ${((Date.now() - t0) / 1000).toFixed(1)} s, cached to ${cacheFile}`}`,
+  );
   if (resumed && resumed.meta.data.classes.join(',') !== data.classes.join(',')) {
-    throw new Error(`dataset classes changed since the checkpoint: ${resumed.meta.data.classes.join(', ')} -> ${data.classes.join(', ')}`);
+    throw new Error(
+      `dataset classes changed since the checkpoint: ${resumed.meta.data.classes.join(', ')} -> ${data.classes.join(', ')}`,
+    );
   }
 
-  const model: ModelConfig = resumed?.meta.model ?? makeModelConfig({
-    imageSize: size, numClasses: data.classes.length, gWidth: o.width, dWidth: o.dWidth, zDim: o.zDim,
-    gMultipliers: o.gMultipliers, dMultipliers: o.dMultipliers, gAttention: o.gAttention, dAttention: o.dAttention, poolKeys: o.poolKeys,
-  });
+  const model: ModelConfig =
+    resumed?.meta.model ??
+    makeModelConfig({
+      imageSize: size,
+      numClasses: data.classes.length,
+      gWidth: o.width,
+      dWidth: o.dWidth,
+      zDim: o.zDim,
+      gMultipliers: o.gMultipliers,
+      dMultipliers: o.dMultipliers,
+      gAttention: o.gAttention,
+      dAttention: o.dAttention,
+      poolKeys: o.poolKeys,
+    });
   const hyper = resumed?.meta.hyper ?? hyperFrom(o);
   const source = new DatasetSource(data, hyper.seed);
   const tInit = Date.now();
   const trainer = await Trainer.create(model, hyper, source, { restoring: Boolean(resumed) });
   if (resumed) trainer.loadState(resumed.meta.state, resumed.tensors);
   else console.log(`initialised (${hyper.init}) in ${((Date.now() - tInit) / 1000).toFixed(1)} s`);
-  const dataInfo: DataDescription = { dataset: dataDir, classes: data.classes, folders: data.folders, images: data.count, skipped: data.skipped, ...(annotations ? { annotations } : {}) };
-  console.log(`model: G ${(trainer.gLayout.count / 1e6).toFixed(2)} M params (${model.g.imageSize}px, width ${model.g.width}, attention ${model.g.attentionResolution ?? 'none'}), `
-    + `D ${(trainer.dLayout.count / 1e6).toFixed(2)} M params (width ${model.d.width}, attention ${model.d.attentionResolution ?? 'none'}); `
-    + `spectral norm: ${trainer.snG.count} + ${trainer.snD.count} weights in ${trainer.snG.buckets.length} + ${trainer.snD.buckets.length} batched groups`);
-  console.log(`training: batch ${hyper.batch}, lr G ${hyper.lrG} D ${hyper.lrD}, betas (${hyper.beta1}, ${hyper.beta2}), n_dis ${hyper.nDis}, `
-    + `EMA ${hyper.emaDecay} from ${hyper.emaStart}, DiffAugment ${hyper.augment.join('+') || 'off'}, init ${hyper.init}, seed ${hyper.seed}; `
-    + `iterations ${trainer.step} -> ${o.steps}`);
-  await log({ event: resumed ? 'resume' : 'start', step: trainer.step, backend: backend.name, model, hyper, data: dataInfo });
+  const dataInfo: DataDescription = {
+    dataset: dataDir,
+    classes: data.classes,
+    folders: data.folders,
+    images: data.count,
+    skipped: data.skipped,
+    ...(annotations ? { annotations } : {}),
+  };
+  console.log(
+    `model: G ${(trainer.gLayout.count / 1e6).toFixed(2)} M params (${model.g.imageSize}px, width ${model.g.width}, attention ${model.g.attentionResolution ?? 'none'}), ` +
+      `D ${(trainer.dLayout.count / 1e6).toFixed(2)} M params (width ${model.d.width}, attention ${model.d.attentionResolution ?? 'none'}); ` +
+      `spectral norm: ${trainer.snG.count} + ${trainer.snD.count} weights in ${trainer.snG.buckets.length} + ${trainer.snD.buckets.length} batched groups`,
+  );
+  console.log(
+    `training: batch ${hyper.batch}, lr G ${hyper.lrG} D ${hyper.lrD}, betas (${hyper.beta1}, ${hyper.beta2}), n_dis ${hyper.nDis}, ` +
+      `EMA ${hyper.emaDecay} from ${hyper.emaStart}, DiffAugment ${hyper.augment.join('+') || 'off'}, init ${hyper.init}, seed ${hyper.seed}; ` +
+      `iterations ${trainer.step} -> ${o.steps}`,
+  );
+  await log({
+    event: resumed ? 'resume' : 'start',
+    step: trainer.step,
+    backend: backend.name,
+    model,
+    hyper,
+    data: dataInfo,
+  });
 
   const checkpoint = async (why: string): Promise<CheckpointMeta> => {
     const t = Date.now();
-    const meta = await saveCheckpoint(out, {
-      step: trainer.step, state: trainer.state(), model, hyper, data: dataInfo,
-      layouts: { g: trainer.gLayout.signature(), d: trainer.dLayout.signature(), stats: trainer.sLayout.signature() },
-    }, await trainer.stateTensors(), { momentsDtype: o.momentsDtype, backend: backend.name });
+    const meta = await saveCheckpoint(
+      out,
+      {
+        step: trainer.step,
+        state: trainer.state(),
+        model,
+        hyper,
+        data: dataInfo,
+        layouts: { g: trainer.gLayout.signature(), d: trainer.dLayout.signature(), stats: trainer.sLayout.signature() },
+      },
+      await trainer.stateTensors(),
+      { momentsDtype: o.momentsDtype, backend: backend.name },
+    );
     const secs = (Date.now() - t) / 1000;
     bar?.stop();
-    console.log(`checkpoint (${why}) at iteration ${trainer.step}: ${formatBytes(meta.totalBytes)} in ${meta.shards.length} file(s), ${secs.toFixed(1)} s`);
+    console.log(
+      `checkpoint (${why}) at iteration ${trainer.step}: ${formatBytes(meta.totalBytes)} in ${meta.shards.length} file(s), ${secs.toFixed(1)} s`,
+    );
     barStart();
-    await log({ event: 'checkpoint', step: trainer.step, reason: why, bytes: meta.totalBytes, files: meta.shards.length, seconds: secs });
+    await log({
+      event: 'checkpoint',
+      step: trainer.step,
+      reason: why,
+      bytes: meta.totalBytes,
+      files: meta.shards.length,
+      seconds: secs,
+    });
     lastCheckpointSeconds = secs;
     return meta;
   };
@@ -209,10 +342,17 @@ async function main(): Promise<void> {
   let loopDone = false;
   function barStart(): void {
     if (!useBar || loopDone || trainer.step >= o.steps) return;
-    bar = new cliProgress.SingleBar({
-      format: 'train |{bar}| {value}/{total} | {rate} it/s | ETA {eta_formatted} | D {lossD} G {lossG}',
-      hideCursor: true, noTTYOutput: true, notTTYSchedule: 30000, etaBuffer: 200, etaAsynchronousUpdate: true,
-    }, cliProgress.Presets.shades_classic);
+    bar = new cliProgress.SingleBar(
+      {
+        format: 'train |{bar}| {value}/{total} | {rate} it/s | ETA {eta_formatted} | D {lossD} G {lossG}',
+        hideCursor: true,
+        noTTYOutput: true,
+        notTTYSchedule: 30000,
+        etaBuffer: 200,
+        etaAsynchronousUpdate: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     bar.start(o.steps, trainer.step, payload);
   }
   let lastCheckpointSeconds = 3;
@@ -248,7 +388,9 @@ async function main(): Promise<void> {
       if (![losses.lossD, losses.lossG].every(Number.isFinite)) {
         stopReason = 'non-finite loss';
         bar?.stop();
-        console.error(`\nnon-finite loss at iteration ${trainer.step}: ${JSON.stringify(losses)}; stopping (the checkpoint before it is kept)`);
+        console.error(
+          `\nnon-finite loss at iteration ${trainer.step}: ${JSON.stringify(losses)}; stopping (the checkpoint before it is kept)`,
+        );
         process.exitCode = 2;
         break;
       }
@@ -256,8 +398,10 @@ async function main(): Promise<void> {
     if (!reportedRate && trainer.step - rateWindow[0].step >= 10 && rateWindow.length >= 11) {
       reportedRate = true;
       bar?.stop();
-      console.log(`backend ${backend.name}: ${rate.toFixed(2)} it/s (${(1000 / rate).toFixed(0)} ms per iteration) over the first iterations; `
-        + `ETA ${formatDuration((o.steps - trainer.step) / rate)} for ${o.steps - trainer.step} more`);
+      console.log(
+        `backend ${backend.name}: ${rate.toFixed(2)} it/s (${(1000 / rate).toFixed(0)} ms per iteration) over the first iterations; ` +
+          `ETA ${formatDuration((o.steps - trainer.step) / rate)} for ${o.steps - trainer.step} more`,
+      );
       barStart();
     }
     bar?.update(trainer.step, payload);
@@ -273,8 +417,13 @@ async function main(): Promise<void> {
     if (trainer.step % o.sampleEvery !== 0) await samples();
   }
   const total = (Date.now() - started) / 1000;
-  console.log(`${stopReason ? `stopped (${stopReason})` : 'done'} at iteration ${trainer.step}/${o.steps} after ${formatDuration(total)}; run directory ${out}`);
-  if (stopReason && trainer.step < o.steps && stopReason !== 'non-finite loss') console.log(`continue with: npm run train -- --out ${out} --resume --steps ${o.steps}${o.maxMinutes ? ` --max-minutes ${o.maxMinutes}` : ''}`);
+  console.log(
+    `${stopReason ? `stopped (${stopReason})` : 'done'} at iteration ${trainer.step}/${o.steps} after ${formatDuration(total)}; run directory ${out}`,
+  );
+  if (stopReason && trainer.step < o.steps && stopReason !== 'non-finite loss')
+    console.log(
+      `continue with: npm run train -- --out ${out} --resume --steps ${o.steps}${o.maxMinutes ? ` --max-minutes ${o.maxMinutes}` : ''}`,
+    );
   await log({ event: 'stop', step: trainer.step, reason: stopReason ?? 'end', seconds: total });
   trainer.dispose();
 }

@@ -20,7 +20,11 @@ const skip = await trainerBackend();
 
 const scripts = fileURLToPath(new URL('../src/', import.meta.url));
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; out: string }
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+}
 
 function run(script: string, args: string[], opts: { killOn?: RegExp } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
@@ -42,39 +46,57 @@ function run(script: string, args: string[], opts: { killOn?: RegExp } = {}): Pr
 }
 
 async function makeImages(root: string): Promise<void> {
-  const colours: Record<string, [number, number, number]> = { 'n00000001-Red_Square': [220, 30, 30], 'n00000002-Green_Square': [30, 200, 40] };
+  const colours: Record<string, [number, number, number]> = {
+    'n00000001-Red_Square': [220, 30, 30],
+    'n00000002-Green_Square': [30, 200, 40],
+  };
   for (const [folder, rgb] of Object.entries(colours)) {
     await mkdir(path.join(root, folder), { recursive: true });
     for (let i = 0; i < 6; i++) {
       const px = Buffer.alloc(24 * 24 * 3);
-      for (let p = 0; p < 24 * 24; p++) px.set(rgb.map((c) => Math.max(0, Math.min(255, c + ((p * (i + 3)) % 50) - 25))), p * 3);
-      await sharp(px, { raw: { width: 24, height: 24, channels: 3 } }).png().toFile(path.join(root, folder, `${i}.png`));
+      for (let p = 0; p < 24 * 24; p++)
+        px.set(
+          rgb.map((c) => Math.max(0, Math.min(255, c + ((p * (i + 3)) % 50) - 25))),
+          p * 3,
+        );
+      await sharp(px, { raw: { width: 24, height: 24, channels: 3 } })
+        .png()
+        .toFile(path.join(root, folder, `${i}.png`));
     }
   }
 }
 
-test('--threads outside 1..1024 stops every script at parsing with the bound named, before any backend loads', { timeout: 120_000 }, async () => {
-  const root = await mkdtemp(path.join(tmpdir(), 'sagan-threads-'));
-  try {
-    // 2**32 used to reach libtorch, which aborted the process; 1025 and 0 are just outside the bound.
-    for (const threads of [String(2 ** 32), String(MAX_THREADS + 1), '0', '1.5']) {
-      const out = path.join(root, 'run');
-      const r = await run('train.js', ['--out', out, '--data', root, '--backend', 'torch', '--threads', threads]);
-      assert.equal(r.signal, null, r.out);
-      assert.equal(r.code, 1, r.out);
-      assert.match(r.out, new RegExp(`option '--threads <n>' argument '${threads.replace('.', '\\.')}' is invalid\\. must be an integer from 1 to ${MAX_THREADS}`));
-      await assert.rejects(readdir(out), 'parsing failed before the run directory was made');
+test(
+  '--threads outside 1..1024 stops every script at parsing with the bound named, before any backend loads',
+  { timeout: 120_000 },
+  async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'sagan-threads-'));
+    try {
+      // 2**32 used to reach libtorch, which aborted the process; 1025 and 0 are just outside the bound.
+      for (const threads of [String(2 ** 32), String(MAX_THREADS + 1), '0', '1.5']) {
+        const out = path.join(root, 'run');
+        const r = await run('train.js', ['--out', out, '--data', root, '--backend', 'torch', '--threads', threads]);
+        assert.equal(r.signal, null, r.out);
+        assert.equal(r.code, 1, r.out);
+        assert.match(
+          r.out,
+          new RegExp(
+            `option '--threads <n>' argument '${threads.replace('.', '\\.')}' is invalid\\. must be an integer from 1 to ${MAX_THREADS}`,
+          ),
+        );
+        await assert.rejects(readdir(out), 'parsing failed before the run directory was made');
+      }
+      // every script shares the option
+      for (const script of ['export.js', 'eval.js', 'bench-train.js', 'check-backend.js', 'compare-pytorch.js']) {
+        const r = await run(script, ['--threads', String(MAX_THREADS + 1)]);
+        assert.equal(r.code, 1, `${script}: ${r.out}`);
+        assert.match(r.out, new RegExp(`must be an integer from 1 to ${MAX_THREADS}`), script);
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
-    // every script shares the option
-    for (const script of ['export.js', 'eval.js', 'bench-train.js', 'check-backend.js', 'compare-pytorch.js']) {
-      const r = await run(script, ['--threads', String(MAX_THREADS + 1)]);
-      assert.equal(r.code, 1, `${script}: ${r.out}`);
-      assert.match(r.out, new RegExp(`must be an integer from 1 to ${MAX_THREADS}`), script);
-    }
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 test("--threads' bound is the torch backend's", async () => {
   const torch = await import('@sagan-serve/tfjs-backend-torch');
@@ -88,14 +110,44 @@ test('train (SIGTERM, resume) -> export -> eval on a tiny dataset', { skip, time
     await makeImages(data);
     const out = path.join(root, 'run');
     const common = ['--backend', TEST_BACKEND, '--no-progress'];
-    const first = await run('train.js', ['--data', data, '--size', '16', '--width', '4', '--z-dim', '16', '--batch', '4', '--steps', '400',
-      '--out', out, '--log-every', '2', '--sample-every', '1000', '--checkpoint-every', '1000', '--diffaugment', 'translation,cutout', ...common], { killOn: /it\/s \(\d+ ms per iteration\)/ });
+    const first = await run(
+      'train.js',
+      [
+        '--data',
+        data,
+        '--size',
+        '16',
+        '--width',
+        '4',
+        '--z-dim',
+        '16',
+        '--batch',
+        '4',
+        '--steps',
+        '400',
+        '--out',
+        out,
+        '--log-every',
+        '2',
+        '--sample-every',
+        '1000',
+        '--checkpoint-every',
+        '1000',
+        '--diffaugment',
+        'translation,cutout',
+        ...common,
+      ],
+      { killOn: /it\/s \(\d+ ms per iteration\)/ },
+    );
     // SIGTERM once the trainer reports its speed (after about 10 iterations)
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, new RegExp(`backend: ${TEST_BACKEND}`));
     assert.match(first.out, /data: 12 images in 2 classes \(red_square 6, green_square 6\)/);
     assert.match(first.out, /checkpoint \(SIGTERM\) at iteration \d+/);
-    const log1 = (await readFile(path.join(out, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const log1 = (await readFile(path.join(out, 'log.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const stoppedAt = log1.filter((r) => r.event === 'stop')[0].step as number;
     assert.ok(stoppedAt >= 1 && stoppedAt < 400);
     assert.ok(log1.some((r) => typeof r.lossD === 'number'));
@@ -111,8 +163,22 @@ test('train (SIGTERM, resume) -> export -> eval on a tiny dataset', { skip, time
     assert.equal(exp.code, 0, exp.out);
     assert.match(exp.out, /parity .* max \|diff\| image/);
 
-    const ev = await run('eval.js', ['--model', model, '--data', data, '--samples-per-class', '4', '--epochs', '1', '--classifier-width', '4',
-      '--cache-dir', path.join(root, 'cache'), '--backend', TEST_BACKEND]);
+    const ev = await run('eval.js', [
+      '--model',
+      model,
+      '--data',
+      data,
+      '--samples-per-class',
+      '4',
+      '--epochs',
+      '1',
+      '--classifier-width',
+      '4',
+      '--cache-dir',
+      path.join(root, 'cache'),
+      '--backend',
+      TEST_BACKEND,
+    ]);
     assert.equal(ev.code, 0, ev.out);
     assert.match(ev.out, /overall/);
     const manifest = parseManifest(JSON.parse(await readFile(path.join(model, 'model.json'), 'utf8')));

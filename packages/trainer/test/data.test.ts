@@ -8,7 +8,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { DatasetSource, loadDataset, normaliseClassName, parseVocBoxes, scanImageFolder, squareCrop } from '../src/lib/data.js';
+import {
+  DatasetSource,
+  loadDataset,
+  normaliseClassName,
+  parseVocBoxes,
+  scanImageFolder,
+  squareCrop,
+} from '../src/lib/data.js';
 import { Rng } from '../src/lib/rng.js';
 
 test('class folder names normalise to snake_case without WordNet ids', () => {
@@ -22,9 +29,13 @@ test('class folder names normalise to snake_case without WordNet ids', () => {
 });
 
 test('Pascal-VOC boxes and square crops', () => {
-  const xml = '<annotation><object><bndbox><xmin>10</xmin><ymin>20</ymin><xmax>50</xmax><ymax>40</ymax></bndbox></object>'
-    + '<object><bndbox><xmin>0</xmin><ymin>0</ymin><xmax>5</xmax><ymax>5</ymax></bndbox></object></annotation>';
-  assert.deepEqual(parseVocBoxes(xml), [{ xmin: 10, ymin: 20, xmax: 50, ymax: 40 }, { xmin: 0, ymin: 0, xmax: 5, ymax: 5 }]);
+  const xml =
+    '<annotation><object><bndbox><xmin>10</xmin><ymin>20</ymin><xmax>50</xmax><ymax>40</ymax></bndbox></object>' +
+    '<object><bndbox><xmin>0</xmin><ymin>0</ymin><xmax>5</xmax><ymax>5</ymax></bndbox></object></annotation>';
+  assert.deepEqual(parseVocBoxes(xml), [
+    { xmin: 10, ymin: 20, xmax: 50, ymax: 40 },
+    { xmin: 0, ymin: 0, xmax: 5, ymax: 5 },
+  ]);
   assert.deepEqual(squareCrop(100, 60), { left: 20, top: 0, side: 60 });
   // 40x20 box -> 40x40 square centred on it
   assert.deepEqual(squareCrop(100, 60, { xmin: 10, ymin: 20, xmax: 50, ymax: 40 }), { left: 10, top: 10, side: 40 });
@@ -35,7 +46,10 @@ test('Pascal-VOC boxes and square crops', () => {
 
 /** A tiny Stanford-Dogs-like tree: Images/<wnid-Name>/<id>.jpg and Annotation/<wnid-Name>/<id>. */
 async function makeTree(root: string): Promise<void> {
-  const classes = [['n00000001-Red_thing', [255, 0, 0]], ['n00000002-Blue_thing', [0, 0, 255]]] as const;
+  const classes = [
+    ['n00000001-Red_thing', [255, 0, 0]],
+    ['n00000002-Blue_thing', [0, 0, 255]],
+  ] as const;
   for (const [folder, rgb] of classes) {
     await mkdir(path.join(root, 'Images', folder), { recursive: true });
     await mkdir(path.join(root, 'Annotation', folder), { recursive: true });
@@ -45,9 +59,14 @@ async function makeTree(root: string): Promise<void> {
       const h = 20;
       const px = Buffer.alloc(w * h * 3);
       for (let y = 0; y < h; y++) for (let x = w / 2; x < w; x++) px.set(rgb, (y * w + x) * 3);
-      await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 95 }).toFile(path.join(root, 'Images', folder, `img${i}.jpg`));
+      await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+        .jpeg({ quality: 95 })
+        .toFile(path.join(root, 'Images', folder, `img${i}.jpg`));
       // the box covers the coloured half
-      await writeFile(path.join(root, 'Annotation', folder, `img${i}`), '<annotation><object><bndbox><xmin>20</xmin><ymin>0</ymin><xmax>40</xmax><ymax>20</ymax></bndbox></object></annotation>');
+      await writeFile(
+        path.join(root, 'Annotation', folder, `img${i}`),
+        '<annotation><object><bndbox><xmin>20</xmin><ymin>0</ymin><xmax>40</xmax><ymax>20</ymax></bndbox></object></annotation>',
+      );
     }
   }
   await writeFile(path.join(root, 'Images', classes[0][0], 'broken.jpg'), 'not a jpeg');
@@ -69,7 +88,8 @@ test('ImageFolder: scan, crop to boxes, skip undecodable files, cache', async ()
     // cropped to the box: every pixel has the class colour (JPEG tolerance)
     for (let i = 0; i < 6; i++) {
       const want = d.labels[i] === 0 ? [255, 0, 0] : [0, 0, 255];
-      for (let p = 0; p < 64; p++) for (let c = 0; c < 3; c++) assert.ok(Math.abs(d.pixels[(i * 64 + p) * 3 + c] - want[c]) < 40);
+      for (let p = 0; p < 64; p++)
+        for (let c = 0; c < 3; c++) assert.ok(Math.abs(d.pixels[(i * 64 + p) * 3 + c] - want[c]) < 40);
     }
     // without annotations: centre square -> half black
     const centre = await loadDataset({ data: root, size: 8 });
@@ -89,13 +109,31 @@ test('DatasetSource: epochs cover every image, flips come from the rng, state re
   const size = 2;
   const count = 5;
   const pixels = new Uint8Array(count * size * size * 3);
-  for (let i = 0; i < count; i++) for (let p = 0; p < size * size; p++) pixels.set([i * 10, p < 2 ? (p === 0 ? 0 : 255) : 0, 0], (i * size * size + p) * 3);
-  const data = { size, classes: ['a', 'b'], folders: ['a', 'b'], labels: Int32Array.from([0, 1, 0, 1, 0]), pixels, count, skipped: 0, noBox: 0, fingerprint: 'x', fromCache: false, source: 'mem' };
+  for (let i = 0; i < count; i++)
+    for (let p = 0; p < size * size; p++)
+      pixels.set([i * 10, p < 2 ? (p === 0 ? 0 : 255) : 0, 0], (i * size * size + p) * 3);
+  const data = {
+    size,
+    classes: ['a', 'b'],
+    folders: ['a', 'b'],
+    labels: Int32Array.from([0, 1, 0, 1, 0]),
+    pixels,
+    count,
+    skipped: 0,
+    noBox: 0,
+    fingerprint: 'x',
+    fromCache: false,
+    source: 'mem',
+  };
   const src = new DatasetSource(data, 42);
   const rng = new Rng(1);
   const seen = new Set<number>();
   const batch = src.next(5, rng);
-  for (let b = 0; b < 5; b++) seen.add(Math.round((batch.images[b * 12] + 1) * 127.5 / 10) || Math.round((batch.images[b * 12 + 3] + 1) * 127.5 / 10));
+  for (let b = 0; b < 5; b++)
+    seen.add(
+      Math.round(((batch.images[b * 12] + 1) * 127.5) / 10) ||
+        Math.round(((batch.images[b * 12 + 3] + 1) * 127.5) / 10),
+    );
   assert.equal(seen.size, 5, 'one epoch = every image once');
   const state = src.state();
   const rngState = rng.state();

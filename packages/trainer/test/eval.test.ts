@@ -8,7 +8,9 @@ import { Rng } from '../src/lib/rng.js';
 function diag(mean: number[], variances: number[]): Gaussian {
   const n = mean.length;
   const cov = new Float64Array(n * n);
-  variances.forEach((v, i) => { cov[i * n + i] = v; });
+  variances.forEach((v, i) => {
+    cov[i * n + i] = v;
+  });
   return { mean: Float64Array.from(mean), cov, dim: n, count: 100 };
 }
 
@@ -26,7 +28,9 @@ test('Fréchet distance matches closed forms', () => {
     const R = [c, -s, 0, s, c, 0, 0, 0, 1];
     const m = [0, 1, 2].map((i) => [0, 1, 2].reduce((acc, k) => acc + R[i * 3 + k] * g.mean[k], 0));
     const cov = new Float64Array(9);
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) cov[i * 3 + j] += R[i * 3 + k] * g.cov[k * 3 + k] * R[j * 3 + k];
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++)
+        for (let k = 0; k < 3; k++) cov[i * 3 + j] += R[i * 3 + k] * g.cov[k * 3 + k] * R[j * 3 + k];
     return { mean: Float64Array.from(m), cov, dim: 3, count: 100 };
   };
   assert.ok(Math.abs(frechetDistance(rot(a), rot(b)) - want) < 1e-8);
@@ -45,7 +49,12 @@ test('fitGaussian and the eigen solver', () => {
   assert.ok(Math.abs(g.mean[0] - 1) < 0.05 && Math.abs(g.mean[1] + 1) < 0.05);
   assert.ok(Math.abs(g.cov[0] - 4) < 0.15 && Math.abs(g.cov[1] - 2) < 0.1 && Math.abs(g.cov[3] - 2) < 0.1);
   const { values } = symmetricEigen(Float64Array.from([2, 1, 1, 2]), 2);
-  assert.deepEqual(Array.from(values).map((v) => Math.round(v * 1e9) / 1e9).sort(), [1, 3]);
+  assert.deepEqual(
+    Array.from(values)
+      .map((v) => Math.round(v * 1e9) / 1e9)
+      .sort(),
+    [1, 3],
+  );
 });
 
 test('stratified split holds out a fraction of every class; argmax per row', () => {

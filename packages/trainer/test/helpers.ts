@@ -24,7 +24,8 @@ export async function trainerBackend(): Promise<string | undefined> {
     await setupBackend('torch', { threads: 2 });
     return undefined;
   } catch (err) {
-    if ((err as Error & { cause?: { reason?: string } }).cause?.reason === 'libtorch-missing') return (err as Error).message;
+    if ((err as Error & { cause?: { reason?: string } }).cause?.reason === 'libtorch-missing')
+      return (err as Error).message;
     throw err;
   }
 }
@@ -59,7 +60,12 @@ export interface GradCheckOptions {
  * Directional finite-difference check of tf.grads of L = sum(R * f(xs)) for every input:
  * for random directions d (one input at a time), (L(x + eps d) - L(x - eps d)) / 2 eps = <dL/dx, d>.
  */
-export async function checkGradients(name: string, f: (xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], opts: GradCheckOptions = {}): Promise<void> {
+export async function checkGradients(
+  name: string,
+  f: (xs: tf.Tensor[]) => tf.Tensor,
+  xs: tf.Tensor[],
+  opts: GradCheckOptions = {},
+): Promise<void> {
   const rng = new Rng(opts.seed ?? 7);
   const eps = opts.eps ?? 1e-2;
   const rtol = opts.rtol ?? 1e-2;
@@ -74,15 +80,18 @@ export async function checkGradients(name: string, f: (xs: tf.Tensor[]) => tf.Te
       const d = rng.normal(xs[i].size);
       let analytic = 0;
       for (let j = 0; j < d.length; j++) analytic += g[j] * d[j];
-      const shifted = (sign: number): tf.Tensor[] => xs.map((x, j) => (j === i ? tf.add(x, tf.mul(tf.tensor(d, x.shape), sign * eps)) : x));
+      const shifted = (sign: number): tf.Tensor[] =>
+        xs.map((x, j) => (j === i ? tf.add(x, tf.mul(tf.tensor(d, x.shape), sign * eps)) : x));
       const plus = shifted(1);
       const minus = shifted(-1);
       const nf = opts.numeric ?? f;
       const numeric = ((await projected(nf, plus, r)) - (await projected(nf, minus, r))) / (2 * eps);
       tf.dispose([plus[i], minus[i]]);
       const scale = Math.max(Math.abs(analytic), Math.abs(numeric), floor);
-      assert.ok(Math.abs(analytic - numeric) <= rtol * scale,
-        `${name}: input ${i} direction ${k}: analytic ${analytic.toPrecision(7)} vs finite difference ${numeric.toPrecision(7)} (rel err ${(Math.abs(analytic - numeric) / scale).toExponential(2)})`);
+      assert.ok(
+        Math.abs(analytic - numeric) <= rtol * scale,
+        `${name}: input ${i} direction ${k}: analytic ${analytic.toPrecision(7)} vs finite difference ${numeric.toPrecision(7)} (rel err ${(Math.abs(analytic - numeric) / scale).toExponential(2)})`,
+      );
     }
   }
   tf.dispose([rT, ...grads]);

@@ -21,7 +21,11 @@ const skip = await trainerBackend();
 const data = { dataset: 'synthetic', classes: ['a', 'b', 'c'], images: 0 };
 
 function makeTrainer(augment = true): Trainer {
-  return new Trainer(tinyModel(), tinyHyper({ augment: augment ? ['color', 'translation', 'cutout'] : [] }), new SyntheticSource(16, 3, 9));
+  return new Trainer(
+    tinyModel(),
+    tinyHyper({ augment: augment ? ['color', 'translation', 'cutout'] : [] }),
+    new SyntheticSource(16, 3, 9),
+  );
 }
 
 test('training steps give finite losses and leak no tensors', { skip }, async () => {
@@ -29,7 +33,10 @@ test('training steps give finite losses and leak no tensors', { skip }, async ()
   const atStart = tf.memory().numTensors;
   const t = makeTrainer();
   const first = await t.trainStep(true);
-  assert.ok(first && [first.lossD, first.lossG, first.dReal, first.dFake].every(Number.isFinite), JSON.stringify(first));
+  assert.ok(
+    first && [first.lossD, first.lossG, first.dReal, first.dFake].every(Number.isFinite),
+    JSON.stringify(first),
+  );
   await t.trainStep(false);
   const before = tf.memory().numTensors;
   for (let i = 0; i < 3; i++) await t.trainStep(i === 1);
@@ -42,7 +49,11 @@ test('training steps give finite losses and leak no tensors', { skip }, async ()
   const views = t.sLayout.view(standing);
   for (const spec of t.sLayout.specs) {
     assert.ok(views[spec.name].every(Number.isFinite), spec.name);
-    if (spec.name.endsWith('.var')) assert.ok(views[spec.name].every((v) => v > 0), `${spec.name} positive`);
+    if (spec.name.endsWith('.var'))
+      assert.ok(
+        views[spec.name].every((v) => v > 0),
+        `${spec.name} positive`,
+      );
   }
   assert.equal(t.step, 5);
   t.dispose();
@@ -61,10 +72,19 @@ for (const momentsDtype of ['float32', 'float16'] as const) {
       const a = makeTrainer();
       await a.trainStep();
       await a.trainStep();
-      const meta = await saveCheckpoint(dir, {
-        step: a.step, state: a.state(), model: a.model, hyper: a.hyper, data,
-        layouts: { g: a.gLayout.signature(), d: a.dLayout.signature(), stats: a.sLayout.signature() },
-      }, await a.stateTensors(), { momentsDtype, shardBytes: 64 * 1024 });
+      const meta = await saveCheckpoint(
+        dir,
+        {
+          step: a.step,
+          state: a.state(),
+          model: a.model,
+          hyper: a.hyper,
+          data,
+          layouts: { g: a.gLayout.signature(), d: a.dLayout.signature(), stats: a.sLayout.signature() },
+        },
+        await a.stateTensors(),
+        { momentsDtype, shardBytes: 64 * 1024 },
+      );
       assert.ok(meta.shards.length > 1, 'small shard size splits the checkpoint');
       const files = await readdir(path.join(dir, 'checkpoint'));
       assert.ok(files.includes('checkpoint.json'));
@@ -108,12 +128,22 @@ test('float16 moments keep tiny second moments (sqrt + scale, no underflow to 0)
     const tensors = await t.stateTensors();
     const v = tensors['g.adam.v'];
     for (let i = 0; i < v.length - 1; i++) v[i] = 10 ** (-14 + (12 * i) / v.length); // 1e-14 .. 1e-2
-    await saveCheckpoint(dir, {
-      step: 0, state: t.state(), model: t.model, hyper: t.hyper, data,
-      layouts: { g: t.gLayout.signature(), d: t.dLayout.signature(), stats: t.sLayout.signature() },
-    }, tensors, { momentsDtype: 'float16' });
+    await saveCheckpoint(
+      dir,
+      {
+        step: 0,
+        state: t.state(),
+        model: t.model,
+        hyper: t.hyper,
+        data,
+        layouts: { g: t.gLayout.signature(), d: t.dLayout.signature(), stats: t.sLayout.signature() },
+      },
+      tensors,
+      { momentsDtype: 'float16' },
+    );
     const back = (await loadCheckpoint(dir)).tensors['g.adam.v'];
-    for (let i = 0; i < v.length - 1; i++) assert.ok(Math.abs(back[i] - v[i]) <= 2e-3 * v[i], `v[${i}] = ${v[i]} came back as ${back[i]}`);
+    for (let i = 0; i < v.length - 1; i++)
+      assert.ok(Math.abs(back[i] - v[i]) <= 2e-3 * v[i], `v[${i}] = ${v[i]} came back as ${back[i]}`);
     assert.equal(back[v.length - 1], 0);
     t.dispose();
   } finally {
@@ -125,10 +155,19 @@ test('a second checkpoint replaces the first atomically', { skip }, async () => 
   const dir = await mkdtemp(path.join(tmpdir(), 'sagan-ckpt-'));
   try {
     const t = makeTrainer(false);
-    const save = async () => saveCheckpoint(dir, {
-      step: t.step, state: t.state(), model: t.model, hyper: t.hyper, data,
-      layouts: { g: t.gLayout.signature(), d: t.dLayout.signature(), stats: t.sLayout.signature() },
-    }, await t.stateTensors());
+    const save = async () =>
+      saveCheckpoint(
+        dir,
+        {
+          step: t.step,
+          state: t.state(),
+          model: t.model,
+          hyper: t.hyper,
+          data,
+          layouts: { g: t.gLayout.signature(), d: t.dLayout.signature(), stats: t.sLayout.signature() },
+        },
+        await t.stateTensors(),
+      );
     await save();
     await t.trainStep();
     await save();
@@ -140,34 +179,46 @@ test('a second checkpoint replaces the first atomically', { skip }, async () => 
   }
 });
 
-test('orthogonal init: JavaScript and blocked (tfjs) Gram-Schmidt give the same orthonormal matrix', { skip }, async () => {
-  for (const [rows, cols] of [[300, 70], [40, 150]]) {
-    const m = Math.max(rows, cols);
-    const n = Math.min(rows, cols);
-    const a = orthogonal(rows, cols, new Rng(4));
-    const b = await orthogonalBlocked(rows, cols, new Rng(4).normal(m * n), 16);
-    let maxDiff = 0;
-    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
-    assert.ok(maxDiff < 1e-4, `[${rows}, ${cols}]: max diff ${maxDiff}`);
-    // orthonormal along the short side
-    for (let i = 0; i < n; i++) {
-      for (let j = i; j < n; j++) {
-        let dot = 0;
-        for (let k = 0; k < m; k++) dot += rows >= cols ? b[k * cols + i] * b[k * cols + j] : b[i * cols + k] * b[j * cols + k];
-        assert.ok(Math.abs(dot - (i === j ? 1 : 0)) < 1e-5, `[${rows}, ${cols}] q${i}.q${j} = ${dot}`);
+test(
+  'orthogonal init: JavaScript and blocked (tfjs) Gram-Schmidt give the same orthonormal matrix',
+  { skip },
+  async () => {
+    for (const [rows, cols] of [
+      [300, 70],
+      [40, 150],
+    ]) {
+      const m = Math.max(rows, cols);
+      const n = Math.min(rows, cols);
+      const a = orthogonal(rows, cols, new Rng(4));
+      const b = await orthogonalBlocked(rows, cols, new Rng(4).normal(m * n), 16);
+      let maxDiff = 0;
+      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+      assert.ok(maxDiff < 1e-4, `[${rows}, ${cols}]: max diff ${maxDiff}`);
+      // orthonormal along the short side
+      for (let i = 0; i < n; i++) {
+        for (let j = i; j < n; j++) {
+          let dot = 0;
+          for (let k = 0; k < m; k++)
+            dot += rows >= cols ? b[k * cols + i] * b[k * cols + j] : b[i * cols + k] * b[j * cols + k];
+          assert.ok(Math.abs(dot - (i === j ? 1 : 0)) < 1e-5, `[${rows}, ${cols}] q${i}.q${j} = ${dot}`);
+        }
       }
     }
-  }
-});
+  },
+);
 
-test('Trainer.create (backend init) and new Trainer (JavaScript init) start from the same weights', { skip }, async () => {
-  const a = new Trainer(tinyModel(), tinyHyper(), new SyntheticSource(16, 3));
-  const b = await Trainer.create(tinyModel(), tinyHyper(), new SyntheticSource(16, 3));
-  const wa = await a.thetaG.data();
-  const wb = await b.thetaG.data();
-  let maxDiff = 0;
-  for (let i = 0; i < wa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(wa[i] - wb[i]));
-  assert.ok(maxDiff < 1e-5);
-  a.dispose();
-  b.dispose();
-});
+test(
+  'Trainer.create (backend init) and new Trainer (JavaScript init) start from the same weights',
+  { skip },
+  async () => {
+    const a = new Trainer(tinyModel(), tinyHyper(), new SyntheticSource(16, 3));
+    const b = await Trainer.create(tinyModel(), tinyHyper(), new SyntheticSource(16, 3));
+    const wa = await a.thetaG.data();
+    const wb = await b.thetaG.data();
+    let maxDiff = 0;
+    for (let i = 0; i < wa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(wa[i] - wb[i]));
+    assert.ok(maxDiff < 1e-5);
+    a.dispose();
+    b.dispose();
+  },
+);

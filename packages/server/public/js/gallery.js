@@ -12,21 +12,55 @@ const MAX_DOWNLOAD_SIZE = 1024;
 
 const $ = (id) => document.getElementById(id);
 const el = {
-  model: $('model'), modelInfo: $('model-info'),
-  classSearch: $('class-search'), classList: $('class-list'), classCount: $('class-count'),
-  truncate: $('truncate'), truncation: $('truncation'), truncationValue: $('truncation-value'),
-  newSeeds: $('new-seeds'), seedRange: $('seed-range'),
-  grid: $('grid'), samplesTitle: $('samples-title'),
-  like: $('like'), likeTitle: $('like-title'), likeGrid: $('like-grid'), likeMore: $('like-more'), likeClose: $('like-close'),
-  interpForm: $('interp-form'), interpFrom: $('interp-from'), interpTo: $('interp-to'), interpSteps: $('interp-steps'),
-  interpStepsValue: $('interp-steps-value'), interpMode: $('interp-mode'), interpImg: $('interp-img'),
-  interpDownload: $('interp-download'), interpError: $('interp-error'),
-  detail: $('detail'), detailTitle: $('detail-title'), detailClose: $('detail-close'), detailImg: $('detail-img'),
-  stage: $('stage'), dots: $('dots'), stageHint: $('stage-hint'),
-  metaModel: $('meta-model'), metaSeed: $('meta-seed'), metaTrunc: $('meta-trunc'),
-  actLike: $('act-like'), actFrom: $('act-from'), actTo: $('act-to'), dlNative: $('dl-native'), dlBig: $('dl-big'),
-  attention: $('attention'), queryList: $('query-list'), clearPoints: $('clear-points'), dlPanel: $('dl-panel'),
-  noAttention: $('no-attention'), panelImg: $('panel-img'), panelEmpty: $('panel-empty'), panelError: $('panel-error'),
+  model: $('model'),
+  modelInfo: $('model-info'),
+  classSearch: $('class-search'),
+  classList: $('class-list'),
+  classCount: $('class-count'),
+  truncate: $('truncate'),
+  truncation: $('truncation'),
+  truncationValue: $('truncation-value'),
+  newSeeds: $('new-seeds'),
+  seedRange: $('seed-range'),
+  grid: $('grid'),
+  samplesTitle: $('samples-title'),
+  like: $('like'),
+  likeTitle: $('like-title'),
+  likeGrid: $('like-grid'),
+  likeMore: $('like-more'),
+  likeClose: $('like-close'),
+  interpForm: $('interp-form'),
+  interpFrom: $('interp-from'),
+  interpTo: $('interp-to'),
+  interpSteps: $('interp-steps'),
+  interpStepsValue: $('interp-steps-value'),
+  interpMode: $('interp-mode'),
+  interpImg: $('interp-img'),
+  interpDownload: $('interp-download'),
+  interpError: $('interp-error'),
+  detail: $('detail'),
+  detailTitle: $('detail-title'),
+  detailClose: $('detail-close'),
+  detailImg: $('detail-img'),
+  stage: $('stage'),
+  dots: $('dots'),
+  stageHint: $('stage-hint'),
+  metaModel: $('meta-model'),
+  metaSeed: $('meta-seed'),
+  metaTrunc: $('meta-trunc'),
+  actLike: $('act-like'),
+  actFrom: $('act-from'),
+  actTo: $('act-to'),
+  dlNative: $('dl-native'),
+  dlBig: $('dl-big'),
+  attention: $('attention'),
+  queryList: $('query-list'),
+  clearPoints: $('clear-points'),
+  dlPanel: $('dl-panel'),
+  noAttention: $('no-attention'),
+  panelImg: $('panel-img'),
+  panelEmpty: $('panel-empty'),
+  panelError: $('panel-error'),
 };
 
 const state = {
@@ -43,7 +77,8 @@ const normalise = (name) => name.toLowerCase().replace(/[\s_-]+/g, '');
 const nativeSize = () => state.model.manifest.image.size;
 const downloadSize = () => Math.max(nativeSize(), Math.min(nativeSize() * DOWNLOAD_SCALE, MAX_DOWNLOAD_SIZE));
 const seeds = () => Array.from({ length: GRID_COUNT }, (_, i) => addSeed(state.baseSeed, i));
-const fileStem = (className, seed) => `${state.model.name}-${className}-seed${seed}${state.truncation !== undefined ? `-psi${state.truncation}` : ''}`;
+const fileStem = (className, seed) =>
+  `${state.model.name}-${className}-seed${seed}${state.truncation !== undefined ? `-psi${state.truncation}` : ''}`;
 
 function imageUrl(className, seed, extra = {}) {
   return generateUrl(state.model.name, { class: className, seed, truncation: state.truncation, ...extra });
@@ -129,23 +164,32 @@ function renderGrid() {
   el.samplesTitle.textContent = `${displayName(state.className)}`;
   const list = seeds();
   el.seedRange.textContent = `${list[0]} – ${list[list.length - 1]}`;
-  el.grid.replaceChildren(...list.map((seed) => sampleFigure({
-    className: state.className, seed, caption: `seed ${seed}`, download: true,
-    onOpen: () => openDetail(state.className, seed),
-  })));
+  el.grid.replaceChildren(
+    ...list.map((seed) =>
+      sampleFigure({
+        className: state.className,
+        seed,
+        caption: `seed ${seed}`,
+        download: true,
+        onOpen: () => openDetail(state.className, seed),
+      }),
+    ),
+  );
 }
 
 // ------------------------------------------------------------------------------------------------
 // Model and class pickers.
 
 function renderModelSelect() {
-  el.model.replaceChildren(...state.models.map((m) => {
-    const option = document.createElement('option');
-    option.value = m.name;
-    option.textContent = m.status === 'ready' ? m.name : `${m.name} (${m.status})`;
-    option.disabled = m.status !== 'ready';
-    return option;
-  }));
+  el.model.replaceChildren(
+    ...state.models.map((m) => {
+      const option = document.createElement('option');
+      option.value = m.name;
+      option.textContent = m.status === 'ready' ? m.name : `${m.name} (${m.status})`;
+      option.disabled = m.status !== 'ready';
+      return option;
+    }),
+  );
   if (state.model) el.model.value = state.model.name;
 }
 
@@ -156,7 +200,12 @@ function renderModelInfo() {
     return;
   }
   const { manifest } = m;
-  const bits = [`${manifest.image.size}×${manifest.image.size}`, `${manifest.classes.length} classes`, `z ${manifest.latent.dim}`, m.provider];
+  const bits = [
+    `${manifest.image.size}×${manifest.image.size}`,
+    `${manifest.classes.length} classes`,
+    `z ${manifest.latent.dim}`,
+    m.provider,
+  ];
   bits.push(manifest.attention ? `attention ${manifest.attention.grid.join('×')}` : 'no attention');
   if (manifest.untrained) bits.push('untrained weights');
   el.modelInfo.textContent = bits.filter(Boolean).join(' · ');
@@ -184,8 +233,15 @@ function renderClassList() {
     li.append(button);
     return li;
   });
-  if (matches.length === 0) items.push(Object.assign(document.createElement('li'), { className: 'empty', textContent: 'No class matches.' }));
-  if (matches.length > shown.length) items.push(Object.assign(document.createElement('li'), { className: 'empty', textContent: `${matches.length - shown.length} more — refine the search` }));
+  if (matches.length === 0)
+    items.push(Object.assign(document.createElement('li'), { className: 'empty', textContent: 'No class matches.' }));
+  if (matches.length > shown.length)
+    items.push(
+      Object.assign(document.createElement('li'), {
+        className: 'empty',
+        textContent: `${matches.length - shown.length} more — refine the search`,
+      }),
+    );
   el.classList.replaceChildren(...items);
 }
 
@@ -193,7 +249,8 @@ function selectModel(name) {
   const model = state.models.find((m) => m.name === name && m.status === 'ready');
   if (!model) return;
   state.model = model;
-  if (!state.className || !model.manifest.classes.includes(state.className)) state.className = model.manifest.classes[0];
+  if (!state.className || !model.manifest.classes.includes(state.className))
+    state.className = model.manifest.classes[0];
   el.classSearch.value = '';
   el.like.hidden = true;
   renderModelSelect();
@@ -204,7 +261,8 @@ function selectModel(name) {
 
 function selectClass(name) {
   state.className = name;
-  for (const b of el.classList.querySelectorAll('button[data-class]')) b.setAttribute('aria-selected', String(b.dataset.class === name));
+  for (const b of el.classList.querySelectorAll('button[data-class]'))
+    b.setAttribute('aria-selected', String(b.dataset.class === name));
   refresh();
 }
 
@@ -250,37 +308,43 @@ function openDetail(className, seed) {
 function renderQueries() {
   const d = state.detail;
   const S = nativeSize();
-  el.dots.replaceChildren(...d.queries.map((q, i) => {
-    const dot = document.createElement('span');
-    dot.className = 'qdot';
-    dot.dataset.index = String(i);
-    dot.style.left = `${((q.x + 0.5) / S) * 100}%`;
-    dot.style.top = `${((q.y + 0.5) / S) * 100}%`;
-    dot.style.background = QUERY_PALETTE[i % QUERY_PALETTE.length];
-    return dot;
-  }));
-  el.queryList.replaceChildren(...d.queries.map((q, i) => {
-    const li = document.createElement('li');
-    const swatch = document.createElement('span');
-    swatch.className = 'swatch';
-    swatch.style.background = QUERY_PALETTE[i % QUERY_PALETTE.length];
-    const text = document.createElement('span');
-    text.textContent = `${q.x}, ${q.y}`;
-    const remove = document.createElement('button');
-    remove.type = 'button';
-    remove.textContent = '×';
-    remove.setAttribute('aria-label', `Remove point ${q.x}, ${q.y}`);
-    remove.addEventListener('click', () => {
-      d.queries.splice(i, 1);
-      renderQueries();
-    });
-    li.append(swatch, text, remove);
-    return li;
-  }));
-  for (const b of el.attention.querySelectorAll('.segmented button')) b.setAttribute('aria-pressed', String(b.dataset.view === d.view));
-  el.stageHint.textContent = d.queries.length >= MAX_QUERIES
-    ? `${MAX_QUERIES} points is the most; remove one to add another.`
-    : 'Click up to five points on the image to see where the generator attends.';
+  el.dots.replaceChildren(
+    ...d.queries.map((q, i) => {
+      const dot = document.createElement('span');
+      dot.className = 'qdot';
+      dot.dataset.index = String(i);
+      dot.style.left = `${((q.x + 0.5) / S) * 100}%`;
+      dot.style.top = `${((q.y + 0.5) / S) * 100}%`;
+      dot.style.background = QUERY_PALETTE[i % QUERY_PALETTE.length];
+      return dot;
+    }),
+  );
+  el.queryList.replaceChildren(
+    ...d.queries.map((q, i) => {
+      const li = document.createElement('li');
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch';
+      swatch.style.background = QUERY_PALETTE[i % QUERY_PALETTE.length];
+      const text = document.createElement('span');
+      text.textContent = `${q.x}, ${q.y}`;
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.textContent = '×';
+      remove.setAttribute('aria-label', `Remove point ${q.x}, ${q.y}`);
+      remove.addEventListener('click', () => {
+        d.queries.splice(i, 1);
+        renderQueries();
+      });
+      li.append(swatch, text, remove);
+      return li;
+    }),
+  );
+  for (const b of el.attention.querySelectorAll('.segmented button'))
+    b.setAttribute('aria-pressed', String(b.dataset.view === d.view));
+  el.stageHint.textContent =
+    d.queries.length >= MAX_QUERIES
+      ? `${MAX_QUERIES} points is the most; remove one to add another.`
+      : 'Click up to five points on the image to see where the generator attends.';
   renderPanel();
 }
 
@@ -299,7 +363,10 @@ function renderPanel() {
   const tiles = 1 + d.queries.length;
   el.panelImg.style.width = `min(100%, ${d.view === 'panel' ? tiles * 220 : 420}px)`;
   el.panelImg.alt = `Attention ${d.view} for ${query.join(' ')}`;
-  el.panelImg.onload = () => { el.panelImg.hidden = false; el.panelEmpty.hidden = true; };
+  el.panelImg.onload = () => {
+    el.panelImg.hidden = false;
+    el.panelEmpty.hidden = true;
+  };
   el.panelImg.onerror = async () => {
     el.panelImg.hidden = true;
     el.panelError.textContent = await errorMessage(url);
@@ -329,9 +396,16 @@ function showLike(seed, all = false) {
   const classes = state.model.manifest.classes;
   const shown = all ? classes : classes.slice(0, LIKE_FIRST);
   el.likeTitle.textContent = `Seed ${seed} in every class`;
-  el.likeGrid.replaceChildren(...shown.map((c) => sampleFigure({
-    className: c, seed, caption: displayName(c), onOpen: () => openDetail(c, seed),
-  })));
+  el.likeGrid.replaceChildren(
+    ...shown.map((c) =>
+      sampleFigure({
+        className: c,
+        seed,
+        caption: displayName(c),
+        onOpen: () => openDetail(c, seed),
+      }),
+    ),
+  );
   el.likeMore.hidden = shown.length === classes.length;
   el.likeMore.textContent = `Show all ${classes.length} classes`;
   el.likeMore.onclick = () => showLike(seed, true);
@@ -350,11 +424,18 @@ function runInterpolation() {
     return;
   }
   const params = {
-    class: state.className, from, to, steps: Number(el.interpSteps.value), mode: el.interpMode.value, truncation: state.truncation,
+    class: state.className,
+    from,
+    to,
+    steps: Number(el.interpSteps.value),
+    mode: el.interpMode.value,
+    truncation: state.truncation,
   };
   const url = interpolateUrl(state.model.name, params);
   el.interpError.hidden = true;
-  el.interpImg.onload = () => { el.interpImg.hidden = false; };
+  el.interpImg.onload = () => {
+    el.interpImg.hidden = false;
+  };
   el.interpImg.onerror = async () => {
     el.interpImg.hidden = true;
     el.interpError.textContent = await errorMessage(url);
@@ -384,7 +465,10 @@ function wire() {
     el.truncationValue.textContent = el.truncate.checked ? Number(el.truncation.value).toFixed(2) : 'off';
   };
   el.truncation.addEventListener('input', updateTruncation);
-  el.truncate.addEventListener('change', () => { updateTruncation(); refresh(); });
+  el.truncate.addEventListener('change', () => {
+    updateTruncation();
+    refresh();
+  });
   el.truncation.addEventListener('change', refresh);
   el.newSeeds.addEventListener('click', () => {
     state.baseSeed = randomSeed();
@@ -393,15 +477,21 @@ function wire() {
     el.interpTo.value = String(b);
     refresh();
   });
-  el.likeClose.addEventListener('click', () => { el.like.hidden = true; });
-  el.interpSteps.addEventListener('input', () => { el.interpStepsValue.textContent = el.interpSteps.value; });
+  el.likeClose.addEventListener('click', () => {
+    el.like.hidden = true;
+  });
+  el.interpSteps.addEventListener('input', () => {
+    el.interpStepsValue.textContent = el.interpSteps.value;
+  });
   el.interpForm.addEventListener('submit', (event) => {
     event.preventDefault();
     runInterpolation();
   });
 
   el.detailClose.addEventListener('click', () => el.detail.close());
-  el.detail.addEventListener('click', (event) => { if (event.target === el.detail) el.detail.close(); });
+  el.detail.addEventListener('click', (event) => {
+    if (event.target === el.detail) el.detail.close();
+  });
   el.stage.addEventListener('click', (event) => {
     const d = state.detail;
     if (!d || !state.model.manifest.attention || d.queries.length >= MAX_QUERIES) return;
@@ -447,7 +537,8 @@ async function main() {
   const list = await getJson('/v1/models');
   state.models = list.models;
   const ready = state.models.filter((m) => m.status === 'ready');
-  const pick = ready.find((m) => m.name === wanted.model) ?? ready.find((m) => m.name === list.default_model) ?? ready[0];
+  const pick =
+    ready.find((m) => m.name === wanted.model) ?? ready.find((m) => m.name === list.default_model) ?? ready[0];
   renderModelSelect();
   if (pick) selectModel(pick.name);
   else renderModelInfo();

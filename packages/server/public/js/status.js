@@ -48,8 +48,10 @@ function chip(model, recent) {
   if (model.status !== 'ready') parts.push(model.status);
   if (model.provider) parts.push(model.provider);
   if (model.queue_depth !== undefined) parts.push(`queue ${model.queue_depth}`);
-  if (recent?.latencyMs !== undefined) parts.push(`${recent.latencyMs < 10 ? recent.latencyMs.toFixed(1) : Math.round(recent.latencyMs)} ms/batch`);
-  if (recent?.imagesPerSecond !== undefined && recent.imagesPerSecond > 0) parts.push(`${recent.imagesPerSecond.toFixed(1)} img/s`);
+  if (recent?.latencyMs !== undefined)
+    parts.push(`${recent.latencyMs < 10 ? recent.latencyMs.toFixed(1) : Math.round(recent.latencyMs)} ms/batch`);
+  if (recent?.imagesPerSecond !== undefined && recent.imagesPerSecond > 0)
+    parts.push(`${recent.imagesPerSecond.toFixed(1)} img/s`);
   if (recent?.rejected) parts.push(`${recent.rejected} rejected`);
   for (const p of parts) {
     const sep = document.createElement('span');
@@ -75,7 +77,10 @@ export function startStatus(container, { intervalMs = 3000, onModels } = {}) {
 
   async function tick() {
     try {
-      const [models, metricsText] = await Promise.all([getJson('/v1/models'), getText('/metrics').catch(() => undefined)]);
+      const [models, metricsText] = await Promise.all([
+        getJson('/v1/models'),
+        getText('/metrics').catch(() => undefined),
+      ]);
       onModels?.(models);
       const now = performance.now();
       const totals = metricsText === undefined ? undefined : totalsByModel(parsePrometheus(metricsText));
@@ -97,15 +102,30 @@ export function startStatus(container, { intervalMs = 3000, onModels } = {}) {
       }
       if (totals) previous = { at: now, totals };
       container.replaceChildren(...models.models.map((m) => chip(m, recent.get(m.name))));
-      if (models.models.length === 0) container.replaceChildren(Object.assign(document.createElement('span'), { className: 'status-chip muted', textContent: 'no models' }));
+      if (models.models.length === 0)
+        container.replaceChildren(
+          Object.assign(document.createElement('span'), { className: 'status-chip muted', textContent: 'no models' }),
+        );
     } catch (err) {
-      container.replaceChildren(Object.assign(document.createElement('span'), { className: 'status-chip', textContent: `server unreachable (${err.message})` }));
+      container.replaceChildren(
+        Object.assign(document.createElement('span'), {
+          className: 'status-chip',
+          textContent: `server unreachable (${err.message})`,
+        }),
+      );
     }
   }
 
   const schedule = () => {
-    if (!stopped) timer = setTimeout(async () => { if (!document.hidden) await tick(); schedule(); }, intervalMs);
+    if (!stopped)
+      timer = setTimeout(async () => {
+        if (!document.hidden) await tick();
+        schedule();
+      }, intervalMs);
   };
   tick().then(schedule);
-  return () => { stopped = true; clearTimeout(timer); };
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }

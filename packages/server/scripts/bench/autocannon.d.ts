@@ -12,7 +12,12 @@ declare module 'autocannon' {
     }
     interface Request extends RequestParams {
       setupRequest?: (req: RequestParams, context: Record<string, unknown>) => RequestParams | null | undefined;
-      onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string>) => void;
+      onResponse?: (
+        status: number,
+        body: string,
+        context: Record<string, unknown>,
+        headers: Record<string, string>,
+      ) => void;
     }
     interface Options {
       url: string;
@@ -29,8 +34,17 @@ declare module 'autocannon' {
       [key: string]: unknown;
     }
     interface Histogram {
-      average: number; mean: number; stddev: number; min: number; max: number; total: number;
-      p2_5: number; p50: number; p90: number; p97_5: number; p99: number;
+      average: number;
+      mean: number;
+      stddev: number;
+      min: number;
+      max: number;
+      total: number;
+      p2_5: number;
+      p50: number;
+      p90: number;
+      p97_5: number;
+      p99: number;
       [key: string]: number;
     }
     interface Result {
@@ -44,7 +58,11 @@ declare module 'autocannon' {
       mismatches: number;
       non2xx: number;
       resets: number;
-      '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number;
+      '1xx': number;
+      '2xx': number;
+      '3xx': number;
+      '4xx': number;
+      '5xx': number;
       statusCodeStats: Record<string, { count: number }>;
       start: Date;
       finish: Date;
@@ -54,6 +72,9 @@ declare module 'autocannon' {
     }
   }
 
-  function autocannon(opts: autocannon.Options, cb?: (err: Error | null, result: autocannon.Result) => void): autocannon.Instance;
+  function autocannon(
+    opts: autocannon.Options,
+    cb?: (err: Error | null, result: autocannon.Result) => void,
+  ): autocannon.Instance;
   export = autocannon;
 }

@@ -55,7 +55,12 @@ export function cpuSnapshot(serverPid: number | undefined): CpuSnapshot | undefi
   const server = serverPid === undefined ? 0 : processSeconds(serverPid);
   if (machine === undefined || server === undefined) return undefined;
   const own = process.cpuUsage();
-  return { atMs: performance.now(), machineBusySeconds: machine, serverSeconds: server, benchSeconds: (own.user + own.system) / 1e6 };
+  return {
+    atMs: performance.now(),
+    machineBusySeconds: machine,
+    serverSeconds: server,
+    benchSeconds: (own.user + own.system) / 1e6,
+  };
 }
 
 export function cpuShare(before: CpuSnapshot | undefined, after: CpuSnapshot | undefined): CpuShare | undefined {
@@ -72,7 +77,11 @@ export function cpuShare(before: CpuSnapshot | undefined, after: CpuSnapshot | u
  * Waits (up to maxSeconds) until other processes use less than `thresholdCores` over a 1 s window.
  * Returns the last window's "other" cores.
  */
-export async function waitForQuiet(serverPid: number | undefined, maxSeconds: number, thresholdCores = 0.25): Promise<{ otherCores: number | undefined; waitedSeconds: number }> {
+export async function waitForQuiet(
+  serverPid: number | undefined,
+  maxSeconds: number,
+  thresholdCores = 0.25,
+): Promise<{ otherCores: number | undefined; waitedSeconds: number }> {
   const t0 = performance.now();
   let other: number | undefined;
   do {
@@ -107,17 +116,25 @@ export interface QuietResult<T> {
  * times, keeping the least-disturbed attempt. On a shared development VM this is the difference
  * between a number and noise; every result says how disturbed it was.
  */
-export async function measureQuietly<T>(measure: () => Promise<T>, otherOf: (r: T) => number | undefined, o: QuietOptions): Promise<QuietResult<T>> {
+export async function measureQuietly<T>(
+  measure: () => Promise<T>,
+  otherOf: (r: T) => number | undefined,
+  o: QuietOptions,
+): Promise<QuietResult<T>> {
   const threshold = o.thresholdCores ?? 0.25;
   let best: QuietResult<T> | undefined;
   for (let attempt = 1; attempt <= o.retries + 1; attempt++) {
     if (o.quietWaitSeconds > 0) await waitForQuiet(o.serverPid, o.quietWaitSeconds, threshold);
     const result = await measure();
     const other = otherOf(result);
-    if (!best || (other !== undefined && (best.otherCores === undefined || other < best.otherCores))) best = { result, otherCores: other, attempts: attempt };
+    if (!best || (other !== undefined && (best.otherCores === undefined || other < best.otherCores)))
+      best = { result, otherCores: other, attempts: attempt };
     best.attempts = attempt;
     if (other === undefined || other < threshold) break;
-    if (attempt <= o.retries) o.log?.(`  other processes used ${other.toFixed(2)} cores during that measurement; measuring again (attempt ${attempt + 1} of ${o.retries + 1})`);
+    if (attempt <= o.retries)
+      o.log?.(
+        `  other processes used ${other.toFixed(2)} cores during that measurement; measuring again (attempt ${attempt + 1} of ${o.retries + 1})`,
+      );
   }
   return best!;
 }

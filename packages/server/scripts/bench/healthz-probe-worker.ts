@@ -7,8 +7,15 @@
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 
-export interface ProbeWorkerData { url: string; intervalMs: number }
-export interface ProbeResult { latenciesMs: number[]; failures: number; failureReasons: string[] }
+export interface ProbeWorkerData {
+  url: string;
+  intervalMs: number;
+}
+export interface ProbeResult {
+  latenciesMs: number[];
+  failures: number;
+  failureReasons: string[];
+}
 
 if (!parentPort) throw new Error('healthz-probe-worker must run in a worker thread');
 const port = parentPort;

@@ -44,9 +44,16 @@ export async function settle(server: ServerProcess, maxMs = 5000): Promise<void>
 }
 
 export async function measureLevel(server: ServerProcess, options: LevelOptions): Promise<LevelResult> {
-  const { result, attempts } = await measureQuietly(() => measureOnce(server, options), (r) => r.cpu?.otherCores, {
-    serverPid: server.pid, quietWaitSeconds: options.quietWaitSeconds ?? 0, retries: options.retries ?? 0, log: options.log,
-  });
+  const { result, attempts } = await measureQuietly(
+    () => measureOnce(server, options),
+    (r) => r.cpu?.otherCores,
+    {
+      serverPid: server.pid,
+      quietWaitSeconds: options.quietWaitSeconds ?? 0,
+      retries: options.retries ?? 0,
+      log: options.log,
+    },
+  );
   return { ...result, attempts };
 }
 
@@ -58,8 +65,11 @@ async function measureOnce(server: ServerProcess, options: LevelOptions): Promis
   let load: LoadResult;
   try {
     load = await runGenerateLoad({
-      url: server.url, model: server.model, classCount: server.classes.length,
-      connections: options.connections, durationSeconds: options.durationSeconds,
+      url: server.url,
+      model: server.model,
+      classCount: server.classes.length,
+      connections: options.connections,
+      durationSeconds: options.durationSeconds,
     });
   } catch (err) {
     await probe.stop().catch(() => undefined);
@@ -68,23 +78,40 @@ async function measureOnce(server: ServerProcess, options: LevelOptions): Promis
   const cpuAfter = cpuSnapshot(server.pid);
   const healthz = await probe.stop();
   const after = await scrapeMetrics(server.url);
-  return { connections: options.connections, load, healthz, server: metricsDelta(before, after), cpu: cpuShare(cpuBefore, cpuAfter) };
+  return {
+    connections: options.connections,
+    load,
+    healthz,
+    server: metricsDelta(before, after),
+    cpu: cpuShare(cpuBefore, cpuAfter),
+  };
 }
 
 /** Untimed load so that the first measured level does not pay for first-batch allocations. */
 export async function warmUp(server: ServerProcess, connections: number, seconds: number): Promise<void> {
   if (seconds <= 0) return;
-  await runGenerateLoad({ url: server.url, model: server.model, classCount: server.classes.length, connections, durationSeconds: seconds });
+  await runGenerateLoad({
+    url: server.url,
+    model: server.model,
+    classCount: server.classes.length,
+    connections,
+    durationSeconds: seconds,
+  });
 }
 
 /** One real request, checked to be a PNG; throws with the server's answer otherwise. */
-export async function checkOneImage(server: ServerProcess): Promise<{ bytes: number; headers: Record<string, string> }> {
+export async function checkOneImage(
+  server: ServerProcess,
+): Promise<{ bytes: number; headers: Record<string, string> }> {
   const res = await fetch(`${server.url}/v1/models/${encodeURIComponent(server.model)}/generate?class=0&seed=1`);
   const body = Buffer.from(await res.arrayBuffer());
   if (res.status !== 200 || body.subarray(0, 8).toString('hex') !== '89504e470d0a1a0a') {
-    throw new Error(`sanity request failed: ${res.status} ${res.headers.get('content-type')} ${body.subarray(0, 300).toString('utf8')}`);
+    throw new Error(
+      `sanity request failed: ${res.status} ${res.headers.get('content-type')} ${body.subarray(0, 300).toString('utf8')}`,
+    );
   }
   const headers: Record<string, string> = {};
-  for (const name of ['x-model', 'x-model-version', 'x-class', 'x-seed', 'content-type']) headers[name] = res.headers.get(name) ?? '';
+  for (const name of ['x-model', 'x-model-version', 'x-class', 'x-seed', 'content-type'])
+    headers[name] = res.headers.get(name) ?? '';
   return { bytes: body.length, headers };
 }

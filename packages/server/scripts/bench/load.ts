@@ -42,13 +42,15 @@ export async function runGenerateLoad(options: LoadOptions): Promise<LoadResult>
     connections: options.connections,
     duration: options.durationSeconds,
     timeout: options.timeoutSeconds ?? 30,
-    requests: [{
-      method: 'GET',
-      setupRequest: (req) => {
-        const seed = seedCounter++ % 2 ** 32;
-        return { ...req, path: `${base}?class=${seed % options.classCount}&seed=${seed}` };
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (req) => {
+          const seed = seedCounter++ % 2 ** 32;
+          return { ...req, path: `${base}?class=${seed % options.classCount}&seed=${seed}` };
+        },
       },
-    }],
+    ],
   });
   instance.on('response', (_client: unknown, statusCode: number, resBytes: number, responseTimeMs: number) => {
     if (statusCode >= 200 && statusCode < 300) {

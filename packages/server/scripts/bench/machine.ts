@@ -20,7 +20,9 @@ export interface MachineInfo {
 
 function packageVersion(name: string): string | undefined {
   try {
-    const json = JSON.parse(readFileSync(path.join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string };
+    const json = JSON.parse(readFileSync(path.join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as {
+      version?: string;
+    };
     return json.version;
   } catch {
     return undefined;

@@ -91,7 +91,8 @@ export function metricsDelta(before: MetricsSnapshot, after: MetricsSnapshot): M
     meanBatchSize: batches > 0 ? images / batches : Number.NaN,
     meanInferenceMsPerBatch: inferCount > 0 ? (inferSeconds / inferCount) * 1000 : Number.NaN,
     inferenceBusyFraction: wallSeconds > 0 ? inferSeconds / wallSeconds : Number.NaN,
-    meanQueueWaitMs: waitCount > 0 ? ((after.queueWaitSecondsSum - before.queueWaitSecondsSum) / waitCount) * 1000 : Number.NaN,
+    meanQueueWaitMs:
+      waitCount > 0 ? ((after.queueWaitSecondsSum - before.queueWaitSecondsSum) / waitCount) * 1000 : Number.NaN,
     rejected,
     workerRestarts: after.workerRestarts - before.workerRestarts,
     serverCpuCores: wallSeconds > 0 ? (after.processCpuSeconds - before.processCpuSeconds) / wallSeconds : Number.NaN,
@@ -105,5 +106,11 @@ function gcPausesBetween(before: MetricsSnapshot, after: MetricsSnapshot): Metri
   const count = after.gcPauseCount - before.gcPauseCount;
   const totalMs = (after.gcPauseSeconds - before.gcPauseSeconds) * 1000;
   const atMost = (le: string) => (after.gcPauseBuckets[le] ?? Number.NaN) - (before.gcPauseBuckets[le] ?? 0);
-  return { count, totalMs, meanMs: count > 0 ? totalMs / count : Number.NaN, over5Ms: count - atMost('0.005'), over10Ms: count - atMost('0.01') };
+  return {
+    count,
+    totalMs,
+    meanMs: count > 0 ? totalMs / count : Number.NaN,
+    over5Ms: count - atMost('0.005'),
+    over10Ms: count - atMost('0.01'),
+  };
 }

@@ -23,23 +23,34 @@ export interface RawInstanceRequest {
 }
 
 /** ms of each timed run; or the error that stopped it. */
-export type RawInstanceReply = { type: 'ready' } | { type: 'times'; times: number[] } | { type: 'error'; message: string };
+export type RawInstanceReply =
+  { type: 'ready' } | { type: 'times'; times: number[] } | { type: 'error'; message: string };
 
 const data = workerData as RawInstanceData;
 const port = parentPort!;
 try {
-  const loaded = await loadSession(data.modelPath, { providers: [data.provider], intraOpThreads: data.intraOpThreads, graphOptimizationLevel: data.graphOptimizationLevel });
+  const loaded = await loadSession(data.modelPath, {
+    providers: [data.provider],
+    intraOpThreads: data.intraOpThreads,
+    graphOptimizationLevel: data.graphOptimizationLevel,
+  });
   port.on('message', (request: RawInstanceRequest) => {
     void (async () => {
       try {
         const { times } = await timeRuns(() => runSession(loaded, request.feeds, request.fetches), request);
         port.postMessage({ type: 'times', times } satisfies RawInstanceReply);
       } catch (err) {
-        port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) } satisfies RawInstanceReply);
+        port.postMessage({
+          type: 'error',
+          message: err instanceof Error ? err.message : String(err),
+        } satisfies RawInstanceReply);
       }
     })();
   });
   port.postMessage({ type: 'ready' } satisfies RawInstanceReply);
 } catch (err) {
-  port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) } satisfies RawInstanceReply);
+  port.postMessage({
+    type: 'error',
+    message: err instanceof Error ? err.message : String(err),
+  } satisfies RawInstanceReply);
 }

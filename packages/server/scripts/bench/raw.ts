@@ -7,7 +7,15 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { autoInstanceCount } from '../../src/inference/instance-group.js';
-import { loadSession, releaseSession, runSession, type LoadedSession, type ProviderAttempt, type ProviderName, type SessionOptions } from '@sagan-serve/model-contract/ort-session';
+import {
+  loadSession,
+  releaseSession,
+  runSession,
+  type LoadedSession,
+  type ProviderAttempt,
+  type ProviderName,
+  type SessionOptions,
+} from '@sagan-serve/model-contract/ort-session';
 import { fillLatent } from '@sagan-serve/model-contract/seeded-latent';
 import type { ModelManifest } from '@sagan-serve/model-contract/manifest';
 import { outputRowLengths } from '@sagan-serve/model-contract/output-shapes';
@@ -70,7 +78,13 @@ export class RawBench {
    * settles it for the provider), measureBatch runs that many sessions at once, each in a worker thread,
    * and reports their combined rate; the other measurements use one session in this thread.
    */
-  static async open(modelDir: string, providers: readonly ProviderName[], intraOpThreads: number, instances = 1, graphOptimizationLevel?: GraphOptimizationLevel): Promise<RawBench> {
+  static async open(
+    modelDir: string,
+    providers: readonly ProviderName[],
+    intraOpThreads: number,
+    instances = 1,
+    graphOptimizationLevel?: GraphOptimizationLevel,
+  ): Promise<RawBench> {
     const manifest = await readModelManifest(modelDir);
     const modelPath = path.join(modelDir, manifest.file);
     const failed: ProviderAttempt[] = [];
@@ -79,7 +93,16 @@ export class RawBench {
       let loaded: LoadedSession | undefined;
       try {
         loaded = await loadSession(modelPath, { providers: [provider], intraOpThreads, graphOptimizationLevel });
-        const bench = new RawBench(manifest, loaded, provider, failed, modelPath, intraOpThreads, instances === 0 ? autoInstanceCount(provider) : instances, graphOptimizationLevel);
+        const bench = new RawBench(
+          manifest,
+          loaded,
+          provider,
+          failed,
+          modelPath,
+          intraOpThreads,
+          instances === 0 ? autoInstanceCount(provider) : instances,
+          graphOptimizationLevel,
+        );
         await bench.runOnce(1);
         return bench;
       } catch (err) {
@@ -119,23 +142,43 @@ export class RawBench {
     const fetches = [this.manifest.image.output];
     if (this.instances > 1 && !alone) {
       const workers = await this.startInstances();
-      const perInstance = await Promise.all(workers.map((worker) => new Promise<number[]>((resolve, reject) => {
-        worker.once('message', (reply: RawInstanceReply) => (reply.type === 'times' ? resolve(reply.times) : reject(new Error(reply.type === 'error' ? reply.message : 'unexpected reply'))));
-        worker.postMessage({ feeds, fetches, seconds, warmupRuns } satisfies RawInstanceRequest);
-      })));
+      const perInstance = await Promise.all(
+        workers.map(
+          (worker) =>
+            new Promise<number[]>((resolve, reject) => {
+              worker.once('message', (reply: RawInstanceReply) =>
+                reply.type === 'times'
+                  ? resolve(reply.times)
+                  : reject(new Error(reply.type === 'error' ? reply.message : 'unexpected reply')),
+              );
+              worker.postMessage({ feeds, fetches, seconds, warmupRuns } satisfies RawInstanceRequest);
+            }),
+        ),
+      );
       const times = perInstance.flat();
       // Each instance runs back to back, so its busy time is its wall time.
       const instanceSeconds = perInstance.map((t) => t.reduce((a, b) => a + b, 0) / 1000);
       const stats = summarize(times);
       return {
-        batch, runs: times.length, seconds: Math.max(...instanceSeconds), msPerBatchMean: stats.meanMs, msPerBatchP50: stats.p50Ms,
+        batch,
+        runs: times.length,
+        seconds: Math.max(...instanceSeconds),
+        msPerBatchMean: stats.meanMs,
+        msPerBatchP50: stats.p50Ms,
         imagesPerSecond: perInstance.reduce((sum, t, i) => sum + (batch * t.length) / instanceSeconds[i], 0),
       };
     }
-    const { times, wallSeconds: total } = await timeRuns(() => runSession(this.loaded, feeds, fetches), { seconds, warmupRuns });
+    const { times, wallSeconds: total } = await timeRuns(() => runSession(this.loaded, feeds, fetches), {
+      seconds,
+      warmupRuns,
+    });
     const stats = summarize(times);
     return {
-      batch, runs: times.length, seconds: total, msPerBatchMean: stats.meanMs, msPerBatchP50: stats.p50Ms,
+      batch,
+      runs: times.length,
+      seconds: total,
+      msPerBatchMean: stats.meanMs,
+      msPerBatchP50: stats.p50Ms,
       imagesPerSecond: (batch * times.length) / total,
     };
   }
@@ -146,10 +189,17 @@ export class RawBench {
    * 2-vCPU development VM a 4 ms pause makes the same run 0.6-0.9 ms slower than back to back (caches and
    * idle vCPUs; it happens with one intra-op thread too). Median ms per run.
    */
-  async measureBatch1AfterPause(pauseMs: number, seconds: number): Promise<{ pauseMs: number; runs: number; msP50: number }> {
+  async measureBatch1AfterPause(
+    pauseMs: number,
+    seconds: number,
+  ): Promise<{ pauseMs: number; runs: number; msP50: number }> {
     const feeds = this.feeds(1, 1000);
     const fetches = [this.manifest.image.output];
-    const { times } = await timeRuns(() => runSession(this.loaded, feeds, fetches), { seconds, warmupRuns: 3, pauseMs });
+    const { times } = await timeRuns(() => runSession(this.loaded, feeds, fetches), {
+      seconds,
+      warmupRuns: 3,
+      pauseMs,
+    });
     return { pauseMs, runs: times.length, msP50: summarize(times).p50Ms };
   }
 
@@ -165,7 +215,8 @@ export class RawBench {
     const length = outputRowLengths(this.manifest).image;
     const range = this.manifest.image.range;
     const sample = (i: number) => images.subarray((i % count) * length, ((i % count) + 1) * length);
-    const render = (i: number) => encodeImage(toRgbBytes(sample(i), S, range), S, S, { format: 'png', pngCompressionLevel });
+    const render = (i: number) =>
+      encodeImage(toRgbBytes(sample(i), S, range), S, S, { format: 'png', pngCompressionLevel });
 
     // toRgbBytes alone.
     let n = 0;
@@ -185,37 +236,72 @@ export class RawBench {
     const threads = availableParallelism();
     const pool = new RenderPool({ threads, tasksPerThread: Math.max(1, Math.ceil(concurrency / threads)) });
     const model = { image: this.manifest.image, attention: undefined };
-    const spec: RenderSpec = { format: 'png', size: S, resample: 'nearest', attention: 'none', queries: [], pngCompressionLevel };
+    const spec: RenderSpec = {
+      format: 'png',
+      size: S,
+      resample: 'nearest',
+      attention: 'none',
+      queries: [],
+      pngCompressionLevel,
+    };
     // The pool takes ownership of each row (moved to its thread), so every render gets its own copy.
     const renderOnPool = (i: number) => pool.render(model, { image: sample(i).slice(), attention: undefined }, 1, spec);
     let bytes = 0;
     let timed: { calls: number; wallSeconds: number };
     try {
       for (let i = 0; i < 2 * threads; i++) await renderOnPool(i);
-      timed = await timeConcurrently(async (i) => {
-        // Not `bytes += await ...`: that reads `bytes` before the await, and the other lanes' additions are lost.
-        const png = await renderOnPool(i);
-        bytes += png.length;
-      }, { seconds, concurrency });
+      timed = await timeConcurrently(
+        async (i) => {
+          // Not `bytes += await ...`: that reads `bytes` before the await, and the other lanes' additions are lost.
+          const png = await renderOnPool(i);
+          bytes += png.length;
+        },
+        { seconds, concurrency },
+      );
     } finally {
       await pool.close();
     }
     const { calls: done, wallSeconds: total } = timed;
     return {
-      concurrency, threads, pngCompressionLevel, imageSize: S, images: done, seconds: total, imagesPerSecond: done / total,
-      sequentialMsPerImage, toRgbMicrosPerImage, meanPngBytes: bytes / done,
+      concurrency,
+      threads,
+      pngCompressionLevel,
+      imageSize: S,
+      images: done,
+      seconds: total,
+      imagesPerSecond: done / total,
+      sequentialMsPerImage,
+      toRgbMicrosPerImage,
+      meanPngBytes: bytes / done,
     };
   }
 
   private async startInstances(): Promise<Worker[]> {
     if (this.instanceWorkers) return this.instanceWorkers;
-    const workerData: RawInstanceData = { modelPath: this.modelPath, provider: this.provider, intraOpThreads: this.intraOpThreads, graphOptimizationLevel: this.graphOptimizationLevel };
-    const workers = Array.from({ length: this.instances }, () => new Worker(new URL('./raw-instance.js', import.meta.url), { workerData }));
+    const workerData: RawInstanceData = {
+      modelPath: this.modelPath,
+      provider: this.provider,
+      intraOpThreads: this.intraOpThreads,
+      graphOptimizationLevel: this.graphOptimizationLevel,
+    };
+    const workers = Array.from(
+      { length: this.instances },
+      () => new Worker(new URL('./raw-instance.js', import.meta.url), { workerData }),
+    );
     this.instanceWorkers = workers;
-    await Promise.all(workers.map((worker) => new Promise<void>((resolve, reject) => {
-      worker.once('error', reject);
-      worker.once('message', (reply: RawInstanceReply) => (reply.type === 'ready' ? resolve() : reject(new Error(reply.type === 'error' ? reply.message : 'unexpected reply'))));
-    })));
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            worker.once('error', reject);
+            worker.once('message', (reply: RawInstanceReply) =>
+              reply.type === 'ready'
+                ? resolve()
+                : reject(new Error(reply.type === 'error' ? reply.message : 'unexpected reply')),
+            );
+          }),
+      ),
+    );
     return workers;
   }
 

@@ -13,7 +13,8 @@ export function fmt(value: number | undefined, decimals = 1): string {
 export function table(headers: string[], rows: Cell[][]): string {
   const text = rows.map((r) => r.map((c) => (c === undefined ? '-' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   const sep = `|${widths.map((w, i) => (i === 0 ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`;
   return [line(headers), sep, ...text.map(line)].join('\n');
 }
@@ -32,7 +33,8 @@ export async function writeJson(file: string, data: unknown): Promise<string> {
 
 export function intList(value: string): number[] {
   const list = value.split(',').map((v) => Number(v.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) throw new InvalidArgumentError(`expected a comma-separated list of positive integers, got '${value}'`);
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1))
+    throw new InvalidArgumentError(`expected a comma-separated list of positive integers, got '${value}'`);
   return list;
 }
 

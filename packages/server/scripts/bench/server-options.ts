@@ -17,11 +17,31 @@ export function addServerOptions(program: Command): Command {
   return program
     .option('--model-dir <dir>', 'model directory (model.json + ONNX file)', 'models/dogs64')
     .option('--providers <list>', 'EXECUTION_PROVIDERS for the server and the raw ceiling', 'cpu')
-    .option('--max-batch-size <n>', `server MAX_BATCH_SIZE (server default ${DEFAULT_CONFIG.maxBatchSize})`, nonNegativeInt)
-    .option('--max-queue-delay-ms <ms>', `server MAX_QUEUE_DELAY_MS (server default ${DEFAULT_CONFIG.maxQueueDelayMs})`, (v) => (v === '0' ? 0 : positiveNumber(v)))
-    .option('--intra-op-threads <n>', `INTRA_OP_THREADS for the server and the raw ceiling (default ${DEFAULT_CONFIG.intraOpThreads} = ORT's choice)`, nonNegativeInt)
-    .option('--instances <n>', `MODEL_INSTANCES for the server; the raw ceiling runs as many sessions at once (default ${DEFAULT_CONFIG.instances})`, nonNegativeInt)
-    .option('--png-compression-level <n>', `PNG_COMPRESSION_LEVEL for the server and the encode ceiling (default ${DEFAULT_CONFIG.pngCompressionLevel})`, nonNegativeInt);
+    .option(
+      '--max-batch-size <n>',
+      `server MAX_BATCH_SIZE (server default ${DEFAULT_CONFIG.maxBatchSize})`,
+      nonNegativeInt,
+    )
+    .option(
+      '--max-queue-delay-ms <ms>',
+      `server MAX_QUEUE_DELAY_MS (server default ${DEFAULT_CONFIG.maxQueueDelayMs})`,
+      (v) => (v === '0' ? 0 : positiveNumber(v)),
+    )
+    .option(
+      '--intra-op-threads <n>',
+      `INTRA_OP_THREADS for the server and the raw ceiling (default ${DEFAULT_CONFIG.intraOpThreads} = ORT's choice)`,
+      nonNegativeInt,
+    )
+    .option(
+      '--instances <n>',
+      `MODEL_INSTANCES for the server; the raw ceiling runs as many sessions at once (default ${DEFAULT_CONFIG.instances})`,
+      nonNegativeInt,
+    )
+    .option(
+      '--png-compression-level <n>',
+      `PNG_COMPRESSION_LEVEL for the server and the encode ceiling (default ${DEFAULT_CONFIG.pngCompressionLevel})`,
+      nonNegativeInt,
+    );
 }
 
 /** Environment for the server child: only the levers given on the command line (the rest is inherited). */

@@ -77,12 +77,22 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const modelsDir = await singleModelDir(options.modelDir);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, MODELS_DIR: modelsDir, EXECUTION_PROVIDERS: options.providers, LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MODELS_DIR: modelsDir,
+    EXECUTION_PROVIDERS: options.providers,
+    LOG_LEVEL: 'warn',
+  };
   for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
   const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlagsForServer(), CLI_PATH, '--port', String(port), '--host', '127.0.0.1'], {
-    env, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...nodeFlagsForServer(), CLI_PATH, '--port', String(port), '--host', '127.0.0.1'],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   const warnings: string[] = [];
   const onData = (chunk: Buffer) => {
@@ -109,7 +119,9 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     });
   });
   // Never leave the server behind if the bench dies.
-  const killOnExit = () => { if (!exited) child.kill('SIGKILL'); };
+  const killOnExit = () => {
+    if (!exited) child.kill('SIGKILL');
+  };
   process.once('exit', killOnExit);
   const logTail = () => lines.slice(-30).join('\n');
 
@@ -118,7 +130,9 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   for (;;) {
     if (exited) {
       await cleanup();
-      throw new Error(`server exited (code ${exited.code}, signal ${exited.signal}) before it was ready:\n${logTail()}`);
+      throw new Error(
+        `server exited (code ${exited.code}, signal ${exited.signal}) before it was ready:\n${logTail()}`,
+      );
     }
     const ready = await fetch(`${url}/readyz`).then(
       async (res) => ({ status: res.status, body: (await res.json()) as { models?: Record<string, string> } }),
@@ -140,7 +154,13 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const startSeconds = (performance.now() - started) / 1000;
 
   return {
-    url, pid: child.pid, port, model: manifest.name, classes: manifest.classes, imageSize: manifest.image.size, startSeconds,
+    url,
+    pid: child.pid,
+    port,
+    model: manifest.name,
+    classes: manifest.classes,
+    imageSize: manifest.image.size,
+    startSeconds,
     warnings: () => [...warnings],
     logTail,
     async stop(timeoutMs = 30_000): Promise<ServerExit> {
@@ -148,7 +168,10 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
       let killed = false;
       if (!exited) {
         child.kill('SIGTERM');
-        const timer = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, timeoutMs);
+        const timer = setTimeout(() => {
+          killed = true;
+          child.kill('SIGKILL');
+        }, timeoutMs);
         await exitPromise;
         clearTimeout(timer);
       }

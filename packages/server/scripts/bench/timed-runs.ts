@@ -15,7 +15,10 @@ export interface TimedRuns {
  * Calls `run` `warmupRuns` times untimed, then times it back to back for about `seconds` (at least 3
  * calls). With `pauseMs`, sleeps that long before each timed call; the sleep is not in `times`.
  */
-export async function timeRuns(run: () => Promise<unknown>, options: { seconds: number; warmupRuns: number; pauseMs?: number }): Promise<TimedRuns> {
+export async function timeRuns(
+  run: () => Promise<unknown>,
+  options: { seconds: number; warmupRuns: number; pauseMs?: number },
+): Promise<TimedRuns> {
   for (let i = 0; i < options.warmupRuns; i++) await run();
   const times: number[] = [];
   const t0 = performance.now();
@@ -33,7 +36,10 @@ export async function timeRuns(run: () => Promise<unknown>, options: { seconds: 
  * that); call numbers are 0, 1, 2, ... across all of them. Returns how many calls finished and the wall
  * seconds from the first start to the last finish.
  */
-export async function timeConcurrently(run: (call: number) => Promise<unknown>, options: { seconds: number; concurrency: number }): Promise<{ calls: number; wallSeconds: number }> {
+export async function timeConcurrently(
+  run: (call: number) => Promise<unknown>,
+  options: { seconds: number; concurrency: number },
+): Promise<{ calls: number; wallSeconds: number }> {
   let calls = 0;
   const t0 = performance.now();
   const deadline = t0 + options.seconds * 1000;

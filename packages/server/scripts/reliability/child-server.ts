@@ -67,11 +67,20 @@ export function nodeFlagsForServer(): string[] {
 
 export async function startChildServer(options: ChildServerOptions = {}): Promise<ChildServer> {
   const port = options.env?.PORT ? Number(options.env.PORT) : await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...options.env, PORT: String(port) };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    ...options.env,
+    PORT: String(port),
+  };
   // Without capture, stdout goes to /dev/null: a pipe that the (busy) load generator drains late would
   // block the server's synchronous log writes and measure the harness instead of the server.
   const capture = options.captureLogs !== false;
-  const proc = spawn(process.execPath, [...nodeFlagsForServer(), CLI_PATH], { env, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeFlagsForServer(), CLI_PATH], {
+    env,
+    stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'],
+  });
   const logs: Array<Record<string, unknown>> = [];
   let exitedWith: number | string | undefined;
   let started = false;
@@ -82,8 +91,12 @@ export async function startChildServer(options: ChildServerOptions = {}): Promis
       exitedWith = code ?? signal ?? 'unknown';
       resolve(exitedWith);
       if (started && !stopping && exitedWith !== 0 && options.crashIsFatal !== false) {
-        const crash = new Error(`the server (pid ${proc.pid}) exited on its own with ${String(exitedWith)}; stderr: ${stderr.join('\n').slice(-2000)}`);
-        process.nextTick(() => { throw crash; });
+        const crash = new Error(
+          `the server (pid ${proc.pid}) exited on its own with ${String(exitedWith)}; stderr: ${stderr.join('\n').slice(-2000)}`,
+        );
+        process.nextTick(() => {
+          throw crash;
+        });
       }
     });
   });
@@ -92,26 +105,33 @@ export async function startChildServer(options: ChildServerOptions = {}): Promis
     if (stderr.length > 200) stderr.shift();
     options.onStderr?.(line);
   });
-  if (capture) createInterface({ input: proc.stdout! }).on('line', (line) => {
-    let entry: Record<string, unknown>;
-    try {
-      entry = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    logs.push(entry);
-    if (logs.length > 10_000) logs.shift();
-    options.onLog?.(entry);
-  });
+  if (capture)
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      if (logs.length > 10_000) logs.shift();
+      options.onLog?.(entry);
+    });
   const base = `http://127.0.0.1:${port}`;
   const deadline = performance.now() + (options.startTimeoutMs ?? 60_000);
   for (;;) {
-    if (exitedWith !== undefined) throw new Error(`server exited (${exitedWith}) before answering; stderr: ${stderr.join('\n').slice(-2000)}`);
-    const ok = await send(base, { method: 'GET', path: '/healthz', timeoutMs: 1000 }).then((r) => r.status === 200, () => false);
+    if (exitedWith !== undefined)
+      throw new Error(`server exited (${exitedWith}) before answering; stderr: ${stderr.join('\n').slice(-2000)}`);
+    const ok = await send(base, { method: 'GET', path: '/healthz', timeoutMs: 1000 }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) break;
     if (performance.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`server did not answer /healthz within ${options.startTimeoutMs ?? 60_000} ms; stderr: ${stderr.join('\n').slice(-2000)}`);
+      throw new Error(
+        `server did not answer /healthz within ${options.startTimeoutMs ?? 60_000} ms; stderr: ${stderr.join('\n').slice(-2000)}`,
+      );
     }
     await sleep(50);
   }

@@ -28,24 +28,50 @@ export function keepAliveAgent(maxSockets = 16): http.Agent {
   return new http.Agent({ keepAlive: true, maxSockets, keepAliveMsecs: 1000 });
 }
 
-function once(base: string, req: RawRequest, agent: http.Agent | undefined): Promise<RawResponse & { reused: boolean }> {
+function once(
+  base: string,
+  req: RawRequest,
+  agent: http.Agent | undefined,
+): Promise<RawResponse & { reused: boolean }> {
   const url = new URL(base);
   const started = performance.now();
   return new Promise((resolve, reject) => {
     let reused = false;
     const headers: OutgoingHttpHeaders = { ...req.headers };
-    if (req.body !== undefined && headers['content-length'] === undefined) headers['content-length'] = Buffer.byteLength(req.body);
-    const r = http.request({
-      host: url.hostname, port: url.port, method: req.method, path: req.path, headers, agent: agent ?? false,
-      signal: req.signal, timeout: req.timeoutMs,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), ms: performance.now() - started, reused }));
-      res.on('error', reject);
+    if (req.body !== undefined && headers['content-length'] === undefined)
+      headers['content-length'] = Buffer.byteLength(req.body);
+    const r = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: req.method,
+        path: req.path,
+        headers,
+        agent: agent ?? false,
+        signal: req.signal,
+        timeout: req.timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+            ms: performance.now() - started,
+            reused,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    r.on('socket', () => {
+      reused = r.reusedSocket;
     });
-    r.on('socket', () => { reused = r.reusedSocket; });
-    r.on('timeout', () => r.destroy(Object.assign(new Error(`no response within ${req.timeoutMs} ms`), { code: 'ETIMEDOUT_CLIENT' })));
+    r.on('timeout', () =>
+      r.destroy(Object.assign(new Error(`no response within ${req.timeoutMs} ms`), { code: 'ETIMEDOUT_CLIENT' })),
+    );
     r.on('error', (err) => reject(Object.assign(err, { reused })));
     if (req.body !== undefined) r.end(req.body);
     else r.end();
@@ -75,7 +101,12 @@ export async function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `check` every `everyMs` until it returns a truthy value or `timeoutMs` passes (then throws). */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 20): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  everyMs = 20,
+): Promise<NonNullable<T>> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -27,18 +27,22 @@ export function leakPatterns(extra: string[] = []): RegExp[] {
 /** The text as sent and percent-decoded (once and twice), for matching echoed input. */
 function decodedVariants(text: string): string[] {
   // Lenient: each run of %XX escapes is decoded on its own, so one malformed escape spoils nothing else.
-  const decode = (t: string) => t.replace(/\+/g, ' ').replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-    try {
-      return decodeURIComponent(run);
-    } catch {
-      return run;
-    }
-  });
+  const decode = (t: string) =>
+    t.replace(/\+/g, ' ').replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+      try {
+        return decodeURIComponent(run);
+      } catch {
+        return run;
+      }
+    });
   const once = decode(text);
   return [text, once, decode(once)];
 }
 
-interface ErrorFields { code: unknown; message: unknown }
+interface ErrorFields {
+  code: unknown;
+  message: unknown;
+}
 
 /**
  * Code and message of an error body in either of the server's shapes: `{error: {code, message}}`, or the
@@ -67,7 +71,11 @@ export function checkResponse(
   const problems: string[] = [];
   // Node's HTTP parser answers what it cannot parse (431 header too large, 400 bad request) itself, with
   // an empty body and Connection: close, before the app runs (so without the app's X-Request-Id).
-  const fromNodeParser = (status === 431 || status === 400) && body.length === 0 && headers['x-request-id'] === undefined && headers.connection === 'close';
+  const fromNodeParser =
+    (status === 431 || status === 400) &&
+    body.length === 0 &&
+    headers['x-request-id'] === undefined &&
+    headers.connection === 'close';
   if (fromNodeParser) return problems;
   if (status >= 500 && !options.allow5xx) problems.push(`5xx status ${status}`);
   const type = String(headers['content-type'] ?? '');
@@ -77,7 +85,8 @@ export function checkResponse(
     const sent = options.echo === undefined ? undefined : decodedVariants(options.echo);
     for (const pattern of options.leaks ?? leakPatterns()) {
       const match = pattern.exec(text);
-      if (match && !(sent?.some((s) => s.includes(match[0])) ?? false)) problems.push(`body matches ${pattern}: ${text.slice(0, 300)}`);
+      if (match && !(sent?.some((s) => s.includes(match[0])) ?? false))
+        problems.push(`body matches ${pattern}: ${text.slice(0, 300)}`);
     }
   }
   if (status >= 400) {

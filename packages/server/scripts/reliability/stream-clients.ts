@@ -20,7 +20,12 @@ export interface StreamReadResult {
 }
 
 /** POSTs `body` to `path` and reads the NDJSON answer to its end. `onSample` sees each sample index. */
-export function readSamplesStream(base: string, path: string, body: unknown, onSample?: (index: number) => void): Promise<StreamReadResult> {
+export function readSamplesStream(
+  base: string,
+  path: string,
+  body: unknown,
+  onSample?: (index: number) => void,
+): Promise<StreamReadResult> {
   const url = new URL(base);
   return new Promise((resolve) => {
     let status = 0;
@@ -29,25 +34,35 @@ export function readSamplesStream(base: string, path: string, body: unknown, onS
     let partial = '';
     let lastLine: Record<string, unknown> | undefined;
     const finish = (ended: string) => resolve({ status, samples, bytes, lastLine, ended });
-    const req = http.request({ host: url.hostname, port: url.port, method: 'POST', path, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-      status = res.statusCode ?? 0;
-      res.setEncoding('utf8');
-      res.on('data', (text: string) => {
-        bytes += Buffer.byteLength(text);
-        const lines = (partial + text).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
-          if (line === '') continue;
-          lastLine = JSON.parse(line) as Record<string, unknown>;
-          if (typeof lastLine.index === 'number') {
-            samples++;
-            onSample?.(lastLine.index);
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path,
+        agent: false,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        status = res.statusCode ?? 0;
+        res.setEncoding('utf8');
+        res.on('data', (text: string) => {
+          bytes += Buffer.byteLength(text);
+          const lines = (partial + text).split('\n');
+          partial = lines.pop() ?? '';
+          for (const line of lines) {
+            if (line === '') continue;
+            lastLine = JSON.parse(line) as Record<string, unknown>;
+            if (typeof lastLine.index === 'number') {
+              samples++;
+              onSample?.(lastLine.index);
+            }
           }
-        }
-      });
-      res.on('end', () => finish('end'));
-      res.on('error', (err: NodeJS.ErrnoException) => finish(err.code ?? err.message));
-    });
+        });
+        res.on('end', () => finish('end'));
+        res.on('error', (err: NodeJS.ErrnoException) => finish(err.code ?? err.message));
+      },
+    );
     req.on('error', (err: NodeJS.ErrnoException) => finish(err.code ?? err.message));
     req.end(JSON.stringify(body));
   });
@@ -63,7 +78,9 @@ export function stalledClient(port: number, path: string, body: unknown): { dest
   const payload = JSON.stringify(body);
   socket.pause();
   socket.on('error', () => undefined);
-  socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`);
+  socket.write(
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`,
+  );
   return { destroy: () => socket.destroy() };
 }
 
@@ -71,24 +88,39 @@ export function stalledClient(port: number, path: string, body: unknown): { dest
  * Reads an NDJSON samples stream at full speed until `stopAfter` sample lines, then stops reading (the
  * socket stays open): a pipeline whose consumer stalled mid-stream. `stopped` resolves when it stops.
  */
-export function stopReadingAfter(base: string, path: string, body: unknown, stopAfter: number): { stopped: Promise<number>; destroy(): void } {
+export function stopReadingAfter(
+  base: string,
+  path: string,
+  body: unknown,
+  stopAfter: number,
+): { stopped: Promise<number>; destroy(): void } {
   const url = new URL(base);
   let destroy = () => undefined as void;
   const stopped = new Promise<number>((resolve, reject) => {
     let lines = 0;
-    const req = http.request({ host: url.hostname, port: url.port, method: 'POST', path, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-      const onData = (chunk: Buffer) => {
-        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
-        if (lines >= stopAfter) {
-          res.off('data', onData);
-          res.pause();
-          resolve(lines);
-        }
-      };
-      res.on('data', onData);
-      res.on('error', () => undefined);
-      res.on('end', () => resolve(lines));
-    });
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path,
+        agent: false,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        const onData = (chunk: Buffer) => {
+          for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+          if (lines >= stopAfter) {
+            res.off('data', onData);
+            res.pause();
+            resolve(lines);
+          }
+        };
+        res.on('data', onData);
+        res.on('error', () => undefined);
+        res.on('end', () => resolve(lines));
+      },
+    );
     req.on('error', reject);
     destroy = () => req.destroy();
     req.end(JSON.stringify(body));

@@ -54,18 +54,29 @@ export interface StreamSoakResult {
   samples: MemorySample[];
 }
 
-export async function streamSoak(options: StreamSoakOptions, machine: MachineInfo, log: (m: string) => void): Promise<StreamSoakResult> {
+export async function streamSoak(
+  options: StreamSoakOptions,
+  machine: MachineInfo,
+  log: (m: string) => void,
+): Promise<StreamSoakResult> {
   const server = await startChildServer({
     env: {
-      MODELS_DIR: options.modelsDir, EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: options.logLevel,
-      MAX_STREAM_SAMPLES: String(Math.max(options.count, 1)), WRITE_IDLE_TIMEOUT_MS: String(options.writeIdleTimeoutMs),
+      MODELS_DIR: options.modelsDir,
+      EXECUTION_PROVIDERS: 'cpu',
+      LOG_LEVEL: options.logLevel,
+      MAX_STREAM_SAMPLES: String(Math.max(options.count, 1)),
+      WRITE_IDLE_TIMEOUT_MS: String(options.writeIdleTimeoutMs),
     },
     captureLogs: false,
   });
-  log(`server pid ${server.proc.pid} on ${server.base}; one stream of ${options.count} images, ${options.reader} reader (${machine.cpuModel})`);
+  log(
+    `server pid ${server.proc.pid} on ${server.base}; one stream of ${options.count} images, ${options.reader} reader (${machine.cpuModel})`,
+  );
   let samplesRead = 0;
   const scrape = async (t: number): Promise<MemorySample & { cut: number }> => {
-    const parsed = parseMetrics((await send(server.base, { method: 'GET', path: '/metrics', timeoutMs: 10_000 })).body.toString());
+    const parsed = parseMetrics(
+      (await send(server.base, { method: 'GET', path: '/metrics', timeoutMs: 10_000 })).body.toString(),
+    );
     return {
       t,
       rssMiB: metricValue(parsed, 'process_resident_memory_bytes') / MiB,
@@ -83,15 +94,22 @@ export async function streamSoak(options: StreamSoakOptions, machine: MachineInf
   let done = false;
   let ended = 'watching';
   let stalled: { stopped: Promise<number>; destroy(): void } | undefined;
-  const streamed = options.reader === 'full'
-    ? readSamplesStream(server.base, `/v1/models/${options.model}/samples`, body, () => { samplesRead++; }).then((r) => { ended = r.ended === 'end' && r.samples === options.count ? 'complete' : `${r.ended} after ${r.samples}`; })
-    : (async () => {
-      stalled = stopReadingAfter(server.base, `/v1/models/${options.model}/samples`, body, options.stallAfter);
-      samplesRead = await stalled.stopped;
-      log(`stopped reading after ${samplesRead} images`);
-      await sleep(options.watchSeconds * 1000);
-    })();
-  void streamed.finally(() => { done = true; });
+  const streamed =
+    options.reader === 'full'
+      ? readSamplesStream(server.base, `/v1/models/${options.model}/samples`, body, () => {
+          samplesRead++;
+        }).then((r) => {
+          ended = r.ended === 'end' && r.samples === options.count ? 'complete' : `${r.ended} after ${r.samples}`;
+        })
+      : (async () => {
+          stalled = stopReadingAfter(server.base, `/v1/models/${options.model}/samples`, body, options.stallAfter);
+          samplesRead = await stalled.stopped;
+          log(`stopped reading after ${samplesRead} images`);
+          await sleep(options.watchSeconds * 1000);
+        })();
+  void streamed.finally(() => {
+    done = true;
+  });
   const samples: MemorySample[] = [];
   let cut = 0;
   let cutSeenAtSeconds: number | undefined;
@@ -101,10 +119,16 @@ export async function streamSoak(options: StreamSoakOptions, machine: MachineInf
     cut = sample.cut;
     if (cut > 0) cutSeenAtSeconds ??= sample.t;
     samples.push(sample);
-    log(`t=${sample.t.toFixed(0)}s read ${samplesRead} rss ${sample.rssMiB.toFixed(1)} MiB external ${sample.externalMiB.toFixed(1)} MiB heap ${sample.heapUsedMiB.toFixed(1)} MiB${options.reader === 'stalled' ? ` cut ${cut}` : ''}`);
+    log(
+      `t=${sample.t.toFixed(0)}s read ${samplesRead} rss ${sample.rssMiB.toFixed(1)} MiB external ${sample.externalMiB.toFixed(1)} MiB heap ${sample.heapUsedMiB.toFixed(1)} MiB${options.reader === 'stalled' ? ` cut ${cut}` : ''}`,
+    );
   }
   await streamed;
-  if (options.reader === 'stalled') ended = cut > 0 ? `cut by the write-idle deadline (seen ${cutSeenAtSeconds?.toFixed(0)} s after the request)` : 'still open';
+  if (options.reader === 'stalled')
+    ended =
+      cut > 0
+        ? `cut by the write-idle deadline (seen ${cutSeenAtSeconds?.toFixed(0)} s after the request)`
+        : 'still open';
   stalled?.destroy();
   const seconds = (performance.now() - started) / 1000;
   await sleep(2000);
@@ -117,7 +141,16 @@ export async function streamSoak(options: StreamSoakOptions, machine: MachineInf
   });
   const quarter = Math.max(1, Math.floor(samples.length / 4));
   return {
-    options, seconds, samplesRead, ended, responsesCut: cut, cutSeenAtSeconds, exitCode, before, after, samples,
+    options,
+    seconds,
+    samplesRead,
+    ended,
+    responsesCut: cut,
+    cutSeenAtSeconds,
+    exitCode,
+    before,
+    after,
+    samples,
     peak: {
       rssMiB: Math.max(...samples.map((s) => s.rssMiB)),
       externalMiB: Math.max(...samples.map((s) => s.externalMiB)),
@@ -130,12 +163,24 @@ export async function streamSoak(options: StreamSoakOptions, machine: MachineInf
 
 export function printStreamSoak(result: StreamSoakResult, machine: MachineInfo): void {
   const { options } = result;
-  console.log(`\n## Stream soak: ${options.model}, one stream of ${options.count} images, ${options.reader} reader (${machine.cpuModel}, ${machine.logicalCpus} CPUs, Node ${machine.node})\n`);
-  console.log(`${result.samplesRead} samples read in ${fmt(result.seconds, 1)} s (${fmt(result.samplesRead / result.seconds, 0)}/s); stream ${result.ended}; server exit code ${result.exitCode}\n`);
+  console.log(
+    `\n## Stream soak: ${options.model}, one stream of ${options.count} images, ${options.reader} reader (${machine.cpuModel}, ${machine.logicalCpus} CPUs, Node ${machine.node})\n`,
+  );
+  console.log(
+    `${result.samplesRead} samples read in ${fmt(result.seconds, 1)} s (${fmt(result.samplesRead / result.seconds, 0)}/s); stream ${result.ended}; server exit code ${result.exitCode}\n`,
+  );
   const row = (name: string, key: 'rssMiB' | 'externalMiB' | 'heapUsedMiB') => [
-    name, fmt(result.before[key]), fmt(result.earlyMean[key]), fmt(result.lateMean[key]), fmt(result.peak[key]), fmt(result.after[key]),
+    name,
+    fmt(result.before[key]),
+    fmt(result.earlyMean[key]),
+    fmt(result.lateMean[key]),
+    fmt(result.peak[key]),
+    fmt(result.after[key]),
   ];
-  console.log(table(['MiB', 'before', '2nd quarter mean', 'last quarter mean', 'peak', '2 s after'], [
-    row('RSS', 'rssMiB'), row('external', 'externalMiB'), row('heap used', 'heapUsedMiB'),
-  ]));
+  console.log(
+    table(
+      ['MiB', 'before', '2nd quarter mean', 'last quarter mean', 'peak', '2 s after'],
+      [row('RSS', 'rssMiB'), row('external', 'externalMiB'), row('heap used', 'heapUsedMiB')],
+    ),
+  );
 }

@@ -1,6 +1,10 @@
 /** Reads values out of Prometheus text exposition (what GET /metrics returns): the one parser the scripts and tests use. */
 
-export interface Sample { name: string; labels: Record<string, string>; value: number }
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
@@ -39,7 +43,11 @@ export function valuesByLabel(text: string | Sample[], name: string, label: stri
 }
 
 /** Cumulative bucket counts of histogram `name` (summed over label sets matching `labels`), by upper bound. */
-export function histogramBuckets(text: string | Sample[], name: string, labels: Record<string, string> = {}): Array<{ le: number; count: number }> {
+export function histogramBuckets(
+  text: string | Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): Array<{ le: number; count: number }> {
   const samples = typeof text === 'string' ? parseMetrics(text) : text;
   const byLe = new Map<number, number>();
   for (const s of samples) {

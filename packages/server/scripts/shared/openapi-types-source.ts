@@ -8,10 +8,22 @@
  * test/http/openapi-types.test.ts compares it with the committed file.
  */
 import path from 'node:path';
-import openapiTS, { astToString, type SchemaObject, type TransformNodeOptions, transformSchemaObject } from 'openapi-typescript';
+import openapiTS, {
+  astToString,
+  type SchemaObject,
+  type TransformNodeOptions,
+  transformSchemaObject,
+} from 'openapi-typescript';
 import ts from 'typescript';
 import {
-  bodyProperties, jsonBodySchema, operationIds, type OpenApiDocument, parseOpenApi, queryParameters, querySchemas, topLevelDefaults,
+  bodyProperties,
+  jsonBodySchema,
+  operationIds,
+  type OpenApiDocument,
+  parseOpenApi,
+  queryParameters,
+  querySchemas,
+  topLevelDefaults,
 } from '../../src/http/openapi-document.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
@@ -26,13 +38,15 @@ const HEADER = `/**
  */
 `;
 
-const fieldUnion = (defaults: Array<[string, unknown]>) => (defaults.length === 0 ? 'never' : defaults.map(([name]) => JSON.stringify(name)).join(' | '));
+const fieldUnion = (defaults: Array<[string, unknown]>) =>
+  defaults.length === 0 ? 'never' : defaults.map(([name]) => JSON.stringify(name)).join(' | ');
 
 function requestDefaultsSource(doc: OpenApiDocument): string {
   const operations = operationIds(doc).flatMap((operationId) => {
     const fields: string[] = [];
     const parameters = queryParameters(doc, operationId);
-    if (parameters.length > 0) fields.push(`        query: ${fieldUnion(topLevelDefaults(doc, querySchemas(parameters)))};`);
+    if (parameters.length > 0)
+      fields.push(`        query: ${fieldUnion(topLevelDefaults(doc, querySchemas(parameters)))};`);
     const body = jsonBodySchema(doc, operationId);
     if (body) fields.push(`        body: ${fieldUnion(topLevelDefaults(doc, bodyProperties(doc, body)))};`);
     return fields.length > 0 ? [`    ${operationId}: {\n${fields.join('\n')}\n    };`] : [];
@@ -52,9 +66,11 @@ function requestDefaultsSource(doc: OpenApiDocument): string {
 /** Component schemas whose own text refers to them: name by `#/components/schemas/<name>` path. */
 function selfReferencingSchemas(doc: OpenApiDocument): Map<string, string> {
   const schemas = doc.components.schemas ?? {};
-  return new Map(Object.entries(schemas)
-    .filter(([name, schema]) => JSON.stringify(schema).includes(`"#/components/schemas/${name}"`))
-    .map(([name]) => [`#/components/schemas/${name}`, name]));
+  return new Map(
+    Object.entries(schemas)
+      .filter(([name, schema]) => JSON.stringify(schema).includes(`"#/components/schemas/${name}"`))
+      .map(([name]) => [`#/components/schemas/${name}`, name]),
+  );
 }
 
 export async function openApiTypesSource(openApiText: string): Promise<string> {
@@ -67,7 +83,15 @@ export async function openApiTypesSource(openApiText: string): Promise<string> {
     if (!aliases.has(name)) {
       // The alias's own type is openapi-typescript's, where the schema's references to itself resolve back to the alias.
       const type = transformSchemaObject(schema, { ...options, ctx: { ...options.ctx, transform: undefined } });
-      aliases.set(name, ts.factory.createTypeAliasDeclaration([ts.factory.createModifier(ts.SyntaxKind.ExportKeyword)], name, undefined, type));
+      aliases.set(
+        name,
+        ts.factory.createTypeAliasDeclaration(
+          [ts.factory.createModifier(ts.SyntaxKind.ExportKeyword)],
+          name,
+          undefined,
+          type,
+        ),
+      );
     }
     return ts.factory.createTypeReferenceNode(name);
   };

@@ -142,12 +142,20 @@ export class Batcher {
    */
   submit(input: JobInput, options: SubmitOptions = {}): Promise<JobResult> {
     if (input.z.length !== input.classes.length * this.shape.latentDim) {
-      throw new RangeError(`z has ${input.z.length} values, expected ${input.classes.length} x ${this.shape.latentDim}`);
+      throw new RangeError(
+        `z has ${input.z.length} values, expected ${input.classes.length} x ${this.shape.latentDim}`,
+      );
     }
     const most = this.config.maxQueueSize;
     if (input.classes.length > most) {
       // No wait would make room, so this is the request's fault, not overload (and no retry hint).
-      return refused(serveError.INVALID_ARGUMENT(options.rowsField, `${options.rowsField ?? 'the request'} asks for ${input.classes.length} images; this model's queue holds at most ${most} (batching.maxQueueSize)`, `1..${most}`));
+      return refused(
+        serveError.INVALID_ARGUMENT(
+          options.rowsField,
+          `${options.rowsField ?? 'the request'} asks for ${input.classes.length} images; this model's queue holds at most ${most} (batching.maxQueueSize)`,
+          `1..${most}`,
+        ),
+      );
     }
     if (this.closing) {
       this.observer.rejected?.('shutdown');
@@ -160,7 +168,10 @@ export class Batcher {
       this.observer.rejected?.('queue_full');
       return refused(err);
     }
-    this.deadlineTimers.set(job, this.clock.setTimeout(() => this.expire(job), this.config.requestTimeoutMs));
+    this.deadlineTimers.set(
+      job,
+      this.clock.setTimeout(() => this.expire(job), this.config.requestTimeoutMs),
+    );
     const { signal } = options;
     if (signal) {
       if (signal.aborted) this.cancel(job, signal.reason);
@@ -187,7 +198,8 @@ export class Batcher {
 
   /** Fail every waiting job with SHUTTING_DOWN (after the grace period). Running batches still finish. */
   abortQueued(): void {
-    for (const job of this.queue.drain()) this.finish(job, serveError.SHUTTING_DOWN('this request had not started'), 'shutdown');
+    for (const job of this.queue.drain())
+      this.finish(job, serveError.SHUTTING_DOWN('this request had not started'), 'shutdown');
     this.observer.queueDepth?.(0);
     this.notifyIfIdle();
   }
@@ -254,11 +266,14 @@ export class Batcher {
     if (this.wakeAtMs === atMs && this.wakeTimer !== undefined) return;
     this.clearWake();
     this.wakeAtMs = atMs;
-    this.wakeTimer = this.clock.setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.wakeAtMs = undefined;
-      this.schedule();
-    }, Math.max(0, atMs - this.clock.nowMs()));
+    this.wakeTimer = this.clock.setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.wakeAtMs = undefined;
+        this.schedule();
+      },
+      Math.max(0, atMs - this.clock.nowMs()),
+    );
   }
 
   private clearWake(): void {
@@ -289,23 +304,27 @@ export class Batcher {
     this.observer.queueDepth?.(this.queue.queuedRows);
     this.inflight++;
     const startedMs = nowMs;
-    this.backend.run({ z, classes, rows, fetchAttention }).then((output) => this.checkedOutput(output, rows, fetchAttention)).then(
-      (output) => {
-        this.meanBatchSeconds = 0.8 * this.meanBatchSeconds + 0.2 * ((this.clock.nowMs() - startedMs) / 1000);
-        this.observer.batch?.(rows, output.inferenceSeconds);
-        this.deliver(slices, output);
-      },
-      (err: unknown) => {
-        const error = err instanceof Error ? err : serveError.INFERENCE_FAILED(String(err));
-        for (const { job } of slices) {
-          this.queue.remove(job);
-          this.finish(job, error, 'failed');
-        }
-      },
-    ).finally(() => {
-      this.inflight--;
-      this.schedule();
-    });
+    this.backend
+      .run({ z, classes, rows, fetchAttention })
+      .then((output) => this.checkedOutput(output, rows, fetchAttention))
+      .then(
+        (output) => {
+          this.meanBatchSeconds = 0.8 * this.meanBatchSeconds + 0.2 * ((this.clock.nowMs() - startedMs) / 1000);
+          this.observer.batch?.(rows, output.inferenceSeconds);
+          this.deliver(slices, output);
+        },
+        (err: unknown) => {
+          const error = err instanceof Error ? err : serveError.INFERENCE_FAILED(String(err));
+          for (const { job } of slices) {
+            this.queue.remove(job);
+            this.finish(job, error, 'failed');
+          }
+        },
+      )
+      .finally(() => {
+        this.inflight--;
+        this.schedule();
+      });
   }
 
   /**
@@ -317,7 +336,8 @@ export class Batcher {
     const { imageRowLength, attentionRowLength } = this.shape;
     const wrong = (what: string, values: number | undefined, rowLength: number) =>
       `the model's ${what} output has ${values ?? 'no'} values; a batch of ${rows} needs ${rows * rowLength} (${rows} x ${rowLength})`;
-    if (output.image.length !== rows * imageRowLength) throw serveError.INFERENCE_FAILED(wrong('image', output.image.length, imageRowLength));
+    if (output.image.length !== rows * imageRowLength)
+      throw serveError.INFERENCE_FAILED(wrong('image', output.image.length, imageRowLength));
     if (fetchAttention && attentionRowLength > 0 && output.attention?.length !== rows * attentionRowLength) {
       throw serveError.INFERENCE_FAILED(wrong('attention', output.attention?.length, attentionRowLength));
     }
@@ -330,10 +350,16 @@ export class Batcher {
     for (const { job, start, count } of slices) {
       if (!job.settled) {
         job.image ??= new Float32Array(job.rows * imageRowLength);
-        job.image.set(output.image.subarray(row * imageRowLength, (row + count) * imageRowLength), start * imageRowLength);
+        job.image.set(
+          output.image.subarray(row * imageRowLength, (row + count) * imageRowLength),
+          start * imageRowLength,
+        );
         if (job.input.wantAttention && output.attention) {
           job.attention ??= new Float32Array(job.rows * attentionRowLength);
-          job.attention.set(output.attention.subarray(row * attentionRowLength, (row + count) * attentionRowLength), start * attentionRowLength);
+          job.attention.set(
+            output.attention.subarray(row * attentionRowLength, (row + count) * attentionRowLength),
+            start * attentionRowLength,
+          );
         }
         job.completedRows += count;
         if (job.completedRows === job.rows) this.finish(job, undefined);

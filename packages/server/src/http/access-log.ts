@@ -63,11 +63,14 @@ export function accessLog(logger: Logger, options: AccessLogOptions): RequestHan
       if (!logged) return;
       const level = finished ? options.levelFor(res) : 'debug';
       if (!logger.isLevelEnabled(level)) return;
-      logger[level]({
-        req: { id, method: req.method, url: req.originalUrl, remoteAddress: req.socket.remoteAddress },
-        res: { statusCode: res.statusCode },
-        responseTime: Math.round(seconds * 1000),
-      }, finished ? 'request completed' : 'request aborted');
+      logger[level](
+        {
+          req: { id, method: req.method, url: req.originalUrl, remoteAddress: req.socket.remoteAddress },
+          res: { statusCode: res.statusCode },
+          responseTime: Math.round(seconds * 1000),
+        },
+        finished ? 'request completed' : 'request aborted',
+      );
     });
     next();
   };

@@ -10,7 +10,9 @@ import type { RenderPool } from '../render/render-pool.js';
 import type { OpenApiValidators } from './openapi-validation.js';
 
 /** Shared, mutable server state the routes read (set when SIGTERM arrives). */
-export interface Lifecycle { draining: boolean }
+export interface Lifecycle {
+  draining: boolean;
+}
 
 export interface AppDeps {
   config: Readonly<ServerConfig>;

@@ -23,40 +23,59 @@ import { webRoutes } from './routes/web.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 import { writeIdleDeadline } from './write-idle-deadline.js';
 
-const SERVER_VERSION = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const SERVER_VERSION = (
+  JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
+).version;
 
 /** Error codes logged at debug (see levelFor below). */
 const SHED_CODES: ReadonlySet<unknown> = new Set<ErrorCode>(['QUEUE_FULL', 'SHUTTING_DOWN']);
 
 export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: OpenApiValidators }): Express {
   const openApiText = loadOpenApiText();
-  const deps: RouteContext = { ...input, validators: input.validators ?? new OpenApiValidators(openApiText), openApiText, serverVersion: SERVER_VERSION };
+  const deps: RouteContext = {
+    ...input,
+    validators: input.validators ?? new OpenApiValidators(openApiText),
+    openApiText,
+    serverVersion: SERVER_VERSION,
+  };
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(SECURITY_HEADERS);
 
-  app.use(accessLog(deps.logger, {
-    // Health checks and scrapes would drown the log.
-    ignore: (req) => req.url === '/healthz' || req.url === '/metrics' || req.url === '/readyz' || req.url === '/v2/health/live' || req.url === '/v2/health/ready',
-    levelFor: (res) => {
-      // Load shedding answers one request in several under overload; a log line each would add work
-      // exactly when there is none to spare. sagan_requests_rejected_total counts them instead.
-      if (SHED_CODES.has(res.locals.errorCode)) return 'debug';
-      // Other refusals (503, 504) are expected behaviour, not server faults: warn, not error.
-      if (res.statusCode === 503 || res.statusCode === 504) return 'warn';
-      return res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
-    },
-    onFinished: (req, res, seconds) => {
-      // Express types req.route as any; its path is the route's template string.
-      const routePath = (req.route as { path?: string } | undefined)?.path;
-      const route = routePath !== undefined ? `${req.baseUrl}${routePath}` : 'unmatched';
-      deps.metrics.httpRequestDuration.observe({ route, method: req.method, status: String(res.statusCode) }, seconds);
-    },
-  }));
+  app.use(
+    accessLog(deps.logger, {
+      // Health checks and scrapes would drown the log.
+      ignore: (req) =>
+        req.url === '/healthz' ||
+        req.url === '/metrics' ||
+        req.url === '/readyz' ||
+        req.url === '/v2/health/live' ||
+        req.url === '/v2/health/ready',
+      levelFor: (res) => {
+        // Load shedding answers one request in several under overload; a log line each would add work
+        // exactly when there is none to spare. sagan_requests_rejected_total counts them instead.
+        if (SHED_CODES.has(res.locals.errorCode)) return 'debug';
+        // Other refusals (503, 504) are expected behaviour, not server faults: warn, not error.
+        if (res.statusCode === 503 || res.statusCode === 504) return 'warn';
+        return res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+      },
+      onFinished: (req, res, seconds) => {
+        // Express types req.route as any; its path is the route's template string.
+        const routePath = (req.route as { path?: string } | undefined)?.path;
+        const route = routePath !== undefined ? `${req.baseUrl}${routePath}` : 'unmatched';
+        deps.metrics.httpRequestDuration.observe(
+          { route, method: req.method, status: String(res.statusCode) },
+          seconds,
+        );
+      },
+    }),
+  );
 
-  app.use(writeIdleDeadline(deps.config.writeIdleTimeoutMs, () => deps.metrics.responsesCut.inc({ reason: 'write_idle' })));
+  app.use(
+    writeIdleDeadline(deps.config.writeIdleTimeoutMs, () => deps.metrics.responsesCut.inc({ reason: 'write_idle' })),
+  );
 
   // Each frontend on its own router at its mount path, the most specific first (/v2 before /): whatever
   // fails under it (its routes, its 404s and 405s, a body sent there) is answered in its error shape.
@@ -64,7 +83,16 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
   const frontends = [...new Set(API_ROUTES.map(frontendOf))].sort((a, b) => b.mountPath.length - a.mountPath.length);
   for (const frontend of frontends) {
     const pages = frontend === API_FRONTEND ? [webRoutes()] : [];
-    app.use(frontend.mountPath, frontendRouter(frontend, API_ROUTES.filter((r) => frontendOf(r) === frontend), deps, knownPaths, pages));
+    app.use(
+      frontend.mountPath,
+      frontendRouter(
+        frontend,
+        API_ROUTES.filter((r) => frontendOf(r) === frontend),
+        deps,
+        knownPaths,
+        pages,
+      ),
+    );
   }
   // A failure before any frontend took the request (the middleware above).
   app.use(errorHandler(API_FRONTEND));
@@ -77,10 +105,18 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
  * pauses under load), `pages` after them, 405 for its paths' other methods, 404, and its error handler.
  * `knownPaths`: every route path of the server, which a 404 lists.
  */
-function frontendRouter(frontend: Frontend, routes: readonly RouteDefinition[], deps: RouteContext, knownPaths: readonly string[], pages: readonly Router[]): Router {
+function frontendRouter(
+  frontend: Frontend,
+  routes: readonly RouteDefinition[],
+  deps: RouteContext,
+  knownPaths: readonly string[],
+  pages: readonly Router[],
+): Router {
   const router = express.Router();
   router.use(bodyLimit(deps.config.bodyLimitBytes, frontend));
-  router.use(express.json({ limit: deps.config.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+  router.use(
+    express.json({ limit: deps.config.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }),
+  );
   router.use(jsonDepthLimit());
   for (const route of routes) {
     const at = pathInFrontend(frontend, route.path);

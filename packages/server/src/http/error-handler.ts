@@ -14,7 +14,10 @@ import type { Frontend } from './frontend.js';
 export function sendError(res: Response, err: unknown, frontend: Frontend): void {
   if (res.req.socket.destroyed) {
     // The client left (an aborted request); there is no one to answer and nothing went wrong here.
-    requestLogger(res)?.debug({ reqId: res.req.id, reason: err instanceof Error ? err.message : String(err) }, 'client closed the connection');
+    requestLogger(res)?.debug(
+      { reqId: res.req.id, reason: err instanceof Error ? err.message : String(err) },
+      'client closed the connection',
+    );
     return;
   }
   const error = toServeError(err);

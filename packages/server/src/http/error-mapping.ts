@@ -44,5 +44,8 @@ export interface HttpErrorAnswer {
  */
 export function httpAnswerOf(error: ServeError): HttpErrorAnswer {
   const status = HTTP_STATUS[error.code];
-  return { status, retryAfterSeconds: error.details.retryAfterSeconds ?? (status === 503 ? RETRY_SOON_SECONDS : undefined) };
+  return {
+    status,
+    retryAfterSeconds: error.details.retryAfterSeconds ?? (status === 503 ? RETRY_SOON_SECONDS : undefined),
+  };
 }

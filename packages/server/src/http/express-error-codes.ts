@@ -24,10 +24,15 @@ export function toServeError(err: unknown): ServeError {
   // Errors from Express's own layers (router, zlib) carry an HTTP status but no code: a path with broken
   // percent-escapes, a body whose Content-Encoding does not match its bytes.
   if (typeof status === 'number') {
-    if (err instanceof URIError) return serveError.INVALID_ARGUMENT('path', 'the request path has malformed percent-encoding');
+    if (err instanceof URIError)
+      return serveError.INVALID_ARGUMENT('path', 'the request path has malformed percent-encoding');
     if (status === 413) return serveError.PAYLOAD_TOO_LARGE();
     if (status === 415) return serveError.UNSUPPORTED_MEDIA_TYPE('an unsupported body encoding');
-    if (status >= 400 && status < 500) return serveError.INVALID_ARGUMENT('body', 'the request body could not be read (does Content-Encoding match the bytes?)');
+    if (status >= 400 && status < 500)
+      return serveError.INVALID_ARGUMENT(
+        'body',
+        'the request body could not be read (does Content-Encoding match the bytes?)',
+      );
   }
   return serveError.INTERNAL();
 }

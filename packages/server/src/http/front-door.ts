@@ -52,12 +52,18 @@ export function frontDoor(app: Express, deps: { registry: ModelRegistry; metrics
       let name: string | undefined;
       let version: string | undefined;
       try {
-        name = match.groups?.model === undefined ? deps.registry.defaultModelName() : decodeURIComponent(match.groups.model);
+        name =
+          match.groups?.model === undefined ? deps.registry.defaultModelName() : decodeURIComponent(match.groups.model);
         version = match.groups?.version === undefined ? undefined : decodeURIComponent(match.groups.version);
       } catch {
         return false;
       }
-      const entry = name === undefined ? undefined : version === undefined ? deps.registry.get(name) : deps.registry.getVersion(name, version);
+      const entry =
+        name === undefined
+          ? undefined
+          : version === undefined
+            ? deps.registry.get(name)
+            : deps.registry.getVersion(name, version);
       if (!entry || !isReady(entry)) return false;
       try {
         entry.batcher.refuseIfFull();
@@ -69,7 +75,10 @@ export function frontDoor(app: Express, deps: { registry: ModelRegistry; metrics
         // helmet's middleware is synchronous and only sets headers: the same headers as every app response.
         SECURITY_HEADERS(req, res, () => undefined);
         writeError(res, err, requestId, frontend);
-        deps.metrics.httpRequestDuration.observe({ route, method, status: String(res.statusCode) }, (performance.now() - arrivedAt) / 1000);
+        deps.metrics.httpRequestDuration.observe(
+          { route, method, status: String(res.statusCode) },
+          (performance.now() - arrivedAt) / 1000,
+        );
         return true;
       }
     }

@@ -49,20 +49,36 @@ export const MAX_OUTPUT_PIXELS = 4096 * 4096;
 function parseQueries(points: string[] | undefined, size: number): Query[] {
   return (points ?? []).map((text) => {
     const [x, y] = text.split(',').map(Number);
-    if (x >= size || y >= size) throw serveError.INVALID_ARGUMENT('query', `query point ${text} is outside the ${size}x${size} image`, `x,y with 0 <= x,y <= ${size - 1}`);
+    if (x >= size || y >= size)
+      throw serveError.INVALID_ARGUMENT(
+        'query',
+        `query point ${text} is outside the ${size}x${size} image`,
+        `x,y with 0 <= x,y <= ${size - 1}`,
+      );
     return { x, y };
   });
 }
 
 function explicitLatents(z: Latents, dim: number, n: number, nGiven: boolean): { z: Float32Array; n: number } {
   const rows = isLatentList(z) ? z : [z];
-  if (nGiven && n !== rows.length && rows.length !== 1) throw serveError.INVALID_ARGUMENT('body.n', `n is ${n} but z has ${rows.length} latents`);
+  if (nGiven && n !== rows.length && rows.length !== 1)
+    throw serveError.INVALID_ARGUMENT('body.n', `n is ${n} but z has ${rows.length} latents`);
   const count = rows.length === 1 ? n : rows.length;
   const out = new Float32Array(count * dim);
   rows.forEach((row, r) => {
-    if (row.length !== dim) throw serveError.INVALID_ARGUMENT(`body.z${rows.length > 1 || isLatentList(z) ? `[${r}]` : ''}`, `z has ${row.length} values, the model's latent has ${dim}`, `${dim} numbers`);
+    if (row.length !== dim)
+      throw serveError.INVALID_ARGUMENT(
+        `body.z${rows.length > 1 || isLatentList(z) ? `[${r}]` : ''}`,
+        `z has ${row.length} values, the model's latent has ${dim}`,
+        `${dim} numbers`,
+      );
     row.forEach((v, i) => {
-      if (!Number.isFinite(v) || Math.abs(v) > MAX_LATENT_MAGNITUDE) throw serveError.INVALID_ARGUMENT('body.z', `z value ${v} is out of range`, `finite numbers with |v| <= ${MAX_LATENT_MAGNITUDE}`);
+      if (!Number.isFinite(v) || Math.abs(v) > MAX_LATENT_MAGNITUDE)
+        throw serveError.INVALID_ARGUMENT(
+          'body.z',
+          `z value ${v} is out of range`,
+          `finite numbers with |v| <= ${MAX_LATENT_MAGNITUDE}`,
+        );
       out[r * dim + i] = v;
     });
   });
@@ -72,17 +88,30 @@ function explicitLatents(z: Latents, dim: number, n: number, nGiven: boolean): {
 }
 
 /** The output tile side: `size` if given (checked against the model's size and MAX_IMAGE_SIZE), else the model's size. */
-export function resolveOutputSize(size: number | undefined, manifest: ModelManifest, config: Readonly<ServerConfig>): number {
+export function resolveOutputSize(
+  size: number | undefined,
+  manifest: ModelManifest,
+  config: Readonly<ServerConfig>,
+): number {
   const S = manifest.image.size;
   const side = size ?? S;
-  if (side < S || side > config.maxImageSize) throw serveError.INVALID_ARGUMENT('size', `size ${side} is outside ${S}..${config.maxImageSize}`, `${S}..${config.maxImageSize}`);
+  if (side < S || side > config.maxImageSize)
+    throw serveError.INVALID_ARGUMENT(
+      'size',
+      `size ${side} is outside ${S}..${config.maxImageSize}`,
+      `${S}..${config.maxImageSize}`,
+    );
   return side;
 }
 
 /** Refuses outputs of more than MAX_OUTPUT_PIXELS (`tiles` tiles of size^2), naming `field`. */
 export function checkOutputPixels(tiles: number, size: number, field: string, what = 'n'): void {
   if (tiles * size * size > MAX_OUTPUT_PIXELS) {
-    throw serveError.INVALID_ARGUMENT(field, `${what} x size^2 = ${tiles * size * size} pixels is more than ${MAX_OUTPUT_PIXELS}`, `${what} * size^2 <= ${MAX_OUTPUT_PIXELS}`);
+    throw serveError.INVALID_ARGUMENT(
+      field,
+      `${what} x size^2 = ${tiles * size * size} pixels is more than ${MAX_OUTPUT_PIXELS}`,
+      `${what} * size^2 <= ${MAX_OUTPUT_PIXELS}`,
+    );
   }
 }
 
@@ -102,12 +131,20 @@ export function buildGenerateRequest(
   const dim = manifest.latent.dim;
   const cls = resolveClass(manifest.classes, params.class);
   const size = resolveOutputSize(params.size, manifest, config);
-  if (params.n > config.maxSamplesPerImage) throw serveError.INVALID_ARGUMENT('n', `n ${params.n} is more than ${config.maxSamplesPerImage}`, `1..${config.maxSamplesPerImage}`);
+  if (params.n > config.maxSamplesPerImage)
+    throw serveError.INVALID_ARGUMENT(
+      'n',
+      `n ${params.n} is more than ${config.maxSamplesPerImage}`,
+      `1..${config.maxSamplesPerImage}`,
+    );
   if (params.attention !== 'none' && !manifest.attention) {
     throw serveError.NO_ATTENTION(manifest.name);
   }
   if (params.query && params.query.length > 0 && params.attention === 'none') {
-    throw serveError.INVALID_ARGUMENT('query', 'query points need attention=overlay or attention=panel', ['overlay', 'panel']);
+    throw serveError.INVALID_ARGUMENT('query', 'query points need attention=overlay or attention=panel', [
+      'overlay',
+      'panel',
+    ]);
   }
   let n = params.n;
   let z: Float32Array;
@@ -115,28 +152,50 @@ export function buildGenerateRequest(
   let isRandom = false;
   if (params.z !== undefined) {
     if (params.seed !== undefined) throw serveError.INVALID_ARGUMENT('body.seed', 'give either seed or z, not both');
-    if (params.truncation !== undefined) throw serveError.INVALID_ARGUMENT('body.truncation', 'truncation applies to seeded latents; scale z yourself');
+    if (params.truncation !== undefined)
+      throw serveError.INVALID_ARGUMENT('body.truncation', 'truncation applies to seeded latents; scale z yourself');
     ({ z, n } = explicitLatents(params.z, dim, n, options.nGiven));
-    if (n > config.maxSamplesPerImage) throw serveError.INVALID_ARGUMENT('body.z', `z has ${n} latents, more than ${config.maxSamplesPerImage}`, `1..${config.maxSamplesPerImage} latents`);
+    if (n > config.maxSamplesPerImage)
+      throw serveError.INVALID_ARGUMENT(
+        'body.z',
+        `z has ${n} latents, more than ${config.maxSamplesPerImage}`,
+        `1..${config.maxSamplesPerImage} latents`,
+      );
   } else {
     isRandom = params.seed === undefined;
     seed = params.seed ?? randomSeed();
     z = new Float32Array(n * dim);
     for (let i = 0; i < n; i++) fillLatent(z.subarray(i * dim, (i + 1) * dim), sampleSeed(seed, i), params.truncation);
   }
-  if (params.attention !== 'none' && n > 1) throw serveError.INVALID_ARGUMENT('n', 'attention overlays are drawn for one sample; use n=1', [1]);
+  if (params.attention !== 'none' && n > 1)
+    throw serveError.INVALID_ARGUMENT('n', 'attention overlays are drawn for one sample; use n=1', [1]);
   checkOutputPixels(n, size, 'size');
   const queries = parseQueries(params.query, S);
   if (params.attention !== 'none' && queries.length === 0) queries.push({ x: Math.floor(S / 2), y: Math.floor(S / 2) });
   const render: RenderSpec = {
-    format: params.format, size, resample: params.resample, attention: params.attention, queries,
+    format: params.format,
+    size,
+    resample: params.resample,
+    attention: params.attention,
+    queries,
     pngCompressionLevel: config.pngCompressionLevel,
   };
   checkFormatLimits(manifest, n, render, 'size');
   const etag = strongEtag([
-    manifest.name, manifest.version, options.contentDigest, cls.index, seed ?? null, params.truncation ?? null, n,
+    manifest.name,
+    manifest.version,
+    options.contentDigest,
+    cls.index,
+    seed ?? null,
+    params.truncation ?? null,
+    n,
     seed === undefined ? createHash('sha256').update(z).digest('hex') : null,
-    render.format, render.size, render.resample, render.attention, queries.map((q) => [q.x, q.y]), render.pngCompressionLevel,
+    render.format,
+    render.size,
+    render.resample,
+    render.attention,
+    queries.map((q) => [q.x, q.y]),
+    render.pngCompressionLevel,
   ]);
   return { cls, n, seed, randomSeed: isRandom, truncation: params.truncation, z, render, etag };
 }

@@ -13,7 +13,10 @@ export interface InferenceProtocolErrorBody {
   request_id?: string;
 }
 
-export function inferenceProtocolErrorBody(error: ServeError, requestId: string | undefined): InferenceProtocolErrorBody {
+export function inferenceProtocolErrorBody(
+  error: ServeError,
+  requestId: string | undefined,
+): InferenceProtocolErrorBody {
   const body: InferenceProtocolErrorBody = { error: error.message, code: error.code };
   if (error.details.field !== undefined) body.field = error.details.field;
   if (error.details.allowed !== undefined) body.allowed = error.details.allowed;

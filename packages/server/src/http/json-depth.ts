@@ -36,7 +36,11 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
 export function jsonDepthLimit(limit = MAX_JSON_DEPTH): RequestHandler {
   return (req, _res, next) => {
     if (nestsDeeperThan(req.body, limit)) {
-      throw serveError.INVALID_ARGUMENT('body', `the JSON body nests arrays and objects more than ${limit} levels deep`, `at most ${limit} levels of nested arrays and objects`);
+      throw serveError.INVALID_ARGUMENT(
+        'body',
+        `the JSON body nests arrays and objects more than ${limit} levels deep`,
+        `at most ${limit} levels of nested arrays and objects`,
+      );
     }
     next();
   };

@@ -10,7 +10,12 @@ import { OPENAPI_PATH } from '../paths.js';
 
 export type SchemaNode = Record<string, unknown>;
 
-export interface OpenApiParameter { name: string; in: string; required?: boolean; schema: SchemaNode }
+export interface OpenApiParameter {
+  name: string;
+  in: string;
+  required?: boolean;
+  schema: SchemaNode;
+}
 interface OpenApiOperation {
   operationId: string;
   parameters?: Array<OpenApiParameter | { $ref: string }>;
@@ -44,7 +49,9 @@ export function schemaAt(doc: OpenApiDocument, schema: SchemaNode): SchemaNode {
 
 /** Every operation's id, in document order. */
 export function operationIds(doc: OpenApiDocument): string[] {
-  return Object.values(doc.paths).flatMap((methods) => Object.values(methods).flatMap((op) => (typeof op.operationId === 'string' ? [op.operationId] : [])));
+  return Object.values(doc.paths).flatMap((methods) =>
+    Object.values(methods).flatMap((op) => (typeof op.operationId === 'string' ? [op.operationId] : [])),
+  );
 }
 
 function operation(doc: OpenApiDocument, operationId: string): OpenApiOperation {
@@ -82,7 +89,10 @@ export function querySchemas(parameters: readonly OpenApiParameter[]): Record<st
  * Top-level defaults, read through `$ref`s: the validators fill these in (ajv's useDefaults does not look
  * behind a `$ref`), so these fields are present in every validated request.
  */
-export function topLevelDefaults(doc: OpenApiDocument, properties: Record<string, SchemaNode>): Array<[string, unknown]> {
+export function topLevelDefaults(
+  doc: OpenApiDocument,
+  properties: Record<string, SchemaNode>,
+): Array<[string, unknown]> {
   return Object.entries(properties)
     .map(([name, schema]): [string, unknown] => [name, schemaAt(doc, schema).default])
     .filter(([, value]) => value !== undefined);

@@ -6,7 +6,14 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { type ServeError, serveError } from '../errors.js';
 import {
-  bodyProperties, jsonBodySchema, loadOpenApiText, type OpenApiDocument, parseOpenApi, queryParameters, querySchemas, schemaAt,
+  bodyProperties,
+  jsonBodySchema,
+  loadOpenApiText,
+  type OpenApiDocument,
+  parseOpenApi,
+  queryParameters,
+  querySchemas,
+  schemaAt,
   topLevelDefaults,
 } from './openapi-document.js';
 import type { BodyOf, BodyOperation, QueryOf, QueryOperation } from './operation-input.js';
@@ -70,7 +77,12 @@ export class OpenApiValidators {
       properties: querySchemas(params),
     });
     const defaults = topLevelDefaults(this.doc, querySchemas(params));
-    return this.wrap(this.queryAjv.compile<QueryOf<Op>>(schema), params.map((p) => p.name), '', defaults);
+    return this.wrap(
+      this.queryAjv.compile<QueryOf<Op>>(schema),
+      params.map((p) => p.name),
+      '',
+      defaults,
+    );
   }
 
   /** Validates (and fills defaults into) a JSON body for the operation. */
@@ -78,14 +90,24 @@ export class OpenApiValidators {
     const schema = jsonBodySchema(this.doc, operationId);
     if (!schema) throw new Error(`openapi.yaml: operation '${operationId}' has no JSON body`);
     const properties = bodyProperties(this.doc, schema);
-    return this.wrap(this.bodyAjv.compile<BodyOf<Op>>(absoluteRefs(schema)), Object.keys(properties), 'body.', topLevelDefaults(this.doc, properties));
+    return this.wrap(
+      this.bodyAjv.compile<BodyOf<Op>>(absoluteRefs(schema)),
+      Object.keys(properties),
+      'body.',
+      topLevelDefaults(this.doc, properties),
+    );
   }
 
   /**
    * The typed validator. ajv's compile<T> is where the value becomes T: the schema it compiles is the one
    * openapi-types.ts is generated from (and test/http/openapi-types.test.ts keeps the two the same).
    */
-  private wrap<T>(validate: ValidateFunction<T>, known: string[], prefix: string, defaults: Array<[string, unknown]>): Validator<T> {
+  private wrap<T>(
+    validate: ValidateFunction<T>,
+    known: string[],
+    prefix: string,
+    defaults: Array<[string, unknown]>,
+  ): Validator<T> {
     return (value: unknown): T => {
       if (!validate(value)) throw this.toServeError(this.mostSpecific(validate.errors ?? []), known, prefix);
       if (isRecord(value)) {
@@ -117,7 +139,12 @@ export class OpenApiValidators {
     }
     const field = `${prefix}${path.join('.')}` || prefix.replace(/\.$/, '') || 'request';
     const allowed = allowedFor(this.doc, error);
-    const shown = typeof error.data === 'string' ? `'${error.data.slice(0, 64)}'` : JSON.stringify(error.data)?.slice(0, 64);
-    return serveError.INVALID_ARGUMENT(field, `'${field}' ${error.message ?? 'is invalid'}${shown !== undefined ? ` (got ${shown})` : ''}`, allowed);
+    const shown =
+      typeof error.data === 'string' ? `'${error.data.slice(0, 64)}'` : JSON.stringify(error.data)?.slice(0, 64);
+    return serveError.INVALID_ARGUMENT(
+      field,
+      `'${field}' ${error.message ?? 'is invalid'}${shown !== undefined ? ` (got ${shown})` : ''}`,
+      allowed,
+    );
   }
 }

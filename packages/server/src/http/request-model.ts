@@ -19,12 +19,22 @@ export function namedInPath(req: RouteRequest): { name: string; version: string 
 export function findModel(registry: ModelRegistry, name: string, version?: string): ModelVersion {
   const entry = registry.get(name);
   if (!entry) {
-    throw serveError.UNKNOWN_MODEL(name, registry.list().map((m) => m.name));
+    throw serveError.UNKNOWN_MODEL(
+      name,
+      registry.list().map((m) => m.name),
+    );
   }
   if (version === undefined) return entry;
   const pinned = registry.getVersion(name, version);
   if (!pinned) {
-    throw serveError.UNKNOWN_VERSION(entry.name, version, registry.versionsOf(name).map((v) => v.version ?? '').filter(Boolean));
+    throw serveError.UNKNOWN_VERSION(
+      entry.name,
+      version,
+      registry
+        .versionsOf(name)
+        .map((v) => v.version ?? '')
+        .filter(Boolean),
+    );
   }
   return pinned;
 }
@@ -41,7 +51,12 @@ export function readyOrUnavailable(entry: ModelVersion, version?: string): Ready
  * first, before the request is validated and built, so that shedding load is cheap. The version is held
  * until the response ends: a reload that retires it meanwhile lets this request finish on it.
  */
-export function requireReady(deps: Pick<AppDeps, 'registry'>, name: string, res: Response, version?: string): ReadyModel {
+export function requireReady(
+  deps: Pick<AppDeps, 'registry'>,
+  name: string,
+  res: Response,
+  version?: string,
+): ReadyModel {
   const entry = readyOrUnavailable(findModel(deps.registry, name, version), version);
   entry.batcher.refuseIfFull();
   deps.registry.hold(entry, res);
@@ -52,7 +67,10 @@ export function requireReady(deps: Pick<AppDeps, 'registry'>, name: string, res:
 export function defaultModelName(registry: ModelRegistry): string {
   const name = registry.defaultModelName();
   if (name === undefined) {
-    throw serveError.UNKNOWN_MODEL(undefined, registry.list().map((m) => m.name));
+    throw serveError.UNKNOWN_MODEL(
+      undefined,
+      registry.list().map((m) => m.name),
+    );
   }
   return name;
 }

@@ -39,7 +39,9 @@ const NOTHING: Nothing = Object.freeze({});
 const nothing: Stage<Nothing> = { prepare: () => () => NOTHING };
 
 /** What RouteDefinition says about a route besides its stages and handler; the operation's schemas validate and type its input. */
-export type RouteHead<Op extends OperationId> = Pick<RouteDefinition, 'method' | 'path' | 'queuesWork' | 'frontend'> & { operationId: Op };
+export type RouteHead<Op extends OperationId> = Pick<RouteDefinition, 'method' | 'path' | 'queuesWork' | 'frontend'> & {
+  operationId: Op;
+};
 
 export interface JsonBodyInput<Op extends BodyOperation> {
   body: BodyOf<Op>;
@@ -59,10 +61,12 @@ class RouteStages<Op extends OperationId, ModelResult, QueryResult, BodyResult> 
   knownModel(): RouteStages<Op, { model: ModelVersion }, QueryResult, BodyResult> {
     const model: Stage<{ model: ModelVersion }> = {
       name: 'known-model',
-      prepare: ({ registry }) => ({ req }) => {
-        const { name, version } = namedInPath(req);
-        return { model: findModel(registry, name, version) };
-      },
+      prepare:
+        ({ registry }) =>
+        ({ req }) => {
+          const { name, version } = namedInPath(req);
+          return { model: findModel(registry, name, version) };
+        },
     };
     return new RouteStages(this.head, model, this.queryStage, this.bodyStage);
   }
@@ -74,10 +78,12 @@ class RouteStages<Op extends OperationId, ModelResult, QueryResult, BodyResult> 
   readyModel(): RouteStages<Op, { model: ReadyModel }, QueryResult, BodyResult> {
     const model: Stage<{ model: ReadyModel }> = {
       name: 'ready-model',
-      prepare: (context) => ({ req, res }) => {
-        const { name, version } = namedInPath(req);
-        return { model: requireReady(context, name, res, version) };
-      },
+      prepare:
+        (context) =>
+        ({ req, res }) => {
+          const { name, version } = namedInPath(req);
+          return { model: requireReady(context, name, res, version) };
+        },
     };
     return new RouteStages(this.head, model, this.queryStage, this.bodyStage);
   }
@@ -86,13 +92,17 @@ class RouteStages<Op extends OperationId, ModelResult, QueryResult, BodyResult> 
   readyDefaultModel(): RouteStages<Op, { model: ReadyModel }, QueryResult, BodyResult> {
     const model: Stage<{ model: ReadyModel }> = {
       name: 'ready-default-model',
-      prepare: (context) => ({ res }) => ({ model: requireReady(context, defaultModelName(context.registry), res) }),
+      prepare:
+        (context) =>
+        ({ res }) => ({ model: requireReady(context, defaultModelName(context.registry), res) }),
     };
     return new RouteStages(this.head, model, this.queryStage, this.bodyStage);
   }
 
   /** The query, validated against the operation's query parameters (coerced, defaults filled). */
-  query<Q extends QueryOperation>(this: RouteStages<Q, ModelResult, QueryResult, BodyResult>): RouteStages<Q, ModelResult, { query: QueryOf<Q> }, BodyResult> {
+  query<Q extends QueryOperation>(
+    this: RouteStages<Q, ModelResult, QueryResult, BodyResult>,
+  ): RouteStages<Q, ModelResult, { query: QueryOf<Q> }, BodyResult> {
     const { operationId } = this.head;
     const query: Stage<{ query: QueryOf<Q> }> = {
       name: 'query',
@@ -106,7 +116,9 @@ class RouteStages<Op extends OperationId, ModelResult, QueryResult, BodyResult> 
   }
 
   /** A JSON body (UNSUPPORTED_MEDIA_TYPE otherwise), validated against the operation's request body (defaults filled). */
-  jsonBody<B extends BodyOperation>(this: RouteStages<B, ModelResult, QueryResult, BodyResult>): RouteStages<B, ModelResult, QueryResult, JsonBodyInput<B>> {
+  jsonBody<B extends BodyOperation>(
+    this: RouteStages<B, ModelResult, QueryResult, BodyResult>,
+  ): RouteStages<B, ModelResult, QueryResult, JsonBodyInput<B>> {
     const { operationId } = this.head;
     const body: Stage<JsonBodyInput<B>> = {
       name: 'json-body',

@@ -33,7 +33,9 @@ function formatSlice(values: Float32Array, from: number, to: number): string {
   let allFinite = true;
   for (let i = 0; i < slice.length && allFinite; i++) allFinite = Number.isFinite(slice[i]);
   // A typed array's join writes each value as JSON does; only NaN and infinities need JSON's null.
-  const text = allFinite ? slice.join(',') : Array.from(slice, (v) => (Number.isFinite(v) ? String(v) : 'null')).join(',');
+  const text = allFinite
+    ? slice.join(',')
+    : Array.from(slice, (v) => (Number.isFinite(v) ? String(v) : 'null')).join(',');
   return from === 0 ? text : `,${text}`;
 }
 
@@ -41,7 +43,12 @@ function formatSlice(values: Float32Array, from: number, to: number): string {
  * Streams `{...head, "outputs": [...]}` as the response body. Stops early (without error) when the
  * client goes away; `signal` is the client-gone signal.
  */
-export async function writeInferResponse(res: Response, head: Record<string, unknown>, outputs: readonly OutputTensor[], signal: AbortSignal): Promise<void> {
+export async function writeInferResponse(
+  res: Response,
+  head: Record<string, unknown>,
+  outputs: readonly OutputTensor[],
+  signal: AbortSignal,
+): Promise<void> {
   res.status(200).type('application/json');
   const opening = JSON.stringify(head);
   await writeChunk(res, `${opening.slice(0, -1)}${opening.length > 2 ? ',' : ''}"outputs":[`);

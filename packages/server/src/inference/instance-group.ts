@@ -31,7 +31,11 @@ export function autoInstanceCount(provider: ProviderName, cores = availableParal
  * INTRA_OP_THREADS when set (> 0); otherwise ORT's own default (0) for a single instance, and the cores
  * shared out (at least 1 each) for several, so that N sessions do not each start a thread per core.
  */
-export function intraOpThreadsPerInstance(configured: number, instances: number, cores = availableParallelism()): number {
+export function intraOpThreadsPerInstance(
+  configured: number,
+  instances: number,
+  cores = availableParallelism(),
+): number {
   if (configured > 0) return configured;
   const count = instances === 0 ? 2 : instances;
   return count > 1 ? Math.max(1, Math.floor(cores / count)) : 0;
@@ -43,8 +47,12 @@ export class InstanceGroup implements BatchBackend {
   private readonly requested: number;
 
   /** `count` instances (0 = automatic) made with these options, loaded by start(). */
-  constructor(count: number, private readonly options: ModelWorkerOptions) {
-    if (!Number.isInteger(count) || count < 0) throw new RangeError(`instance count must be an integer >= 0, got ${count}`);
+  constructor(
+    count: number,
+    private readonly options: ModelWorkerOptions,
+  ) {
+    if (!Number.isInteger(count) || count < 0)
+      throw new RangeError(`instance count must be an integer >= 0, got ${count}`);
     this.requested = count;
     this.workers = [new ModelWorker(options)];
   }
@@ -92,5 +100,4 @@ export class InstanceGroup implements BatchBackend {
   async close(drainMs?: number): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.close(drainMs)));
   }
-
 }

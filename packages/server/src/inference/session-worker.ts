@@ -5,7 +5,13 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { lowerThisThreadPriority } from '../thread-priority.js';
-import { createSession, releaseSession, runSession, type LoadedSession, type ProviderAttempt } from '@sagan-serve/model-contract/ort-session';
+import {
+  createSession,
+  releaseSession,
+  runSession,
+  type LoadedSession,
+  type ProviderAttempt,
+} from '@sagan-serve/model-contract/ort-session';
 import type { FromWorker, LoadedReply, LoadRequest, RunRequest, ToWorker } from './worker-protocol.js';
 
 if (!parentPort) throw new Error('session-worker.ts must run in a worker thread');
@@ -46,8 +52,10 @@ async function load(req: LoadRequest): Promise<void> {
       // Only feed what the graph accepts: a missing input or a latent width other than the manifest's is
       // reported by the manifest check on the main thread, naming the field, rather than as this provider
       // failing its warm-up run.
-      const feedable = names.includes(req.latentInput) && names.includes(req.classInput)
-        && (typeof latentWidth !== 'number' || latentWidth < 0 || latentWidth === req.latentDim);
+      const feedable =
+        names.includes(req.latentInput) &&
+        names.includes(req.classInput) &&
+        (typeof latentWidth !== 'number' || latentWidth < 0 || latentWidth === req.latentDim);
       const feeds = feedable ? feedsFor(req, new Float32Array(req.latentDim), new BigInt64Array(1), 1) : undefined;
       const warmupDims: Record<string, number[]> = {};
       let batchTwo: LoadedReply['batchTwo'];
@@ -57,7 +65,11 @@ async function load(req: LoadRequest): Promise<void> {
         for (const [name, out] of Object.entries(result.outputs)) warmupDims[name] = out.dims;
         // Batch 1 alone cannot show an output whose rows do not follow the input's (a frozen batch axis,
         // a wrong Slice). Its failure is the model's, not the provider's: reported, not a fallback.
-        batchTwo = await runSession(candidate, feedsFor(req, new Float32Array(2 * req.latentDim), new BigInt64Array(2), 2), fetches).then(
+        batchTwo = await runSession(
+          candidate,
+          feedsFor(req, new Float32Array(2 * req.latentDim), new BigInt64Array(2), 2),
+          fetches,
+        ).then(
           (two) => ({ dims: Object.fromEntries(Object.entries(two.outputs).map(([name, out]) => [name, out.dims])) }),
           (err: unknown) => ({ error: errorMessage(err) }),
         );
@@ -65,9 +77,15 @@ async function load(req: LoadRequest): Promise<void> {
       loaded = candidate;
       request = req;
       reply({
-        type: 'loaded', provider, failedAttempts,
-        inputs: candidate.inputs, outputs: candidate.outputs, warmupDims, ...(batchTwo ? { batchTwo } : {}),
-        loadSeconds: (performance.now() - started) / 1000, warmupSeconds: (performance.now() - warmupStarted) / 1000,
+        type: 'loaded',
+        provider,
+        failedAttempts,
+        inputs: candidate.inputs,
+        outputs: candidate.outputs,
+        warmupDims,
+        ...(batchTwo ? { batchTwo } : {}),
+        loadSeconds: (performance.now() - started) / 1000,
+        warmupSeconds: (performance.now() - warmupStarted) / 1000,
       });
       return;
     } catch (err) {
@@ -76,14 +94,16 @@ async function load(req: LoadRequest): Promise<void> {
     }
   }
   reply({
-    type: 'load-failed', failedAttempts,
+    type: 'load-failed',
+    failedAttempts,
     message: `no execution provider could run the model: ${failedAttempts.map((a) => `${a.provider}: ${a.error}`).join('; ')}`,
   });
 }
 
 /** The buffer of a typed array, copied only when the array is a view into a larger buffer. */
 function ownBuffer(data: Float32Array): ArrayBuffer {
-  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data.buffer;
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer)
+    return data.buffer;
   return data.slice().buffer;
 }
 
@@ -93,7 +113,11 @@ async function run(req: RunRequest): Promise<void> {
     return;
   }
   try {
-    const result = await runSession(loaded, feedsFor(request, new Float32Array(req.z), new BigInt64Array(req.classes), req.rows), req.fetches);
+    const result = await runSession(
+      loaded,
+      feedsFor(request, new Float32Array(req.z), new BigInt64Array(req.classes), req.rows),
+      req.fetches,
+    );
     const outputs: Record<string, { buffer: ArrayBuffer; dims: number[] }> = {};
     const transfer: ArrayBuffer[] = [];
     for (const [name, out] of Object.entries(result.outputs)) {

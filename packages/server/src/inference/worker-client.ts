@@ -170,7 +170,10 @@ export class ModelWorker implements BatchBackend {
   }
 
   async run(batch: BatchInput): Promise<BatchOutput> {
-    const loaded = await this.ready?.then(() => true, () => false);
+    const loaded = await this.ready?.then(
+      () => true,
+      () => false,
+    );
     // Checked after the wait: close() may have begun meanwhile, and its release is already on the way.
     if (this.closed) throw serveError.SHUTTING_DOWN('this model worker is closed');
     if (loaded === false) throw serveError.WORKER_FAILED('is not running (restart failed)', 5);

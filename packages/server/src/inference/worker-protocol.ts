@@ -28,14 +28,19 @@ export interface RunRequest {
   fetches: string[];
 }
 
-export interface ReleaseRequest { type: 'release' }
+export interface ReleaseRequest {
+  type: 'release';
+}
 
 /**
  * Fault injection (test/helpers/faults.ts drives it): block the worker thread for `ms` as a stuck
  * session.run would, so hang detection, restarts and the requests caught in them can be exercised on the
  * real worker.
  */
-export interface HangRequest { type: 'hang'; ms: number }
+export interface HangRequest {
+  type: 'hang';
+  ms: number;
+}
 
 export type ToWorker = LoadRequest | RunRequest | ReleaseRequest | HangRequest;
 
@@ -57,7 +62,11 @@ export interface LoadedReply {
   warmupSeconds: number;
 }
 
-export interface LoadFailedReply { type: 'load-failed'; message: string; failedAttempts: ProviderAttempt[] }
+export interface LoadFailedReply {
+  type: 'load-failed';
+  message: string;
+  failedAttempts: ProviderAttempt[];
+}
 
 export interface ResultReply {
   type: 'result';
@@ -66,7 +75,13 @@ export interface ResultReply {
   runSeconds: number;
 }
 
-export interface RunFailedReply { type: 'run-failed'; id: number; message: string }
-export interface ReleasedReply { type: 'released' }
+export interface RunFailedReply {
+  type: 'run-failed';
+  id: number;
+  message: string;
+}
+export interface ReleasedReply {
+  type: 'released';
+}
 
 export type FromWorker = LoadedReply | LoadFailedReply | ResultReply | RunFailedReply | ReleasedReply;

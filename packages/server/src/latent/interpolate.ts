@@ -21,7 +21,12 @@ export const INTERPOLATION_MODES: readonly InterpolationMode[] = ['lerp', 'slerp
 export const SLERP_EPSILON = 1e-6;
 
 /** Weights (a, b) with z(t) = a * z0 + b * z1. */
-export function interpolationWeights(z0: ArrayLike<number>, z1: ArrayLike<number>, t: number, mode: InterpolationMode): [number, number] {
+export function interpolationWeights(
+  z0: ArrayLike<number>,
+  z1: ArrayLike<number>,
+  t: number,
+  mode: InterpolationMode,
+): [number, number] {
   if (z0.length !== z1.length) throw new RangeError(`latents differ in length: ${z0.length} vs ${z1.length}`);
   if (!(t >= 0 && t <= 1)) throw new RangeError(`t must be in [0, 1], got ${t}`);
   if (mode === 'slerp') {
@@ -45,7 +50,13 @@ export function interpolationWeights(z0: ArrayLike<number>, z1: ArrayLike<number
 }
 
 /** Writes z(t) into `out` (length d). */
-export function interpolateLatent(out: Float32Array, z0: ArrayLike<number>, z1: ArrayLike<number>, t: number, mode: InterpolationMode): Float32Array {
+export function interpolateLatent(
+  out: Float32Array,
+  z0: ArrayLike<number>,
+  z1: ArrayLike<number>,
+  t: number,
+  mode: InterpolationMode,
+): Float32Array {
   if (out.length !== z0.length) throw new RangeError(`out has ${out.length} values, latents have ${z0.length}`);
   const [a, b] = interpolationWeights(z0, z1, t, mode);
   for (let i = 0; i < out.length; i++) out[i] = a * z0[i] + b * z1[i];
@@ -53,7 +64,12 @@ export function interpolateLatent(out: Float32Array, z0: ArrayLike<number>, z1: 
 }
 
 /** `steps` latents, row-major [steps, d]: row i is z(i / (steps - 1)). */
-export function interpolationPath(z0: Float32Array, z1: Float32Array, steps: number, mode: InterpolationMode): Float32Array {
+export function interpolationPath(
+  z0: Float32Array,
+  z1: Float32Array,
+  steps: number,
+  mode: InterpolationMode,
+): Float32Array {
   if (!Number.isInteger(steps) || steps < 2) throw new RangeError(`steps must be an integer >= 2, got ${steps}`);
   const d = z0.length;
   const out = new Float32Array(steps * d);

@@ -58,7 +58,9 @@ export const QUERY_PALETTE: readonly string[] = Object.freeze([
 
 /** QUERY_PALETTE as [r, g, b] bytes. */
 export const QUERY_PALETTE_RGB: readonly (readonly [number, number, number])[] = Object.freeze(
-  QUERY_PALETTE.map((hex) => Object.freeze([1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number])),
+  QUERY_PALETTE.map((hex) =>
+    Object.freeze([1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number]),
+  ),
 );
 
 /** Colour of query i (the palette cycles). */
@@ -290,7 +292,11 @@ export function panelGap(size: number): number {
 }
 
 /** The size of panel()'s image for `queryCount` queries on tiles of side `size`. */
-export function panelDimensions(size: number, queryCount: number, gap = panelGap(size)): { width: number; height: number } {
+export function panelDimensions(
+  size: number,
+  queryCount: number,
+  gap = panelGap(size),
+): { width: number; height: number } {
   return { width: (1 + queryCount) * size + queryCount * gap, height: size };
 }
 
@@ -415,6 +421,10 @@ function checkQuery(q: Query, size: number): void {
     q.x < size &&
     q.y < size;
   if (!ok) {
-    throw serveError.INVALID_ARGUMENT('query', `query point (${q?.x}, ${q?.y}) is outside the ${size}x${size} image`, `0 <= x < ${size}, 0 <= y < ${size}`);
+    throw serveError.INVALID_ARGUMENT(
+      'query',
+      `query point (${q?.x}, ${q?.y}) is outside the ${size}x${size} image`,
+      `0 <= x < ${size}, 0 <= y < ${size}`,
+    );
   }
 }

@@ -12,7 +12,11 @@ import type { RenderModel, RenderSpec } from './render-request.js';
  * Pixels per side: WebP's bitstream stores 14-bit dimensions; libjpeg(-turbo) refuses sides over
  * JPEG_MAX_DIMENSION; PNG's header holds 31-bit ones (the server's pixel caps keep PNG far below).
  */
-export const MAX_SIDE_BY_FORMAT: Readonly<Record<ImageFormat, number>> = Object.freeze({ png: 2 ** 31 - 1, jpeg: 65_500, webp: 16_383 });
+export const MAX_SIDE_BY_FORMAT: Readonly<Record<ImageFormat, number>> = Object.freeze({
+  png: 2 ** 31 - 1,
+  jpeg: 65_500,
+  webp: 16_383,
+});
 
 type FormatSpec = LayoutSpec & Pick<RenderSpec, 'format'>;
 

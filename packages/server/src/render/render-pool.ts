@@ -54,7 +54,8 @@ export class RenderPool {
     // Routes check this before inference (naming their own field); here it covers any route that does not.
     checkFormatLimits(model, n, spec, 'format');
     const transferList: ArrayBuffer[] = [rows.image.buffer as ArrayBuffer];
-    if (rows.attention && rows.attention.buffer !== rows.image.buffer) transferList.push(rows.attention.buffer as ArrayBuffer);
+    if (rows.attention && rows.attention.buffer !== rows.image.buffer)
+      transferList.push(rows.attention.buffer as ArrayBuffer);
     const bytes = await this.pool.run({ model, rows, n, spec }, { transferList });
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }

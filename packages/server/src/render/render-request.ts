@@ -6,7 +6,13 @@
 import type { ModelManifest } from '@sagan-serve/model-contract/manifest';
 import { outputRowLengths, type ManifestOutputs } from '@sagan-serve/model-contract/output-shapes';
 import { overlay, panel, type Query } from './attention.js';
-import { composeGrid, encodeImage, toRgbBytes, type ImageFormat, type ResizeKernel } from '@sagan-serve/model-contract/image';
+import {
+  composeGrid,
+  encodeImage,
+  toRgbBytes,
+  type ImageFormat,
+  type ResizeKernel,
+} from '@sagan-serve/model-contract/image';
 
 export type AttentionMode = 'none' | 'overlay' | 'panel';
 
@@ -37,11 +43,17 @@ export interface GeneratedRows {
   attention: Float32Array | undefined;
 }
 
-export async function renderRequest(model: RenderModel, rows: GeneratedRows, n: number, spec: RenderSpec): Promise<Buffer> {
+export async function renderRequest(
+  model: RenderModel,
+  rows: GeneratedRows,
+  n: number,
+  spec: RenderSpec,
+): Promise<Buffer> {
   const S = model.image.size;
   const rowLengths = outputRowLengths(model);
   const tiles: Buffer[] = [];
-  for (let i = 0; i < n; i++) tiles.push(toRgbBytes(rows.image.subarray(i * rowLengths.image, (i + 1) * rowLengths.image), S, model.image.range));
+  for (let i = 0; i < n; i++)
+    tiles.push(toRgbBytes(rows.image.subarray(i * rowLengths.image, (i + 1) * rowLengths.image), S, model.image.range));
   let composed: { rgb: Buffer; width: number; height: number };
   if (spec.attention !== 'none' && model.attention && rows.attention) {
     const { grid, key_grid: keyGrid } = model.attention;
@@ -54,6 +66,9 @@ export async function renderRequest(model: RenderModel, rows: GeneratedRows, n: 
   }
   const outputSize = Math.round((composed.width * spec.size) / S);
   return encodeImage(composed.rgb, composed.width, composed.height, {
-    format: spec.format, outputSize, kernel: spec.resample, pngCompressionLevel: spec.pngCompressionLevel,
+    format: spec.format,
+    outputSize,
+    kernel: spec.resample,
+    pngCompressionLevel: spec.pngCompressionLevel,
   });
 }

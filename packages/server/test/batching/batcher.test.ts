@@ -2,7 +2,13 @@ import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import FakeTimers from '@sinonjs/fake-timers';
-import { Batcher, type BatchBackend, type BatchInput, type BatchOutput, type Clock } from '../../src/batching/batcher.js';
+import {
+  Batcher,
+  type BatchBackend,
+  type BatchInput,
+  type BatchOutput,
+  type Clock,
+} from '../../src/batching/batcher.js';
 import { decideBatch } from '../../src/batching/batch-policy.js';
 import type { BatchingConfig } from '@sagan-serve/model-contract/batching-config';
 import { ServeError } from '../../src/errors.js';
@@ -13,7 +19,11 @@ const IMAGE = 3;
 /** A fake backend: records batches, answers when the test says so. Row r of the output is z[r*DIM] repeated. */
 class FakeBackend implements BatchBackend {
   readonly batches: BatchInput[] = [];
-  private readonly waiting: Array<{ resolve: (o: BatchOutput) => void; reject: (e: Error) => void; batch: BatchInput }> = [];
+  private readonly waiting: Array<{
+    resolve: (o: BatchOutput) => void;
+    reject: (e: Error) => void;
+    batch: BatchInput;
+  }> = [];
   run(batch: BatchInput): Promise<BatchOutput> {
     this.batches.push(batch);
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject, batch }));
@@ -36,7 +46,11 @@ class FakeBackend implements BatchBackend {
 
 function setup(overrides: Partial<BatchingConfig> = {}) {
   const fake = FakeTimers.createClock(0);
-  const clock: Clock = { nowMs: () => fake.now, setTimeout: (fn, ms) => fake.setTimeout(fn, ms), clearTimeout: (h) => fake.clearTimeout(h as never) };
+  const clock: Clock = {
+    nowMs: () => fake.now,
+    setTimeout: (fn, ms) => fake.setTimeout(fn, ms),
+    clearTimeout: (h) => fake.clearTimeout(h as never),
+  };
   const backend = new FakeBackend();
   const events = { rejected: [] as string[], batches: [] as number[] };
   const batcher = new Batcher(
@@ -61,11 +75,25 @@ const flush = () => new Promise((resolve) => setImmediate(resolve));
 test('policy: full batch leaves at once, partial waits for the oldest request, busy backend holds', () => {
   const base = { maxBatchSize: 4, maxQueueDelayMs: 10, instanceFree: true };
   assert.deepEqual(decideBatch({ ...base, nowMs: 0, queuedRows: 0, oldestEnqueuedAtMs: undefined }), { kind: 'idle' });
-  assert.deepEqual(decideBatch({ ...base, nowMs: 3, queuedRows: 4, oldestEnqueuedAtMs: 0 }), { kind: 'dispatch', rows: 4 });
-  assert.deepEqual(decideBatch({ ...base, nowMs: 3, queuedRows: 9, oldestEnqueuedAtMs: 0 }), { kind: 'dispatch', rows: 4 });
-  assert.deepEqual(decideBatch({ ...base, nowMs: 3, queuedRows: 2, oldestEnqueuedAtMs: 1 }), { kind: 'wait', wakeAtMs: 11 });
-  assert.deepEqual(decideBatch({ ...base, nowMs: 11, queuedRows: 2, oldestEnqueuedAtMs: 1 }), { kind: 'dispatch', rows: 2 });
-  assert.deepEqual(decideBatch({ ...base, instanceFree: false, nowMs: 50, queuedRows: 9, oldestEnqueuedAtMs: 0 }), { kind: 'idle' });
+  assert.deepEqual(decideBatch({ ...base, nowMs: 3, queuedRows: 4, oldestEnqueuedAtMs: 0 }), {
+    kind: 'dispatch',
+    rows: 4,
+  });
+  assert.deepEqual(decideBatch({ ...base, nowMs: 3, queuedRows: 9, oldestEnqueuedAtMs: 0 }), {
+    kind: 'dispatch',
+    rows: 4,
+  });
+  assert.deepEqual(decideBatch({ ...base, nowMs: 3, queuedRows: 2, oldestEnqueuedAtMs: 1 }), {
+    kind: 'wait',
+    wakeAtMs: 11,
+  });
+  assert.deepEqual(decideBatch({ ...base, nowMs: 11, queuedRows: 2, oldestEnqueuedAtMs: 1 }), {
+    kind: 'dispatch',
+    rows: 2,
+  });
+  assert.deepEqual(decideBatch({ ...base, instanceFree: false, nowMs: 50, queuedRows: 9, oldestEnqueuedAtMs: 0 }), {
+    kind: 'idle',
+  });
 });
 
 test('delay counts from the oldest request; later arrivals do not restart it', async () => {
@@ -105,13 +133,19 @@ test('the next batch forms while one runs and leaves when the backend is free', 
   await Promise.all(first);
   await flush();
   assert.equal(backend.batches.length, 2, 'the queued full batch leaves as soon as the backend is free');
-  assert.deepEqual([...backend.batches[1].z].filter((_, i) => i % DIM === 0), [10, 11, 12, 13]);
+  assert.deepEqual(
+    [...backend.batches[1].z].filter((_, i) => i % DIM === 0),
+    [10, 11, 12, 13],
+  );
   backend.complete();
   await flush();
   assert.equal(backend.batches.length, 3, 'the leftover row already waited past the delay, so it leaves at once');
   backend.complete();
   const results = await Promise.all(second);
-  assert.deepEqual(results.map((r) => r.image[0]), [10, 11, 12, 13, 14]);
+  assert.deepEqual(
+    results.map((r) => r.image[0]),
+    [10, 11, 12, 13, 14],
+  );
   assert.deepEqual(events.batches, [4, 4, 1]);
 });
 
@@ -128,7 +162,10 @@ test('with 2 instances two batches run at once, a third waits for either', async
   backend.complete();
   backend.complete();
   const results = await Promise.all(all);
-  assert.deepEqual(results.map((r) => r.image[0]), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  assert.deepEqual(
+    results.map((r) => r.image[0]),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+  );
   assert.deepEqual(events.batches, [4, 4, 4]);
 });
 
@@ -143,7 +180,10 @@ test('rows of one request split across batches come back in order (clocked)', as
   assert.equal(backend.batches[1].rows, 3);
   backend.complete();
   const r = await big;
-  assert.deepEqual(Array.from({ length: 6 }, (_, i) => r.image[i * IMAGE]), [100, 101, 102, 103, 104, 105]);
+  assert.deepEqual(
+    Array.from({ length: 6 }, (_, i) => r.image[i * IMAGE]),
+    [100, 101, 102, 103, 104, 105],
+  );
   assert.deepEqual(r.batchSizes, [4, 3]);
   assert.equal((await other).image[0], 7);
 });
@@ -167,7 +207,10 @@ test('refuseIfFull sheds load before a job is built: QUEUE_FULL once not one mor
   batcher.refuseIfFull(3);
   void batcher.submit(job(3, 3)); // waits: the backend is busy
   assert.equal(batcher.queuedRows, 3);
-  assert.throws(() => batcher.refuseIfFull(), (err: unknown) => err instanceof ServeError && err.code === 'QUEUE_FULL' && err.details.retryAfterSeconds! >= 1);
+  assert.throws(
+    () => batcher.refuseIfFull(),
+    (err: unknown) => err instanceof ServeError && err.code === 'QUEUE_FULL' && err.details.retryAfterSeconds! >= 1,
+  );
   assert.deepEqual(events.rejected, ['queue_full']);
   assert.equal(backend.batches.length, 1, 'nothing was run for the refused check');
 });
@@ -217,8 +260,13 @@ test('close() drains queued work; abortQueued() fails what is left with SHUTTING
   const { fake, backend, batcher } = setup();
   const a = batcher.submit(job(1));
   let closed = false;
-  const closing = batcher.close().then(() => { closed = true; });
-  await assert.rejects(batcher.submit(job(2)), (err: unknown) => err instanceof ServeError && err.code === 'SHUTTING_DOWN');
+  const closing = batcher.close().then(() => {
+    closed = true;
+  });
+  await assert.rejects(
+    batcher.submit(job(2)),
+    (err: unknown) => err instanceof ServeError && err.code === 'SHUTTING_DOWN',
+  );
   fake.tick(10);
   await flush();
   assert.equal(closed, false);
@@ -243,7 +291,11 @@ test('one abort signal shared by many jobs (a samples stream): each job removes 
     backend.complete();
     await pending;
   }
-  assert.equal(EventEmitter.getEventListeners(controller.signal, 'abort').length, 0, 'no listener (and no settled job output) is kept by the signal');
+  assert.equal(
+    EventEmitter.getEventListeners(controller.signal, 'abort').length,
+    0,
+    'no listener (and no settled job output) is kept by the signal',
+  );
   // A job that fails lets go too.
   const failing = batcher.submit(job(100), { signal: controller.signal });
   await flush();

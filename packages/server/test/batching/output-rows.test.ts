@@ -34,12 +34,20 @@ describe('output rows against the batch', () => {
     const grid = await request(ts.app).get('/v1/models/tworows/generate?class=0&seed=1&n=3').expect(500);
     assert.equal(grid.body.error.code, 'INFERENCE_FAILED');
     assert.match(grid.body.error.message, /image output has 384 values; a batch of 3 needs 576/);
-    const infer = await request(ts.app).post('/v2/models/tworows/infer').send({ inputs: [
-      { name: 'z', shape: [3, 16], datatype: 'FP32', data: new Array(3 * 16).fill(0.1) },
-      { name: 'y', shape: [3], datatype: 'INT64', data: [0, 1, 0] },
-    ] }).expect(500);
+    const infer = await request(ts.app)
+      .post('/v2/models/tworows/infer')
+      .send({
+        inputs: [
+          { name: 'z', shape: [3, 16], datatype: 'FP32', data: new Array(3 * 16).fill(0.1) },
+          { name: 'y', shape: [3], datatype: 'INT64', data: [0, 1, 0] },
+        ],
+      })
+      .expect(500);
     assert.equal(infer.body.code, 'INFERENCE_FAILED');
     const metrics = (await request(ts.app).get('/metrics').expect(200)).text;
-    assert.ok(/sagan_requests_rejected_total\{model="tworows",version="1",reason="failed"\} 2/.test(metrics), 'both failures are counted');
+    assert.ok(
+      /sagan_requests_rejected_total\{model="tworows",version="1",reason="failed"\} 2/.test(metrics),
+      'both failures are counted',
+    );
   });
 });

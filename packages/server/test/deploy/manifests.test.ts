@@ -38,7 +38,11 @@ import { REPO_ROOT } from '../../scripts/shared/repo-root.js';
 import { makeModelsDir, startTestServer, type TestServer } from '../helpers/test-server.js';
 
 type Doc = Record<string, any>;
-interface Loaded { file: string; index: number; doc: Doc }
+interface Loaded {
+  file: string;
+  index: number;
+  doc: Doc;
+}
 
 const DEPLOY = path.join(REPO_ROOT, 'deploy');
 /** Files under deploy/ that hold no Kubernetes object, and what they are. */
@@ -51,17 +55,44 @@ const TARGET_LABELS = new Set(['pod', 'namespace', 'instance', 'job', 'service',
 const NON_CONFIG_ENV: Record<string, string> = {
   UV_THREADPOOL_SIZE: 'libuv',
   NODE_OPTIONS: 'node',
-  PROTOCOL: 'KServe: a custom predictor\'s protocol',
-  STORAGE_URI: 'KServe: a custom predictor\'s model location',
+  PROTOCOL: "KServe: a custom predictor's protocol",
+  STORAGE_URI: "KServe: a custom predictor's model location",
 };
 /** KServe's fields of a predictor (PredictorSpec and ComponentExtensionSpec); the rest is a core PodSpec. */
 const KSERVE_PREDICTOR_FIELDS = new Set([
-  'name', 'storageUris', 'storageContainerName', 'workerSpec', 'model', 'minReplicas', 'maxReplicas', 'scaleTarget',
-  'scaleMetric', 'scaleMetricType', 'autoScaling', 'containerConcurrency', 'timeout', 'canaryTrafficPercent', 'logger',
-  'batcher', 'labels', 'annotations', 'deploymentStrategy',
+  'name',
+  'storageUris',
+  'storageContainerName',
+  'workerSpec',
+  'model',
+  'minReplicas',
+  'maxReplicas',
+  'scaleTarget',
+  'scaleMetric',
+  'scaleMetricType',
+  'autoScaling',
+  'containerConcurrency',
+  'timeout',
+  'canaryTrafficPercent',
+  'logger',
+  'batcher',
+  'labels',
+  'annotations',
+  'deploymentStrategy',
 ]);
 /** A predictor's built-in frameworks: each is a model server of KServe's, not this image. */
-const KSERVE_FRAMEWORKS = ['sklearn', 'xgboost', 'tensorflow', 'pytorch', 'triton', 'onnx', 'huggingface', 'pmml', 'lightgbm', 'paddle'];
+const KSERVE_FRAMEWORKS = [
+  'sklearn',
+  'xgboost',
+  'tensorflow',
+  'pytorch',
+  'triton',
+  'onnx',
+  'huggingface',
+  'pmml',
+  'lightgbm',
+  'paddle',
+];
 const MODEL_MOUNT = '/mnt/models';
 /** Knative's rules for a revision's container (knative.dev/serving k8s_validation). */
 const KNATIVE_RESERVED_ENV = new Set(['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K_REVISION']);
@@ -87,17 +118,41 @@ function loadFile(file: string): Loaded[] {
 const typeOf = (doc: Doc) => `${doc.apiVersion}/${doc.kind}`;
 
 /** A library's model for one kind, and where the TypeScript declaration of its data lives. */
-interface Schema { model: new (data: any) => { validate(): void }; module: string; type: string }
+interface Schema {
+  model: new (data: any) => { validate(): void };
+  module: string;
+  type: string;
+}
 
 const POD_SPEC: Schema = { model: Pod, module: 'kubernetes-models/v1/PodSpec', type: 'IPodSpec' };
 const SCHEMAS: Record<string, Schema> = {
   'v1/Service': { model: Service, module: 'kubernetes-models/v1/Service', type: 'IService' },
   'apps/v1/Deployment': { model: Deployment, module: 'kubernetes-models/apps/v1/Deployment', type: 'IDeployment' },
-  'autoscaling/v2/HorizontalPodAutoscaler': { model: HorizontalPodAutoscaler, module: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler', type: 'IHorizontalPodAutoscaler' },
-  'policy/v1/PodDisruptionBudget': { model: PodDisruptionBudget, module: 'kubernetes-models/policy/v1/PodDisruptionBudget', type: 'IPodDisruptionBudget' },
-  'monitoring.coreos.com/v1/ServiceMonitor': { model: ServiceMonitor, module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor', type: 'IServiceMonitor' },
-  'monitoring.coreos.com/v1/PodMonitor': { model: PodMonitor, module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor', type: 'IPodMonitor' },
-  'keda.sh/v1alpha1/ScaledObject': { model: ScaledObject, module: '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject', type: 'IScaledObject' },
+  'autoscaling/v2/HorizontalPodAutoscaler': {
+    model: HorizontalPodAutoscaler,
+    module: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
+    type: 'IHorizontalPodAutoscaler',
+  },
+  'policy/v1/PodDisruptionBudget': {
+    model: PodDisruptionBudget,
+    module: 'kubernetes-models/policy/v1/PodDisruptionBudget',
+    type: 'IPodDisruptionBudget',
+  },
+  'monitoring.coreos.com/v1/ServiceMonitor': {
+    model: ServiceMonitor,
+    module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
+    type: 'IServiceMonitor',
+  },
+  'monitoring.coreos.com/v1/PodMonitor': {
+    model: PodMonitor,
+    module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor',
+    type: 'IPodMonitor',
+  },
+  'keda.sh/v1alpha1/ScaledObject': {
+    model: ScaledObject,
+    module: '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject',
+    type: 'IScaledObject',
+  },
 };
 
 /** Type-checks each value against its schema's declaration in one program; returns each refusal with
@@ -105,11 +160,21 @@ const SCHEMAS: Record<string, Schema> = {
 function typeCheck(values: { where: string; schema: Schema; value: unknown }[]): string[] {
   // In the package, so that the imports resolve through its node_modules as the test's own do.
   const file = path.join(PACKAGE_ROOT, 'test', 'deploy', '__deploy-manifests__.ts');
-  const text = values.map((v, i) => `import type { ${v.schema.type} as T${i} } from '${v.schema.module}';\n`
-    + `export const v${i}: T${i} = ${JSON.stringify(v.value)};\n`).join('');
+  const text = values
+    .map(
+      (v, i) =>
+        `import type { ${v.schema.type} as T${i} } from '${v.schema.module}';\n` +
+        `export const v${i}: T${i} = ${JSON.stringify(v.value)};\n`,
+    )
+    .join('');
   const options: ts.CompilerOptions = {
-    module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022,
-    strict: true, noEmit: true, skipLibCheck: true, types: [],
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
   };
   const host = ts.createCompilerHost(options);
   const fileExists = host.fileExists.bind(host);
@@ -117,7 +182,8 @@ function typeCheck(values: { where: string; schema: Schema; value: unknown }[]):
   const getSourceFile = host.getSourceFile.bind(host);
   host.fileExists = (f) => f === file || fileExists(f);
   host.readFile = (f) => (f === file ? text : readFile(f));
-  host.getSourceFile = (f, language, ...rest) => (f === file ? ts.createSourceFile(f, text, language) : getSourceFile(f, language, ...rest));
+  host.getSourceFile = (f, language, ...rest) =>
+    f === file ? ts.createSourceFile(f, text, language) : getSourceFile(f, language, ...rest);
   const program = ts.createProgram([file], options, host);
   const source = program.getSourceFile(file)!;
   return ts.getPreEmitDiagnostics(program, source).map((d) => {
@@ -157,7 +223,11 @@ async function exposedSeries(): Promise<Map<string, { metric: string; labels: Se
 
 /** `label` -> value of each matcher `label=~"value"` (and =, !=, !~) in a PromQL expression. */
 function matchers(expr: string): { label: string; op: string; value: string }[] {
-  return [...expr.matchAll(/([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)].map((m) => ({ label: m[1], op: m[2], value: m[3] }));
+  return [...expr.matchAll(/([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)].map((m) => ({
+    label: m[1],
+    op: m[2],
+    value: m[3],
+  }));
 }
 
 /** An expression without the selectors that tie it to one deployment's pods (service=, pod=~). */
@@ -211,25 +281,47 @@ describe('deploy manifests', () => {
 
   /** A KServe container: one port (8080), v2 health probes that are routes and answer, settings that load
    *  with the models at /mnt/models, the Deployment's image. Returns the loaded configuration. */
-  async function checkKserveContainer(where: string, container: Doc, knative: boolean): Promise<Readonly<ServerConfig>> {
-    assert.equal(container.name, 'kserve-container', `${where}: KServe serves from the container named kserve-container`);
+  async function checkKserveContainer(
+    where: string,
+    container: Doc,
+    knative: boolean,
+  ): Promise<Readonly<ServerConfig>> {
+    assert.equal(
+      container.name,
+      'kserve-container',
+      `${where}: KServe serves from the container named kserve-container`,
+    );
     assert.equal(container.image, deploymentContainer.image, `${where}: the image the Deployment runs`);
     assert.equal(container.ports?.length, 1, `${where}: one container port`);
     const port = container.ports[0].containerPort as number;
     assert.equal(port, 8080, `${where}: port 8080 (KServe's default for a custom predictor)`);
     const env = envOf(container);
-    for (const name of Object.keys(env)) assert.ok(name in ENV_VARS || name in NON_CONFIG_ENV, `${where}: ${name} is a setting in src/config.ts`);
+    for (const name of Object.keys(env))
+      assert.ok(name in ENV_VARS || name in NON_CONFIG_ENV, `${where}: ${name} is a setting in src/config.ts`);
     if (knative) {
-      for (const name of Object.keys(env)) assert.ok(!KNATIVE_RESERVED_ENV.has(name), `${where}: Knative reserves ${name}`);
-      assert.ok([undefined, 'http1', 'h2c'].includes(container.ports[0].name), `${where}: Knative takes a port named http1 or h2c, or none`);
-      for (const mount of (container.volumeMounts ?? []) as Doc[]) assert.ok(!KNATIVE_RESERVED_PATHS.has(mount.mountPath), `${where}: Knative reserves ${mount.mountPath}`);
+      for (const name of Object.keys(env))
+        assert.ok(!KNATIVE_RESERVED_ENV.has(name), `${where}: Knative reserves ${name}`);
+      assert.ok(
+        [undefined, 'http1', 'h2c'].includes(container.ports[0].name),
+        `${where}: Knative takes a port named http1 or h2c, or none`,
+      );
+      for (const mount of (container.volumeMounts ?? []) as Doc[])
+        assert.ok(!KNATIVE_RESERVED_PATHS.has(mount.mountPath), `${where}: Knative reserves ${mount.mountPath}`);
     }
     // Under Knative PORT comes from the container port; elsewhere it must be that port too.
     const config = loadConfig(configFromEnv({ PORT: String(port), ...env }));
     assert.equal(config.port, port, `${where}: the server listens on the container port`);
-    assert.equal(config.modelsDir, MODEL_MOUNT, `${where}: MODELS_DIR is ${MODEL_MOUNT}, where KServe mounts the models`);
+    assert.equal(
+      config.modelsDir,
+      MODEL_MOUNT,
+      `${where}: MODELS_DIR is ${MODEL_MOUNT}, where KServe mounts the models`,
+    );
     assert.ok(config.executionProviders.includes('cuda'), `${where}: GPU pods try CUDA first`);
-    assert.equal(container.readinessProbe?.httpGet?.path, '/v2/health/ready', `${where}: readiness on /v2/health/ready`);
+    assert.equal(
+      container.readinessProbe?.httpGet?.path,
+      '/v2/health/ready',
+      `${where}: readiness on /v2/health/ready`,
+    );
     assert.equal(container.livenessProbe?.httpGet?.path, '/v2/health/live', `${where}: liveness on /v2/health/live`);
     for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
       if (!container[probe]) continue;
@@ -250,11 +342,23 @@ describe('deploy manifests', () => {
       // KServe's webhook then points prometheus.io/port at queue-proxy (Knative only), which scrapes the
       // server at prometheus.kserve.io/port and path.
       assert.ok(knative, `${where}: enable-prometheus-scraping points at queue-proxy, which only Knative pods have`);
-      assert.equal(merged['serving.kserve.io/enable-metric-aggregation'], 'true', `${where}: queue-proxy passes the server's metrics on only with enable-metric-aggregation`);
-      assert.equal(merged['prometheus.kserve.io/port'], '8080', `${where}: prometheus.kserve.io/port is the server's port`);
+      assert.equal(
+        merged['serving.kserve.io/enable-metric-aggregation'],
+        'true',
+        `${where}: queue-proxy passes the server's metrics on only with enable-metric-aggregation`,
+      );
+      assert.equal(
+        merged['prometheus.kserve.io/port'],
+        '8080',
+        `${where}: prometheus.kserve.io/port is the server's port`,
+      );
       assert.equal(merged['prometheus.kserve.io/path'], '/metrics', `${where}: prometheus.kserve.io/path is /metrics`);
     } else {
-      assert.equal(merged['serving.kserve.io/enable-prometheus-scraping'], 'false', `${where}: scraping is on through KServe or explicitly off`);
+      assert.equal(
+        merged['serving.kserve.io/enable-prometheus-scraping'],
+        'false',
+        `${where}: scraping is on through KServe or explicitly off`,
+      );
       assert.equal(podAnnotations['prometheus.io/port'], '8080', `${where}: prometheus.io/port is the server's port`);
       assert.equal(podAnnotations['prometheus.io/path'], '/metrics', `${where}: prometheus.io/path is /metrics`);
     }
@@ -273,8 +377,11 @@ describe('deploy manifests', () => {
       for (const l of s.labels) known.add(l);
     }
     const selectors = [...expr.matchAll(/\{([^}]*)\}/g)].flatMap((m) => matchers(m[1]).map((x) => x.label));
-    const grouped = [...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) => m[1].split(',').map((l) => l.trim())).filter(Boolean);
-    for (const label of [...selectors, ...grouped]) assert.ok(known.has(label), `${where}: label '${label}' is not on ${names.join(', ')}`);
+    const grouped = [...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)]
+      .flatMap((m) => m[1].split(',').map((l) => l.trim()))
+      .filter(Boolean);
+    for (const label of [...selectors, ...grouped])
+      assert.ok(known.has(label), `${where}: label '${label}' is not on ${names.join(', ')}`);
     return names;
   }
 
@@ -292,7 +399,12 @@ describe('deploy manifests', () => {
   }
 
   const validators: Record<string, (l: Loaded) => void | Promise<void>> = {
-    ...Object.fromEntries(Object.entries(SCHEMAS).map(([type, schema]) => [type, ({ file, index, doc }: Loaded) => schemaCheck(`${file} document ${index + 1}`, schema, doc)])),
+    ...Object.fromEntries(
+      Object.entries(SCHEMAS).map(([type, schema]) => [
+        type,
+        ({ file, index, doc }: Loaded) => schemaCheck(`${file} document ${index + 1}`, schema, doc),
+      ]),
+    ),
     'kustomize.config.k8s.io/v1beta1/Kustomization': ({ file, doc }) => checkKustomization(file, doc),
     'serving.kserve.io/v1beta1/InferenceService': ({ file, doc }) => checkInferenceService(file, doc),
     'serving.kserve.io/v1alpha1/ServingRuntime': ({ file, doc }) => checkServingRuntime(file, doc),
@@ -305,7 +417,11 @@ describe('deploy manifests', () => {
     for (const r of resources) {
       const target = path.join(DEPLOY, dir, r);
       const isDir = statSync(target, { throwIfNoEntry: false })?.isDirectory();
-      if (isDir) assert.ok(files.includes(path.posix.join(path.posix.normalize(path.posix.join(dir, r)), 'kustomization.yaml')), `${file}: ${r} is a kustomization`);
+      if (isDir)
+        assert.ok(
+          files.includes(path.posix.join(path.posix.normalize(path.posix.join(dir, r)), 'kustomization.yaml')),
+          `${file}: ${r} is a kustomization`,
+        );
       else assert.ok(files.includes(path.posix.join(dir, r)), `${file}: ${r} exists`);
     }
     // Every object file beside a kustomization is part of it: one left out would never be applied.
@@ -322,14 +438,32 @@ describe('deploy manifests', () => {
     let docs: Doc[] = [];
     for (const r of kustomization.resources as string[]) {
       const target = path.posix.normalize(path.posix.join(dir, r));
-      docs.push(...(files.includes(target) ? objects.filter((l) => l.file === target).map((l) => l.doc) : build(target)));
+      docs.push(
+        ...(files.includes(target) ? objects.filter((l) => l.file === target).map((l) => l.doc) : build(target)),
+      );
     }
     for (const { target, patch } of (kustomization.patches ?? []) as Doc[]) {
       const parsed = parseYaml(patch) as Doc;
-      assert.equal(parsed.$patch, 'delete', `${dir}/kustomization.yaml: only $patch: delete patches are understood here`);
+      assert.equal(
+        parsed.$patch,
+        'delete',
+        `${dir}/kustomization.yaml: only $patch: delete patches are understood here`,
+      );
       const before = docs.length;
-      docs = docs.filter((d) => !(d.kind === target.kind && d.metadata.name === target.name && d.kind === parsed.kind && d.metadata.name === parsed.metadata.name));
-      assert.equal(docs.length, before - 1, `${dir}/kustomization.yaml: the patch deletes one ${target.kind} ${target.name}`);
+      docs = docs.filter(
+        (d) =>
+          !(
+            d.kind === target.kind &&
+            d.metadata.name === target.name &&
+            d.kind === parsed.kind &&
+            d.metadata.name === parsed.metadata.name
+          ),
+      );
+      assert.equal(
+        docs.length,
+        before - 1,
+        `${dir}/kustomization.yaml: the patch deletes one ${target.kind} ${target.name}`,
+      );
     }
     return docs;
   }
@@ -337,12 +471,16 @@ describe('deploy manifests', () => {
   async function checkInferenceService(file: string, doc: Doc): Promise<void> {
     const annotations = (doc.metadata.annotations ?? {}) as Record<string, string>;
     const mode = annotations['serving.kserve.io/deploymentMode'];
-    assert.ok(mode === 'Knative' || mode === 'Standard', `${file}: deploymentMode is Knative or Standard ("Serverless" and "RawDeployment" are deprecated), not ${mode}`);
+    assert.ok(
+      mode === 'Knative' || mode === 'Standard',
+      `${file}: deploymentMode is Knative or Standard ("Serverless" and "RawDeployment" are deprecated), not ${mode}`,
+    );
     const knative = mode === 'Knative';
     const predictor = doc.spec.predictor as Doc;
     assert.equal(predictor.storageUri, undefined, `${file}: a custom predictor has no predictor.storageUri`);
     assert.equal(predictor.model, undefined, `${file}: a custom predictor, not predictor.model`);
-    for (const framework of KSERVE_FRAMEWORKS) assert.equal(predictor[framework], undefined, `${file}: no predictor.${framework} (KServe's own server)`);
+    for (const framework of KSERVE_FRAMEWORKS)
+      assert.equal(predictor[framework], undefined, `${file}: no predictor.${framework} (KServe's own server)`);
     const containers = predictor.containers as Doc[];
     assert.equal(containers?.length, 1, `${file}: one container, the predictor`);
     const [container] = containers;
@@ -350,18 +488,35 @@ describe('deploy manifests', () => {
     podSpecCheck(`${file} spec.predictor (its PodSpec fields)`, podSpec);
     const config = await checkKserveContainer(file, container, knative);
     const env = envOf(container);
-    assert.equal(env.PROTOCOL, 'v2', `${file}: PROTOCOL=v2 tells KServe the custom predictor speaks the Open Inference Protocol`);
+    assert.equal(
+      env.PROTOCOL,
+      'v2',
+      `${file}: PROTOCOL=v2 tells KServe the custom predictor speaks the Open Inference Protocol`,
+    );
 
     // Models: from storageUris or a STORAGE_URI env, mounted by KServe at /mnt/models, read-only.
     const storageUris = (predictor.storageUris ?? []) as Doc[];
-    assert.ok((storageUris.length > 0) !== ('STORAGE_URI' in env), `${file}: models from storageUris or STORAGE_URI, one of the two`);
+    assert.ok(
+      storageUris.length > 0 !== 'STORAGE_URI' in env,
+      `${file}: models from storageUris or STORAGE_URI, one of the two`,
+    );
     if (storageUris.length > 0) {
-      assert.deepEqual(storageUris.map((s) => s.mountPath ?? MODEL_MOUNT), [MODEL_MOUNT], `${file}: one storage URI, at ${MODEL_MOUNT}`);
-      assert.ok(storageUris.every((s) => /^[a-z0-9]+:\/\/\S+/.test(s.uri)), `${file}: storage URIs are URIs`);
+      assert.deepEqual(
+        storageUris.map((s) => s.mountPath ?? MODEL_MOUNT),
+        [MODEL_MOUNT],
+        `${file}: one storage URI, at ${MODEL_MOUNT}`,
+      );
+      assert.ok(
+        storageUris.every((s) => /^[a-z0-9]+:\/\/\S+/.test(s.uri)),
+        `${file}: storage URIs are URIs`,
+      );
     }
     assert.notEqual(annotations['storage.kserve.io/readonly'], 'false', `${file}: models mounted read-only`);
     for (const mount of (container.volumeMounts ?? []) as Doc[]) {
-      assert.ok(!mount.mountPath.startsWith(MODEL_MOUNT), `${file}: KServe mounts ${MODEL_MOUNT} itself; a volume there collides with it`);
+      assert.ok(
+        !mount.mountPath.startsWith(MODEL_MOUNT),
+        `${file}: KServe mounts ${MODEL_MOUNT} itself; a volume there collides with it`,
+      );
     }
 
     const podAnnotations = (predictor.annotations ?? {}) as Record<string, string>;
@@ -371,21 +526,40 @@ describe('deploy manifests', () => {
     }
 
     assert.ok(Number.isInteger(predictor.timeout), `${file}: an explicit request timeout (predictor.timeout, seconds)`);
-    assert.ok(predictor.timeout * 1000 > config.requestTimeoutMs, `${file}: timeout above REQUEST_TIMEOUT_MS, so the server's 504 comes first`);
+    assert.ok(
+      predictor.timeout * 1000 > config.requestTimeoutMs,
+      `${file}: timeout above REQUEST_TIMEOUT_MS, so the server's 504 comes first`,
+    );
     assert.equal(predictor.minReplicas, hpa.spec.minReplicas, `${file}: the HPA's minimum replicas`);
     assert.equal(predictor.maxReplicas, hpa.spec.maxReplicas, `${file}: the HPA's maximum replicas`);
 
     if (knative) {
       // Knative makes the timeout the pod's termination grace period: it must hold a whole drain.
-      assert.ok(predictor.timeout * 1000 >= config.shutdownGraceMs + 5000, `${file}: timeout covers SHUTDOWN_GRACE_MS + 5 s of draining`);
+      assert.ok(
+        predictor.timeout * 1000 >= config.shutdownGraceMs + 5000,
+        `${file}: timeout covers SHUTDOWN_GRACE_MS + 5 s of draining`,
+      );
       assert.equal(predictor.scaleMetric, 'concurrency', `${file}: Knative scales on requests in flight`);
-      assert.ok(env.MODEL_INSTANCES && config.instances >= 1, `${file}: MODEL_INSTANCES explicit, so the concurrency target can follow it`);
-      assert.equal(predictor.scaleTarget, config.maxBatchSize * config.instances, `${file}: scaleTarget = MAX_BATCH_SIZE x MODEL_INSTANCES`);
-      assert.equal(annotations['autoscaling.knative.dev/target'], undefined, `${file}: the target once, as scaleTarget`);
+      assert.ok(
+        env.MODEL_INSTANCES && config.instances >= 1,
+        `${file}: MODEL_INSTANCES explicit, so the concurrency target can follow it`,
+      );
+      assert.equal(
+        predictor.scaleTarget,
+        config.maxBatchSize * config.instances,
+        `${file}: scaleTarget = MAX_BATCH_SIZE x MODEL_INSTANCES`,
+      );
+      assert.equal(
+        annotations['autoscaling.knative.dev/target'],
+        undefined,
+        `${file}: the target once, as scaleTarget`,
+      );
     } else {
       const preStop = Number(container.lifecycle?.preStop?.exec?.command?.at(-1) ?? 0);
-      assert.ok(predictor.terminationGracePeriodSeconds * 1000 > preStop * 1000 + config.shutdownGraceMs + 2000,
-        `${file}: terminationGracePeriodSeconds covers preStop + SHUTDOWN_GRACE_MS + 2 s`);
+      assert.ok(
+        predictor.terminationGracePeriodSeconds * 1000 > preStop * 1000 + config.shutdownGraceMs + 2000,
+        `${file}: terminationGracePeriodSeconds covers preStop + SHUTDOWN_GRACE_MS + 2 s`,
+      );
       assert.equal(annotations['serving.kserve.io/autoscalerClass'], 'keda', `${file}: Standard mode scales with KEDA`);
       assert.equal(predictor.scaleMetric, undefined, `${file}: KServe refuses scaleMetric with KEDA`);
       // The same triggers as deploy/keda, on this InferenceService's pods (KServe names its Deployment
@@ -396,20 +570,39 @@ describe('deploy manifests', () => {
       metrics.forEach((m, i) => {
         assert.equal(m.type, 'External');
         assert.equal(m.external.metric.backend, 'prometheus');
-        assert.equal(m.external.metric.serverAddress, prometheusUrl, `${file}: the Prometheus prometheus-adapter reads`);
+        assert.equal(
+          m.external.metric.serverAddress,
+          prometheusUrl,
+          `${file}: the Prometheus prometheus-adapter reads`,
+        );
         assert.equal(m.external.target.type, 'Value', `${file}: KServe takes a KEDA threshold as a Value target`);
-        assert.equal(String(m.external.target.value), triggers[i].metadata.threshold, `${file}: trigger ${i} threshold`);
+        assert.equal(
+          String(m.external.target.value),
+          triggers[i].metadata.threshold,
+          `${file}: trigger ${i} threshold`,
+        );
         const query = m.external.metric.query as string;
-        assert.equal(withoutTargetSelector(query), withoutTargetSelector(triggers[i].metadata.query), `${file}: trigger ${i} query`);
+        assert.equal(
+          withoutTargetSelector(query),
+          withoutTargetSelector(triggers[i].metadata.query),
+          `${file}: trigger ${i} query`,
+        );
         const pod = matchers(query).find((x) => x.label === 'pod');
-        assert.equal(pod?.value, `${doc.metadata.name}-predictor-.*`, `${file}: trigger ${i} selects the predictor's pods`);
+        assert.equal(
+          pod?.value,
+          `${doc.metadata.name}-predictor-.*`,
+          `${file}: trigger ${i} selects the predictor's pods`,
+        );
       });
     }
   }
 
   async function checkServingRuntime(file: string, doc: Doc): Promise<void> {
     const spec = doc.spec as Doc;
-    assert.ok((spec.supportedModelFormats as Doc[]).some((f) => f.name === 'onnx'), `${file}: model format onnx`);
+    assert.ok(
+      (spec.supportedModelFormats as Doc[]).some((f) => f.name === 'onnx'),
+      `${file}: model format onnx`,
+    );
     assert.deepEqual(spec.protocolVersions, ['v2'], `${file}: the Open Inference Protocol over REST (no gRPC)`);
     const { supportedModelFormats, protocolVersions, multiModel, disabled, annotations, labels, ...podSpec } = spec;
     podSpecCheck(`${file} spec (its PodSpec fields)`, podSpec);
@@ -417,8 +610,16 @@ describe('deploy manifests', () => {
     // A runtime serves under either mode, so it keeps to Knative's rules.
     const config = await checkKserveContainer(file, spec.containers[0], true);
     assert.ok(config.instances >= 1);
-    assert.equal(annotations?.['prometheus.kserve.io/port'], '8080', `${file}: prometheus.kserve.io/port is the server's port`);
-    assert.equal(annotations?.['prometheus.kserve.io/path'], '/metrics', `${file}: prometheus.kserve.io/path is /metrics`);
+    assert.equal(
+      annotations?.['prometheus.kserve.io/port'],
+      '8080',
+      `${file}: prometheus.kserve.io/port is the server's port`,
+    );
+    assert.equal(
+      annotations?.['prometheus.kserve.io/path'],
+      '/metrics',
+      `${file}: prometheus.kserve.io/path is /metrics`,
+    );
   }
 
   test('every YAML document under deploy/ is of a kind validated here, and valid', async () => {
@@ -432,7 +633,10 @@ describe('deploy manifests', () => {
       assert.ok(l.doc.apiVersion && l.doc.kind, `${where}: apiVersion and kind`);
       assert.ok(l.doc.metadata?.name || l.doc.kind === 'Kustomization', `${where}: metadata.name`);
       const validate = validators[typeOf(l.doc)];
-      assert.ok(validate, `${where}: no validation here for ${typeOf(l.doc)} (known: ${Object.keys(validators).join(', ')})`);
+      assert.ok(
+        validate,
+        `${where}: no validation here for ${typeOf(l.doc)} (known: ${Object.keys(validators).join(', ')})`,
+      );
       try {
         await validate(l);
       } catch (err) {
@@ -453,10 +657,17 @@ describe('deploy manifests', () => {
 
   test('KEDA scales the Deployment on queue depth and request rate, as the HPA would', () => {
     const ref = scaledObject.spec.scaleTargetRef;
-    assert.deepEqual([ref.apiVersion ?? 'apps/v1', ref.kind ?? 'Deployment', ref.name], [deployment.apiVersion, deployment.kind, deployment.metadata.name]);
+    assert.deepEqual(
+      [ref.apiVersion ?? 'apps/v1', ref.kind ?? 'Deployment', ref.name],
+      [deployment.apiVersion, deployment.kind, deployment.metadata.name],
+    );
     assert.equal(scaledObject.spec.minReplicaCount, hpa.spec.minReplicas);
     assert.equal(scaledObject.spec.maxReplicaCount, hpa.spec.maxReplicas);
-    assert.deepEqual(scaledObject.spec.advanced.horizontalPodAutoscalerConfig.behavior, hpa.spec.behavior, 'the HPA\'s scale-up and scale-down pace');
+    assert.deepEqual(
+      scaledObject.spec.advanced.horizontalPodAutoscalerConfig.behavior,
+      hpa.spec.behavior,
+      "the HPA's scale-up and scale-down pace",
+    );
     const service = one('Service');
     const triggers = scaledObject.spec.triggers as Doc[];
     for (const t of triggers) {
@@ -469,33 +680,66 @@ describe('deploy manifests', () => {
     }
     const queue = triggers.filter((t) => /\bsagan_queue_depth\b/.test(t.metadata.query));
     assert.equal(queue.length, 1, 'a trigger on sagan_queue_depth');
-    assert.equal(Number(queue[0].metadata.threshold), deploymentConfig.maxBatchSize, 'one full batch (MAX_BATCH_SIZE) waiting per pod');
-    assert.equal(Number(queue[0].metadata.threshold), Number(hpa.spec.metrics[0].pods.target.averageValue), 'the HPA\'s target');
-    const rate = triggers.filter((t) => /\brate\(\s*sagan_http_request_duration_seconds_count\b/.test(t.metadata.query));
+    assert.equal(
+      Number(queue[0].metadata.threshold),
+      deploymentConfig.maxBatchSize,
+      'one full batch (MAX_BATCH_SIZE) waiting per pod',
+    );
+    assert.equal(
+      Number(queue[0].metadata.threshold),
+      Number(hpa.spec.metrics[0].pods.target.averageValue),
+      "the HPA's target",
+    );
+    const rate = triggers.filter((t) =>
+      /\brate\(\s*sagan_http_request_duration_seconds_count\b/.test(t.metadata.query),
+    );
     assert.equal(rate.length, 1, 'a trigger on the rate of sagan_http_request_duration_seconds_count');
     const route = matchers(rate[0].metadata.query).find((m) => m.label === 'route');
     assert.equal(route?.op, '=~');
-    assert.deepEqual(new Set(route.value.split('|')), queuingRoutes, 'the routes that queue generation work (route-table.ts queuesWork)');
+    assert.deepEqual(
+      new Set(route.value.split('|')),
+      queuingRoutes,
+      'the routes that queue generation work (route-table.ts queuesWork)',
+    );
   });
 
   test('no kustomization lets two autoscalers drive one workload', () => {
-    const kustomizations = files.filter((f) => path.posix.basename(f) === 'kustomization.yaml').map((f) => path.posix.dirname(f));
+    const kustomizations = files
+      .filter((f) => path.posix.basename(f) === 'kustomization.yaml')
+      .map((f) => path.posix.dirname(f));
     assert.ok(kustomizations.includes('keda'), 'deploy/keda is a kustomization');
     for (const dir of kustomizations) {
       const built = build(dir);
       const names = built.map((d) => `${d.kind}/${d.metadata.name}`);
       assert.equal(new Set(names).size, names.length, `${dir}: each object once`);
-      const targets = built.flatMap((d) => d.kind === 'HorizontalPodAutoscaler' || d.kind === 'ScaledObject'
-        ? [`${d.spec.scaleTargetRef.kind ?? 'Deployment'}/${d.spec.scaleTargetRef.name}`] : []);
-      assert.equal(new Set(targets).size, targets.length, `${dir}: one autoscaler per workload (${targets.join(', ')})`);
+      const targets = built.flatMap((d) =>
+        d.kind === 'HorizontalPodAutoscaler' || d.kind === 'ScaledObject'
+          ? [`${d.spec.scaleTargetRef.kind ?? 'Deployment'}/${d.spec.scaleTargetRef.name}`]
+          : [],
+      );
+      assert.equal(
+        new Set(targets).size,
+        targets.length,
+        `${dir}: one autoscaler per workload (${targets.join(', ')})`,
+      );
       for (const t of targets) assert.ok(names.includes(t), `${dir}: ${t} is in the same kustomization`);
     }
-    assert.ok(build('keda').some((d) => d.kind === 'ScaledObject') && !build('keda').some((d) => d.kind === 'HorizontalPodAutoscaler'), 'deploy/keda: KEDA in place of the HPA');
-    assert.ok(build('k8s').some((d) => d.kind === 'HorizontalPodAutoscaler'), 'deploy/k8s keeps the prometheus-adapter HPA');
+    assert.ok(
+      build('keda').some((d) => d.kind === 'ScaledObject') &&
+        !build('keda').some((d) => d.kind === 'HorizontalPodAutoscaler'),
+      'deploy/keda: KEDA in place of the HPA',
+    );
+    assert.ok(
+      build('k8s').some((d) => d.kind === 'HorizontalPodAutoscaler'),
+      'deploy/k8s keeps the prometheus-adapter HPA',
+    );
   });
 
   test('KServe has a Knative and a Standard InferenceService and an onnx v2 ServingRuntime', () => {
-    assert.deepEqual(isvcs.map((l) => l.doc.metadata.annotations['serving.kserve.io/deploymentMode']).sort(), ['Knative', 'Standard']);
+    assert.deepEqual(isvcs.map((l) => l.doc.metadata.annotations['serving.kserve.io/deploymentMode']).sort(), [
+      'Knative',
+      'Standard',
+    ]);
     assert.ok(runtime.spec.supportedModelFormats.some((f: Doc) => f.name === 'onnx'));
   });
 
@@ -504,7 +748,8 @@ describe('deploy manifests', () => {
     const add = (where: string, expr: string) => checkPromQL(where, expr).forEach((n) => used.add(n));
     for (const t of scaledObject.spec.triggers as Doc[]) add(`deploy/keda trigger ${t.name}`, t.metadata.query);
     for (const { file, doc } of isvcs) {
-      for (const m of (doc.spec.predictor.autoScaling?.metrics ?? []) as Doc[]) add(`${file} autoScaling`, m.external.metric.query);
+      for (const m of (doc.spec.predictor.autoScaling?.metrics ?? []) as Doc[])
+        add(`${file} autoScaling`, m.external.metric.query);
     }
     for (const m of hpa.spec.metrics as Doc[]) add('hpa.yaml', m.pods.metric.name);
     for (const rule of adapter.rules.custom as Doc[]) {
@@ -515,16 +760,26 @@ describe('deploy manifests', () => {
     for (const panel of dashboard.panels as Doc[]) {
       for (const target of (panel.targets ?? []) as Doc[]) add(`dashboard panel ${panel.title}`, String(target.expr));
     }
-    for (const v of (dashboard.templating?.list ?? []) as Doc[]) if (v.type === 'query') add(`dashboard variable ${v.name}`, String(v.definition));
-    for (const name of ['sagan_queue_depth', 'sagan_http_request_duration_seconds_count', 'sagan_inference_duration_seconds_bucket']) {
+    for (const v of (dashboard.templating?.list ?? []) as Doc[])
+      if (v.type === 'query') add(`dashboard variable ${v.name}`, String(v.definition));
+    for (const name of [
+      'sagan_queue_depth',
+      'sagan_http_request_duration_seconds_count',
+      'sagan_inference_duration_seconds_bucket',
+    ]) {
       assert.ok(used.has(name), `${name} is used`);
     }
     // Comments, titles and descriptions too: any sagan_* token anywhere under deploy/ names a metric or a
     // series of one.
     const metricNames = new Set([...series.values()].map((s) => s.metric));
-    for (const file of (readdirSync(DEPLOY, { recursive: true }) as string[]).filter((f) => /\.(ya?ml|json)$/.test(f))) {
+    for (const file of (readdirSync(DEPLOY, { recursive: true }) as string[]).filter((f) =>
+      /\.(ya?ml|json)$/.test(f),
+    )) {
       for (const [token] of readFileSync(path.join(DEPLOY, file), 'utf8').matchAll(/\bsagan_[a-zA-Z0-9_]+/g)) {
-        assert.ok(series.has(token) || metricNames.has(token), `deploy/${file}: ${token} is not a metric in src/metrics.ts`);
+        assert.ok(
+          series.has(token) || metricNames.has(token),
+          `deploy/${file}: ${token} is not a metric in src/metrics.ts`,
+        );
       }
     }
   });

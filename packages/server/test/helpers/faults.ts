@@ -10,7 +10,8 @@ import type { ModelWorker } from '../../src/inference/worker-client.js';
 import type { HangRequest } from '../../src/inference/worker-protocol.js';
 import type { ModelState, ModelVersion, Serving } from '../../src/models/model-version.js';
 
-const workersOf = (target: ModelWorker | InstanceGroup): readonly ModelWorker[] => ('instances' in target ? target.instances : [target]);
+const workersOf = (target: ModelWorker | InstanceGroup): readonly ModelWorker[] =>
+  'instances' in target ? target.instances : [target];
 
 /** Kills the worker thread(s) as a crash would; the worker client notices the exit and restarts them. */
 export async function crashWorkers(target: ModelWorker | InstanceGroup): Promise<void> {

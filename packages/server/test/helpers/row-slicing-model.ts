@@ -12,7 +12,12 @@ import { encodeModel, floatTensor, int64Tensor, makeNode, valueInfo } from '@sag
 const Z_DIM = 16;
 const SIZE = 8;
 
-export async function writeRowSlicingModel(dir: string, name: string, keepRows: number, batching?: ModelManifest['batching']): Promise<void> {
+export async function writeRowSlicingModel(
+  dir: string,
+  name: string,
+  keepRows: number,
+  batching?: ModelManifest['batching'],
+): Promise<void> {
   const pixels = 3 * SIZE * SIZE;
   const weights = Float32Array.from({ length: Z_DIM * pixels }, (_, i) => Math.sin(i * 0.37) * 0.5);
   const bytes = encodeModel({
@@ -40,8 +45,13 @@ export async function writeRowSlicingModel(dir: string, name: string, keepRows: 
     ],
   });
   const manifest: ModelManifest = {
-    name, version: '1', file: 'generator.onnx', classes: ['a', 'b'],
-    latent: { input: 'z', dim: Z_DIM }, class_input: 'y', image: { output: 'image', size: SIZE, range: [-1, 1] },
+    name,
+    version: '1',
+    file: 'generator.onnx',
+    classes: ['a', 'b'],
+    latent: { input: 'z', dim: Z_DIM },
+    class_input: 'y',
+    image: { output: 'image', size: SIZE, range: [-1, 1] },
     ...(batching ? { batching } : {}),
   };
   const modelDir = path.join(dir, name);

@@ -46,7 +46,11 @@ export async function makeModelsDir(models: FixtureModel[]): Promise<string> {
   for (const model of models) {
     const config = tinyConfig(model);
     await writeModelDirectory(path.join(dir, model.name), config, randomWeights(config, model.seed ?? 1), {
-      name: model.name, version: '1', classes: model.classes, untrained: true, batching: model.batching,
+      name: model.name,
+      version: '1',
+      classes: model.classes,
+      untrained: true,
+      batching: model.batching,
     });
   }
   return dir;
@@ -64,7 +68,14 @@ export interface TestServer {
 export async function startTestServer(modelsDir: string, overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
   // One instance (the default, explicit here) unless a test asks for more: the fault and overload tests
   // count batches in flight.
-  const config = loadConfig({ modelsDir, executionProviders: ['cpu'], logLevel: 'silent', intraOpThreads: 1, instances: 1, ...overrides });
+  const config = loadConfig({
+    modelsDir,
+    executionProviders: ['cpu'],
+    logLevel: 'silent',
+    intraOpThreads: 1,
+    instances: 1,
+    ...overrides,
+  });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const metrics = new Metrics({ processMetrics: false });
   const lifecycle: Lifecycle = { draining: false };
@@ -72,7 +83,11 @@ export async function startTestServer(modelsDir: string, overrides: Partial<Serv
   const renderer = new RenderPool({ threads: 1 });
   const app = createApp({ config, registry, metrics, logger, lifecycle, renderer });
   return {
-    app, registry, metrics, config, modelsDir,
+    app,
+    registry,
+    metrics,
+    config,
+    modelsDir,
     close: async () => {
       await registry.close(1000);
       await renderer.close();

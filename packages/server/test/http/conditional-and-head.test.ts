@@ -11,7 +11,15 @@ import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { send } from '../../scripts/reliability/http-client.js';
-import { binary, histogramTotals, listenLocally, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
+import {
+  binary,
+  histogramTotals,
+  listenLocally,
+  makeModelsDir,
+  startTestServer,
+  TINY_CLASSES,
+  type TestServer,
+} from '../helpers/test-server.js';
 
 const SAME_HEADERS = ['content-type', 'etag', 'cache-control', 'x-seed', 'x-class', 'x-model', 'x-model-version'];
 
@@ -21,7 +29,9 @@ describe('HEAD and If-None-Match on generation routes', () => {
   let base: string;
 
   before(async () => {
-    ts = await startTestServer(await makeModelsDir([{ name: 'dogs', classes: TINY_CLASSES }]), { defaultModel: 'dogs' });
+    ts = await startTestServer(await makeModelsDir([{ name: 'dogs', classes: TINY_CLASSES }]), {
+      defaultModel: 'dogs',
+    });
     ({ server, base } = await listenLocally(ts.app));
   });
   after(async () => {
@@ -32,7 +42,7 @@ describe('HEAD and If-None-Match on generation routes', () => {
 
   const rowsRun = async () => (await histogramTotals(ts.metrics, 'sagan_batch_size')).sum;
 
-  test('HEAD answers the GET\'s headers and status without running inference, on every GET route that generates', async () => {
+  test("HEAD answers the GET's headers and status without running inference, on every GET route that generates", async () => {
     const paths = [
       '/generate?class=saint_bernard&seed=7',
       '/v1/models/dogs/generate?class=1&seed=3&n=4&size=32&format=webp',
@@ -53,7 +63,10 @@ describe('HEAD and If-None-Match on generation routes', () => {
     const bad = await send(base, { method: 'HEAD', path: '/generate?class=0&seed=-1' });
     assert.equal(bad.status, 400, 'a HEAD gets the status its GET would');
     const etag = String((await send(base, { method: 'HEAD', path: paths[0] })).headers.etag);
-    assert.equal((await send(base, { method: 'HEAD', path: paths[0], headers: { 'if-none-match': etag } })).status, 304);
+    assert.equal(
+      (await send(base, { method: 'HEAD', path: paths[0], headers: { 'if-none-match': etag } })).status,
+      304,
+    );
     const before = await rowsRun();
     const random = await send(base, { method: 'HEAD', path: '/generate?class=0' });
     assert.equal(random.status, 200);
@@ -63,14 +76,29 @@ describe('HEAD and If-None-Match on generation routes', () => {
 
   test('If-None-Match on POST never answers 304: the image is generated and sent', async () => {
     const body = { class: 'saint_bernard', seed: 7 };
-    const first = await request(server).post('/v1/models/dogs/generate').send(body).buffer(true).parse(binary).expect(200);
+    const first = await request(server)
+      .post('/v1/models/dogs/generate')
+      .send(body)
+      .buffer(true)
+      .parse(binary)
+      .expect(200);
     for (const condition of ['*', String(first.headers.etag), `"other", ${String(first.headers.etag)}`]) {
-      const res = await request(server).post('/v1/models/dogs/generate').set('If-None-Match', condition).send(body).buffer(true).parse(binary);
+      const res = await request(server)
+        .post('/v1/models/dogs/generate')
+        .set('If-None-Match', condition)
+        .send(body)
+        .buffer(true)
+        .parse(binary);
       assert.equal(res.status, 200, `POST with If-None-Match: ${condition}`);
       assert.ok((res.body as Buffer).equals(first.body as Buffer), 'the same bytes as without the condition');
     }
     const z = Array(16).fill(0.25);
-    const explicit = await request(server).post('/generate').set('If-None-Match', '*').send({ class: 0, z }).buffer(true).parse(binary);
+    const explicit = await request(server)
+      .post('/generate')
+      .set('If-None-Match', '*')
+      .send({ class: 0, z })
+      .buffer(true)
+      .parse(binary);
     assert.equal(explicit.status, 200);
     assert.ok((explicit.body as Buffer).length > 0);
   });
@@ -78,7 +106,11 @@ describe('HEAD and If-None-Match on generation routes', () => {
   test('If-None-Match on a random-seed GET never answers 304: a new sample is drawn and sent, not cacheable', async () => {
     for (const condition of ['*', '"other", *']) {
       const before = await rowsRun();
-      const res = await request(server).get('/generate?class=saint_bernard').set('If-None-Match', condition).buffer(true).parse(binary);
+      const res = await request(server)
+        .get('/generate?class=saint_bernard')
+        .set('If-None-Match', condition)
+        .buffer(true)
+        .parse(binary);
       assert.equal(res.status, 200, `If-None-Match: ${condition}`);
       assert.equal(res.headers['cache-control'], 'no-store');
       assert.ok(res.headers['x-seed']);
@@ -90,7 +122,10 @@ describe('HEAD and If-None-Match on generation routes', () => {
   test('a seeded GET still answers `*` and its own ETag with 304 before generating', async () => {
     const before = await rowsRun();
     await request(server).get('/generate?class=saint_bernard&seed=9').set('If-None-Match', '*').expect(304);
-    await request(server).get('/v1/models/dogs/interpolate?class=0&from=1&to=2&steps=3').set('If-None-Match', '"x", *').expect(304);
+    await request(server)
+      .get('/v1/models/dogs/interpolate?class=0&from=1&to=2&steps=3')
+      .set('If-None-Match', '"x", *')
+      .expect(304);
     assert.equal(await rowsRun(), before);
   });
 });

@@ -18,7 +18,7 @@ test('every error code has an HTTP error status, and the mapping has no codes th
   }
 });
 
-test('every 503 has a Retry-After (the error\'s own hint, else a short one); other statuses only with a hint', () => {
+test("every 503 has a Retry-After (the error's own hint, else a short one); other statuses only with a hint", () => {
   for (const code of codes) {
     const bare = httpAnswerOf(new ServeError(code, 'test'));
     const hinted = httpAnswerOf(new ServeError(code, 'test', { retryAfterSeconds: 7 }));
@@ -28,7 +28,7 @@ test('every 503 has a Retry-After (the error\'s own hint, else a short one); oth
   }
 });
 
-test('the codes answered 503 are the temporary refusals, and each one\'s factory says when to try again', () => {
+test("the codes answered 503 are the temporary refusals, and each one's factory says when to try again", () => {
   const refusals: Partial<Record<ErrorCode, () => ServeError>> = {
     MODEL_UNAVAILABLE: () => serveError.MODEL_UNAVAILABLE('m', '1', 'unavailable', 'the graph did not load'),
     QUEUE_FULL: () => serveError.QUEUE_FULL(8, 8, 3),

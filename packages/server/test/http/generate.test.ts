@@ -4,7 +4,14 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import sharp from 'sharp';
 import { latentForSeed } from '@sagan-serve/model-contract/seeded-latent';
-import { histogramTotals, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer, binary } from '../helpers/test-server.js';
+import {
+  histogramTotals,
+  makeModelsDir,
+  startTestServer,
+  TINY_CLASSES,
+  type TestServer,
+  binary,
+} from '../helpers/test-server.js';
 
 describe('generate', () => {
   let ts: TestServer;
@@ -58,7 +65,11 @@ describe('generate', () => {
     // `*` matches any representation: answered before anything is generated.
     const imagesBefore = (await histogramTotals(ts.metrics, 'sagan_batch_size')).sum;
     await request(server).get('/generate?class=saint_bernard&seed=9').set('If-None-Match', '*').expect(304);
-    assert.equal((await histogramTotals(ts.metrics, 'sagan_batch_size')).sum, imagesBefore, 'no image was generated for If-None-Match: *');
+    assert.equal(
+      (await histogramTotals(ts.metrics, 'sagan_batch_size')).sum,
+      imagesBefore,
+      'no image was generated for If-None-Match: *',
+    );
     // A server-chosen seed is a new draw: there is no current representation for `*` to match.
     await request(server).get('/generate?class=saint_bernard').set('If-None-Match', '"other", *').expect(200);
   });
@@ -75,28 +86,44 @@ describe('generate', () => {
   test('POST with explicit z reproduces the seeded image', async () => {
     const seeded = await get('/generate?class=golden_retriever&seed=11').expect(200);
     const z = Array.from(latentForSeed(11, 16));
-    const posted = await request(server).post('/v1/models/dogs/generate').send({ class: 'golden_retriever', z }).buffer(true).parse(binary).expect(200);
+    const posted = await request(server)
+      .post('/v1/models/dogs/generate')
+      .send({ class: 'golden_retriever', z })
+      .buffer(true)
+      .parse(binary)
+      .expect(200);
     assert.equal(posted.headers['x-seed'], undefined);
     assert.ok((seeded.body as Buffer).equals(posted.body as Buffer));
-    const body = await request(server).post('/generate').send({ class: 1, seed: 11 }).buffer(true).parse(binary).expect(200);
+    const body = await request(server)
+      .post('/generate')
+      .send({ class: 1, seed: 11 })
+      .buffer(true)
+      .parse(binary)
+      .expect(200);
     assert.ok((seeded.body as Buffer).equals(body.body as Buffer), 'class by index in JSON, seed in the body');
   });
 
   test('concurrent requests form batches larger than 1 and each gets the same bytes as alone', async () => {
     const alone = new Map<number, Buffer>();
-    for (const seed of [100, 101, 102]) alone.set(seed, (await get(`/generate?class=german_shepherd&seed=${seed}`).expect(200)).body as Buffer);
+    for (const seed of [100, 101, 102])
+      alone.set(seed, (await get(`/generate?class=german_shepherd&seed=${seed}`).expect(200)).body as Buffer);
     const before = await histogramTotals(ts.metrics, 'sagan_batch_size');
     // The three seeds land at different positions inside busy batches of mixed classes and truncations.
     const urls: Array<[number | undefined, string]> = [];
     for (let i = 0; i < 24; i++) {
       const seed = [100, 101, 102][i % 3];
       if (i % 4 === 0) urls.push([seed, `/generate?class=german_shepherd&seed=${seed}`]);
-      else urls.push([undefined, `/generate?class=${TINY_CLASSES[i % 4]}&seed=${1000 + i}&truncation=0.${(i % 9) + 1}`]);
+      else
+        urls.push([undefined, `/generate?class=${TINY_CLASSES[i % 4]}&seed=${1000 + i}&truncation=0.${(i % 9) + 1}`]);
     }
     const responses = await Promise.all(urls.map(([, url]) => get(url).expect(200)));
     responses.forEach((res, i) => {
       const seed = urls[i][0];
-      if (seed !== undefined) assert.ok((res.body as Buffer).equals(alone.get(seed)!), `seed ${seed} at position ${i} differs inside a batch`);
+      if (seed !== undefined)
+        assert.ok(
+          (res.body as Buffer).equals(alone.get(seed)!),
+          `seed ${seed} at position ${i} differs inside a batch`,
+        );
     });
     const afterTotals = await histogramTotals(ts.metrics, 'sagan_batch_size');
     const rows = afterTotals.sum - before.sum;
@@ -107,7 +134,10 @@ describe('generate', () => {
     assert.match(metrics.text, /sagan_inference_duration_seconds_count\{model="dogs",version="1",provider="cpu"\} \d+/);
     assert.match(metrics.text, /sagan_model_info\{model="dogs",version="1",provider="cpu"\} 1/);
     assert.match(metrics.text, /sagan_images_generated_total\{model="dogs",version="1"\} \d+/);
-    assert.match(metrics.text, /sagan_http_request_duration_seconds_bucket\{le="0.005",route="\/generate",method="GET",status="200"\}/);
+    assert.match(
+      metrics.text,
+      /sagan_http_request_duration_seconds_bucket\{le="0.005",route="\/generate",method="GET",status="200"\}/,
+    );
   });
 
   test('n > 1 returns the documented grid; size upscales with nearest by default', async () => {
@@ -117,8 +147,13 @@ describe('generate', () => {
     assert.equal(meta.height, 2 * 16 + 2);
     // Tile 1 (top right) is seed 6 alone.
     const seed6 = await get('/generate?class=0&seed=6').expect(200);
-    const tile = await sharp(grid.body as Buffer).extract({ left: 18, top: 0, width: 16, height: 16 }).raw().toBuffer();
-    const single = await sharp(seed6.body as Buffer).raw().toBuffer();
+    const tile = await sharp(grid.body as Buffer)
+      .extract({ left: 18, top: 0, width: 16, height: 16 })
+      .raw()
+      .toBuffer();
+    const single = await sharp(seed6.body as Buffer)
+      .raw()
+      .toBuffer();
     assert.ok(tile.equals(single));
     const big = await get('/generate?class=0&seed=6&size=64&format=webp').expect(200);
     assert.equal(big.headers['content-type'], 'image/webp');
@@ -127,7 +162,9 @@ describe('generate', () => {
 
   test('attention overlay and panel render; a model without attention answers NO_ATTENTION', async () => {
     const plain = await get('/generate?class=saint_bernard&seed=3').expect(200);
-    const overlay = await get('/generate?class=saint_bernard&seed=3&attention=overlay&query=4,4&query=12,10').expect(200);
+    const overlay = await get('/generate?class=saint_bernard&seed=3&attention=overlay&query=4,4&query=12,10').expect(
+      200,
+    );
     assert.equal((await sharp(overlay.body as Buffer).metadata()).width, 16);
     assert.ok(!(overlay.body as Buffer).equals(plain.body as Buffer));
     const panel = await get('/generate?class=saint_bernard&seed=3&attention=panel&query=4,4&query=12,10').expect(200);
@@ -139,15 +176,30 @@ describe('generate', () => {
   });
 
   test('samples streams NDJSON lines whose images equal the single-image endpoint', async () => {
-    const res = await request(server).post('/v1/models/dogs/samples')
-      .send({ classes: ['maltese_dog', 'saint_bernard'], count: 10, start_seed: 40 }).expect(200);
+    const res = await request(server)
+      .post('/v1/models/dogs/samples')
+      .send({ classes: ['maltese_dog', 'saint_bernard'], count: 10, start_seed: 40 })
+      .expect(200);
     assert.equal(res.headers['content-type'], 'application/x-ndjson');
-    const lines = res.text.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = res.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 20);
-    assert.deepEqual(lines.slice(0, 3).map((l) => [l.index, l.seed, l.class]), [[0, 40, 'maltese_dog'], [1, 40, 'saint_bernard'], [2, 41, 'maltese_dog']]);
+    assert.deepEqual(
+      lines.slice(0, 3).map((l) => [l.index, l.seed, l.class]),
+      [
+        [0, 40, 'maltese_dog'],
+        [1, 40, 'saint_bernard'],
+        [2, 41, 'maltese_dog'],
+      ],
+    );
     const single = await get('/generate?class=saint_bernard&seed=49').expect(200);
     assert.ok(Buffer.from(lines[19].data, 'base64').equals(single.body as Buffer));
-    const capped = await request(server).post('/v1/models/dogs/samples').send({ class: 0, count: 1_000_000 }).expect(400);
+    const capped = await request(server)
+      .post('/v1/models/dogs/samples')
+      .send({ class: 0, count: 1_000_000 })
+      .expect(400);
     assert.equal(capped.body.error.code, 'INVALID_ARGUMENT');
     assert.equal(capped.body.error.field, 'body.count');
   });
@@ -196,7 +248,8 @@ describe('generate', () => {
   });
 
   test('bad bodies get coded 4xx', async () => {
-    const post = (body: string, type = 'application/json') => request(server).post('/v1/models/dogs/generate').set('Content-Type', type).send(body);
+    const post = (body: string, type = 'application/json') =>
+      request(server).post('/v1/models/dogs/generate').set('Content-Type', type).send(body);
     const cases: Array<[request.Test, number, string, string?]> = [
       [post('{"class": "a",'), 400, 'MALFORMED_JSON'],
       [post('class=a', 'application/x-www-form-urlencoded'), 415, 'UNSUPPORTED_MEDIA_TYPE'],

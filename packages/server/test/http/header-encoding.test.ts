@@ -28,7 +28,12 @@ describe('header encoding of manifest text', () => {
     const model = { name: 'odd', classes: CLASSES };
     const config = tinyConfig(model);
     // Versioned layout: the version directory carries the non-ASCII version too.
-    await writeModelDirectory(path.join(dir, 'odd', VERSION), config, randomWeights(config, 1), { name: 'odd', version: VERSION, classes: CLASSES, untrained: true });
+    await writeModelDirectory(path.join(dir, 'odd', VERSION), config, randomWeights(config, 1), {
+      name: 'odd',
+      version: VERSION,
+      classes: CLASSES,
+      untrained: true,
+    });
     ts = await startTestServer(dir);
     server = ts.app.listen(0, '127.0.0.1');
   });
@@ -70,17 +75,25 @@ describe('header encoding of manifest text', () => {
     const version = encodeURIComponent(VERSION);
     const pinned = await request(server).get(`/v1/models/odd/versions/${version}/generate?class=0&seed=2`).expect(200);
     assert.equal(pinned.headers['x-class'], 'saint_bernard%E2%80%99s');
-    const posted = await request(server).post('/v1/models/odd/generate').send({ class: 'saint_bernard’s', seed: 2 }).expect(200);
+    const posted = await request(server)
+      .post('/v1/models/odd/generate')
+      .send({ class: 'saint_bernard’s', seed: 2 })
+      .expect(200);
     assert.equal(posted.headers['x-class'], 'saint_bernard%E2%80%99s');
     const strip = await request(server).get('/v1/models/odd/interpolate?class=1&from=1&to=2&steps=2').expect(200);
     assert.equal(strip.headers['x-class'], 'caf%C3%A9');
     const samples = await request(server).post('/v1/models/odd/samples').send({ class: 0, count: 2 }).expect(200);
     assert.equal(samples.headers['x-model-version'], '1%E2%80%93rc');
     assert.equal(JSON.parse(samples.text.split('\n')[0]).class, 'saint_bernard’s', 'the body keeps the name as it is');
-    const infer = await request(server).post(`/v2/models/odd/versions/${version}/infer`).send({
-      inputs: [{ name: 'z', shape: [1, 16], datatype: 'FP32', data: Array(16).fill(0) }, { name: 'y', shape: [1], datatype: 'INT64', data: [0] }],
-      outputs: [{ name: 'image' }],
-    });
+    const infer = await request(server)
+      .post(`/v2/models/odd/versions/${version}/infer`)
+      .send({
+        inputs: [
+          { name: 'z', shape: [1, 16], datatype: 'FP32', data: Array(16).fill(0) },
+          { name: 'y', shape: [1], datatype: 'INT64', data: [0] },
+        ],
+        outputs: [{ name: 'image' }],
+      });
     assert.equal(infer.status, 200, infer.text.slice(0, 300));
     assert.equal(infer.headers['x-model-version'], '1%E2%80%93rc');
     assert.equal(infer.body.model_version, VERSION);

@@ -9,7 +9,13 @@ import request from 'supertest';
 import { MAX_JSON_DEPTH } from '../../src/http/json-depth.js';
 import { makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
 
-const ROUTES = ['/generate', '/v1/models/dogs/generate', '/v1/models/dogs/versions/1/generate', '/v1/models/dogs/samples', '/v2/models/dogs/infer'];
+const ROUTES = [
+  '/generate',
+  '/v1/models/dogs/generate',
+  '/v1/models/dogs/versions/1/generate',
+  '/v1/models/dogs/samples',
+  '/v2/models/dogs/infer',
+];
 
 /** `levels` arrays inside each other, around `inner`. */
 const nestedArrays = (levels: number, inner = '') => `${'['.repeat(levels)}${inner}${']'.repeat(levels)}`;
@@ -21,7 +27,9 @@ describe('JSON nesting depth', () => {
   let server: Server;
 
   before(async () => {
-    ts = await startTestServer(await makeModelsDir([{ name: 'dogs', classes: TINY_CLASSES }]), { defaultModel: 'dogs' });
+    ts = await startTestServer(await makeModelsDir([{ name: 'dogs', classes: TINY_CLASSES }]), {
+      defaultModel: 'dogs',
+    });
     server = ts.app.listen(0, '127.0.0.1');
   });
   after(async () => {
@@ -29,7 +37,8 @@ describe('JSON nesting depth', () => {
     await ts.close();
   });
 
-  const post = (path: string, body: string) => request(server).post(path).set('Content-Type', 'application/json').send(body);
+  const post = (path: string, body: string) =>
+    request(server).post(path).set('Content-Type', 'application/json').send(body);
 
   test('about 12 KB of nested arrays or objects is a coded 400 naming body and the allowed depth, on every JSON route', async () => {
     const bodies = [
@@ -65,10 +74,16 @@ describe('JSON nesting depth', () => {
   test('ordinary nested bodies still work: z as a list of latents, v2 tensors as nested data', async () => {
     const z = [Array(16).fill(0.1), Array(16).fill(-0.1)];
     await request(server).post('/v1/models/dogs/generate').send({ class: 0, z }).expect(200);
-    const res = await request(server).post('/v2/models/dogs/infer').send({
-      inputs: [{ name: 'z', shape: [2, 16], datatype: 'FP32', data: z }, { name: 'y', shape: [2], datatype: 'INT64', data: [0, 1] }],
-      outputs: [{ name: 'image' }],
-    }).expect(200);
+    const res = await request(server)
+      .post('/v2/models/dogs/infer')
+      .send({
+        inputs: [
+          { name: 'z', shape: [2, 16], datatype: 'FP32', data: z },
+          { name: 'y', shape: [2], datatype: 'INT64', data: [0, 1] },
+        ],
+        outputs: [{ name: 'image' }],
+      })
+      .expect(200);
     assert.deepEqual(res.body.outputs[0].shape, [2, 3, 16, 16]);
   });
 });

@@ -9,7 +9,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import ts from 'typescript';
 import { loadOpenApiText } from '../../src/http/openapi-document.js';
-import { OPENAPI_TYPES_PATH, openApiTypesSource, REGENERATE_COMMAND } from '../../scripts/shared/openapi-types-source.js';
+import {
+  OPENAPI_TYPES_PATH,
+  openApiTypesSource,
+  REGENERATE_COMMAND,
+} from '../../scripts/shared/openapi-types-source.js';
 
 const COMMENTS = new Set([ts.SyntaxKind.SingleLineCommentTrivia, ts.SyntaxKind.MultiLineCommentTrivia]);
 
@@ -36,7 +40,11 @@ test('the committed openapi-types.ts is what openapi.yaml gives', async () => {
   const committed = tokens(readFileSync(OPENAPI_TYPES_PATH, 'utf8'));
   const generated = tokens(await openApiTypesSource(loadOpenApiText()));
   const at = firstDifference(committed, generated);
-  assert.equal(at, -1, `src/http/openapi-types.ts differs from what openapi.yaml gives at token ${at} (${JSON.stringify(committed.slice(at - 5, at + 5))} committed, ${JSON.stringify(generated.slice(at - 5, at + 5))} generated); run \`${REGENERATE_COMMAND}\``);
+  assert.equal(
+    at,
+    -1,
+    `src/http/openapi-types.ts differs from what openapi.yaml gives at token ${at} (${JSON.stringify(committed.slice(at - 5, at + 5))} committed, ${JSON.stringify(generated.slice(at - 5, at + 5))} generated); run \`${REGENERATE_COMMAND}\``,
+  );
 });
 
 test('a change to the document (an enum value, a default) changes the generated types', async () => {
@@ -44,7 +52,9 @@ test('a change to the document (an enum value, a default) changes the generated 
   const format = 'Format: { type: string, enum: [png, jpeg, webp], default: png }';
   const size = 'Size: { type: integer, minimum: 1, maximum: 8192 }';
   assert.ok(text.includes(format) && text.includes(size), 'the schemas this test edits are still written this way');
-  const changed = text.replace(format, format.replace('webp]', 'webp, avif]')).replace(size, size.replace(' }', ', default: 64 }'));
+  const changed = text
+    .replace(format, format.replace('webp]', 'webp, avif]'))
+    .replace(size, size.replace(' }', ', default: 64 }'));
   const [before, after] = await Promise.all([openApiTypesSource(text), openApiTypesSource(changed)]);
   assert.notEqual(firstDifference(tokens(before), tokens(after)), -1);
   assert.match(before, /Format: "png" \| "jpeg" \| "webp";/);

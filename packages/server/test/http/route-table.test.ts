@@ -17,10 +17,13 @@ import { makeModelsDir, startTestServer, TINY_CLASSES } from '../helpers/test-se
 const toOpenApiPath = (template: string) => template.replace(/:([A-Za-z]+)/g, '{$1}');
 
 test('every route is its openapi.yaml operation and every operation is a route', () => {
-  const doc = parseYaml(readFileSync(OPENAPI_PATH, 'utf8')) as { paths: Record<string, Record<string, { operationId?: string }>> };
+  const doc = parseYaml(readFileSync(OPENAPI_PATH, 'utf8')) as {
+    paths: Record<string, Record<string, { operationId?: string }>>;
+  };
   const operations = new Map<string, string>();
   for (const [path, item] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(item)) if (op?.operationId) operations.set(`${method.toUpperCase()} ${path}`, op.operationId);
+    for (const [method, op] of Object.entries(item))
+      if (op?.operationId) operations.set(`${method.toUpperCase()} ${path}`, op.operationId);
   }
   const declared = new Map<string, string>();
   for (const route of API_ROUTES) {
@@ -32,7 +35,9 @@ test('every route is its openapi.yaml operation and every operation is a route',
 });
 
 test('the generation routes queue work and nothing else does', () => {
-  const queued = API_ROUTES.filter((r) => r.queuesWork).map((r) => `${r.method} ${r.path}`).sort();
+  const queued = API_ROUTES.filter((r) => r.queuesWork)
+    .map((r) => `${r.method} ${r.path}`)
+    .sort();
   for (const r of API_ROUTES) {
     const generates = /\/(generate|samples|interpolate|infer)$/.test(r.path);
     assert.equal(r.queuesWork, generates, `${r.method} ${r.path}`);
@@ -44,14 +49,27 @@ test('a route validates the query or JSON body its operation takes, and admits a
   const doc = parseOpenApi(loadOpenApiText());
   for (const route of API_ROUTES) {
     const where = `${route.method} ${route.path} (${route.operationId})`;
-    assert.equal(route.stages.includes('query'), queryParameters(doc, route.operationId).length > 0, `${where}: query stage`);
-    assert.equal(route.stages.includes('json-body'), jsonBodySchema(doc, route.operationId) !== undefined, `${where}: json-body stage`);
-    if (route.queuesWork) assert.ok(route.stages.includes('ready-model') || route.stages.includes('ready-default-model'), `${where}: admits a model`);
-    if (route.stages.includes('ready-model') || route.stages.includes('known-model')) assert.match(route.path, /:model\b/, `${where}: the path names the model`);
+    assert.equal(
+      route.stages.includes('query'),
+      queryParameters(doc, route.operationId).length > 0,
+      `${where}: query stage`,
+    );
+    assert.equal(
+      route.stages.includes('json-body'),
+      jsonBodySchema(doc, route.operationId) !== undefined,
+      `${where}: json-body stage`,
+    );
+    if (route.queuesWork)
+      assert.ok(
+        route.stages.includes('ready-model') || route.stages.includes('ready-default-model'),
+        `${where}: admits a model`,
+      );
+    if (route.stages.includes('ready-model') || route.stages.includes('known-model'))
+      assert.match(route.path, /:model\b/, `${where}: the path names the model`);
   }
 });
 
-test('the app answers another method on every declared path with 405 and the path\'s methods', async () => {
+test("the app answers another method on every declared path with 405 and the path's methods", async () => {
   const ts = await startTestServer(await makeModelsDir([{ name: 'tiny', classes: TINY_CLASSES }]));
   try {
     for (const [path, methods] of methodsByPath()) {

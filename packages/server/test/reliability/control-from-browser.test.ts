@@ -15,10 +15,18 @@ import { listenLocally, makeModelsDir, startTestServer, type TestServer } from '
 const TOKEN = 'browser-test-admin-token-0123456789';
 const JSON_TYPE = { 'content-type': 'application/json' };
 
-interface ErrorReply { error: { code: string; field?: string; allowed?: unknown } }
+interface ErrorReply {
+  error: { code: string; field?: string; allowed?: unknown };
+}
 
-async function serve(overrides: Parameters<typeof startTestServer>[1]): Promise<{ ts: TestServer; server: Server; base: string; port: number }> {
-  const ts = await startTestServer(await makeModelsDir([{ name: 'tiny', classes: ['a', 'b'] }]), { host: '127.0.0.1', modelControl: 'explicit', ...overrides });
+async function serve(
+  overrides: Parameters<typeof startTestServer>[1],
+): Promise<{ ts: TestServer; server: Server; base: string; port: number }> {
+  const ts = await startTestServer(await makeModelsDir([{ name: 'tiny', classes: ['a', 'b'] }]), {
+    host: '127.0.0.1',
+    modelControl: 'explicit',
+    ...overrides,
+  });
   const { server, base, port } = await listenLocally(ts.app);
   return { ts, server, base, port };
 }
@@ -31,8 +39,14 @@ async function stop(s: { ts: TestServer; server: Server }): Promise<void> {
 
 describe('repository control from a browser, no ADMIN_TOKEN (loopback)', () => {
   let s: Awaited<ReturnType<typeof serve>>;
-  const post = (path: string, headers: RawRequest['headers'], body?: string) => send(s.base, { method: 'POST', path, headers, body });
-  const stillServing = async () => assert.equal((await send(s.base, { method: 'GET', path: '/v1/models/tiny' })).status, 200, 'the model is still loaded');
+  const post = (path: string, headers: RawRequest['headers'], body?: string) =>
+    send(s.base, { method: 'POST', path, headers, body });
+  const stillServing = async () =>
+    assert.equal(
+      (await send(s.base, { method: 'GET', path: '/v1/models/tiny' })).status,
+      200,
+      'the model is still loaded',
+    );
 
   before(async () => {
     s = await serve({});
@@ -40,7 +54,11 @@ describe('repository control from a browser, no ADMIN_TOKEN (loopback)', () => {
   after(() => stop(s));
 
   test('a cross-origin form POST (text/plain, Origin: http://evil.example) does not unload the model', async () => {
-    const res = await post('/v1/repository/models/tiny/unload', { 'content-type': 'text/plain', origin: 'http://evil.example' }, 'x=1');
+    const res = await post(
+      '/v1/repository/models/tiny/unload',
+      { 'content-type': 'text/plain', origin: 'http://evil.example' },
+      'x=1',
+    );
     assert.equal(res.status, 403, res.body.toString());
     assert.equal(json<ErrorReply>(res).error.code, 'CROSS_ORIGIN');
     assert.equal(json<ErrorReply>(res).error.field, 'origin');
@@ -49,7 +67,10 @@ describe('repository control from a browser, no ADMIN_TOKEN (loopback)', () => {
 
   test('a request addressed to a foreign Host (DNS rebinding: the page is same-origin with itself) does not unload the model', async () => {
     const host = `evil.example:${s.port}`;
-    for (const headers of [{ host, ...JSON_TYPE }, { host, origin: `http://${host}`, 'sec-fetch-site': 'same-origin', ...JSON_TYPE }]) {
+    for (const headers of [
+      { host, ...JSON_TYPE },
+      { host, origin: `http://${host}`, 'sec-fetch-site': 'same-origin', ...JSON_TYPE },
+    ]) {
       const res = await post('/v1/repository/models/tiny/unload', headers, '{}');
       assert.equal(res.status, 403, res.body.toString());
       assert.equal(json<ErrorReply>(res).error.code, 'HOST_NOT_ALLOWED');
@@ -73,7 +94,11 @@ describe('repository control from a browser, no ADMIN_TOKEN (loopback)', () => {
       [{ ...JSON_TYPE, host: '127.0.0.1.evil.example' }, '{}', 403, 'HOST_NOT_ALLOWED'],
     ];
     for (const [headers, body, status, code] of cases) {
-      for (const path of ['/v1/repository/index', '/v1/repository/models/tiny/load', '/v1/repository/models/tiny/unload']) {
+      for (const path of [
+        '/v1/repository/index',
+        '/v1/repository/models/tiny/load',
+        '/v1/repository/models/tiny/unload',
+      ]) {
         const res = await post(path, headers, body);
         assert.equal(res.status, status, `${path} ${JSON.stringify(headers)}: ${res.status} ${res.body.toString()}`);
         assert.equal(json<ErrorReply>(res).error.code, code, `${path} ${JSON.stringify(headers)}`);
@@ -113,11 +138,15 @@ describe('repository control from a browser, with ADMIN_TOKEN', () => {
   after(() => stop(s));
 
   test('JSON and same-origin are still required; the Host is not checked (a proxy may rename it), the token guards', async () => {
-    const post = (headers: RawRequest['headers'], body?: string) => send(s.base, { method: 'POST', path: '/v1/repository/index', headers: { ...auth, ...headers }, body });
+    const post = (headers: RawRequest['headers'], body?: string) =>
+      send(s.base, { method: 'POST', path: '/v1/repository/index', headers: { ...auth, ...headers }, body });
     const formPost = await post({ 'content-type': 'text/plain', origin: 'http://evil.example' }, 'x');
     assert.equal(formPost.status, 403);
     assert.equal(json<ErrorReply>(formPost).error.code, 'CROSS_ORIGIN');
-    assert.equal(json<ErrorReply>(await post({ 'content-type': 'text/plain' }, 'x')).error.code, 'UNSUPPORTED_MEDIA_TYPE');
+    assert.equal(
+      json<ErrorReply>(await post({ 'content-type': 'text/plain' }, 'x')).error.code,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
     assert.equal((await post({ ...JSON_TYPE, host: 'control.internal.example' })).status, 200);
     assert.equal((await post(JSON_TYPE)).status, 200);
     const noToken = await send(s.base, { method: 'POST', path: '/v1/repository/index', headers: JSON_TYPE });

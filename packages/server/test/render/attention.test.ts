@@ -77,9 +77,7 @@ function refHeat(
   const y1 = y0 < kh - 1 ? y0 + 1 : y0;
   const lx = sx - x0;
   const ly = sy - y0;
-  return (
-    (1 - ly) * (1 - lx) * m(y0, x0) + (1 - ly) * lx * m(y0, x1) + ly * (1 - lx) * m(y1, x0) + ly * lx * m(y1, x1)
-  );
+  return (1 - ly) * (1 - lx) * m(y0, x0) + (1 - ly) * lx * m(y0, x1) + ly * (1 - lx) * m(y1, x0) + ly * lx * m(y1, x1);
 }
 
 function px(buf: Buffer, width: number, x: number, y: number): number[] {
@@ -89,7 +87,10 @@ function px(buf: Buffer, width: number, x: number, y: number): number[] {
 
 function assertClose(actual: number[], expected: number[], tol: number, msg: string): void {
   for (let c = 0; c < 3; c++) {
-    assert.ok(Math.abs(actual[c] - expected[c]) <= tol, `${msg}: got [${actual}] expected ~[${expected.map((v) => v.toFixed(2))}]`);
+    assert.ok(
+      Math.abs(actual[c] - expected[c]) <= tol,
+      `${msg}: got [${actual}] expected ~[${expected.map((v) => v.toFixed(2))}]`,
+    );
   }
 }
 
@@ -114,7 +115,12 @@ test('inferno LUT matches matplotlib at sample points', () => {
     [128, [0.735683, 0.215906, 0.330245]],
     [255, [0.988362, 0.998364, 0.644924]],
   ];
-  for (const [i, f] of ref) assert.deepEqual(colormap(i / 255), f.map((v) => Math.round(v * 255)), `entry ${i}`);
+  for (const [i, f] of ref)
+    assert.deepEqual(
+      colormap(i / 255),
+      f.map((v) => Math.round(v * 255)),
+      `entry ${i}`,
+    );
   assert.deepEqual(colormap(-3), colormap(0));
   assert.deepEqual(colormap(7), colormap(1));
   assert.deepEqual(colormap(0.5, 'gray'), [128, 128, 128]);
@@ -145,7 +151,11 @@ test('attentionRow: pixel -> query cell mapping and row extraction', () => {
   // non-square grid, full-resolution keys
   const att2 = randomAttention(2 * 4, 8, 2);
   assert.equal(attentionRow(att2, [2, 4], [2, 4], { x: 20, y: 17 }, 32).queryIndex, 1 * 4 + 2);
-  for (const bad of [{ x: 32, y: 0 }, { x: -1, y: 3 }, { x: 1, y: NaN }]) {
+  for (const bad of [
+    { x: 32, y: 0 },
+    { x: -1, y: 3 },
+    { x: 1, y: NaN },
+  ]) {
     assert.throws(
       () => attentionRow(att, grid, keyGrid, bad, S),
       (e: unknown) => e instanceof ServeError && e.code === 'INVALID_ARGUMENT' && e.details.field === 'query',
@@ -164,7 +174,14 @@ test('heatmapRgb: matches independent bilinear + inferno computation', () => {
   for (const N of [32, 27]) {
     const h = heatmapRgb(row, keyGrid, N);
     assert.deepEqual([h.width, h.height, h.rgb.length], [N, N, N * N * 3]);
-    for (const [X, Y] of [[0, 0], [N - 1, N - 1], [5, 17], [13, 2], [Math.floor(N / 2), Math.floor(N / 2)], [N - 1, 0]]) {
+    for (const [X, Y] of [
+      [0, 0],
+      [N - 1, N - 1],
+      [5, 17],
+      [13, 2],
+      [Math.floor(N / 2), Math.floor(N / 2)],
+      [N - 1, 0],
+    ]) {
       assertInferno(px(h.rgb, N, X, Y), refHeat(att, grid, keyGrid, S, q, N, X, Y), `N=${N} (${X},${Y})`);
     }
   }
@@ -199,7 +216,14 @@ test('heatmapRgb: uniform row is flat, one-hot row is a hot spot in the right ce
   assertInferno(px(h.rgb, N, 19, 11), 0.9375 * 0.9375, 'centre');
   // far away (more than a cell from it): zero heat
   const cold = [lut[0], lut[1], lut[2]];
-  for (const [x, y] of [[0, 0], [31, 31], [4, 28], [8, 0], [31, 23]]) assert.deepEqual(px(h.rgb, N, x, y), cold, `cold ${x},${y}`);
+  for (const [x, y] of [
+    [0, 0],
+    [31, 31],
+    [4, 28],
+    [8, 0],
+    [31, 23],
+  ])
+    assert.deepEqual(px(h.rgb, N, x, y), cold, `cold ${x},${y}`);
 });
 
 test('overlay: palette blend matches an independent computation; dots in palette colours', () => {
@@ -239,7 +263,13 @@ test('overlay: palette blend matches an independent computation; dots in palette
     const cx = Math.floor(q.x);
     const cy = Math.floor(q.y);
     const colour = hexToRgb(QUERY_PALETTE[i]);
-    for (const [dx, dy] of [[0, 0], [r, 0], [0, -r], [-1, 1]]) assert.deepEqual(px(out.rgb, S, cx + dx, cy + dy), colour);
+    for (const [dx, dy] of [
+      [0, 0],
+      [r, 0],
+      [0, -r],
+      [-1, 1],
+    ])
+      assert.deepEqual(px(out.rgb, S, cx + dx, cy + dy), colour);
     assert.deepEqual(px(out.rgb, S, cx + r + 1, cy), [255, 255, 255]);
   });
   // input untouched
@@ -254,7 +284,12 @@ test('overlay: colormap mode, uniform attention, alpha 0', () => {
   const att = randomAttention(64, 64, 6);
   const q = { x: 16, y: 16 };
   const out = overlay(img, S, att, grid, keyGrid, [q], { mode: 'colormap', alpha: 0.5, dots: false });
-  for (const [X, Y] of [[0, 0], [16, 16], [31, 3], [7, 25]]) {
+  for (const [X, Y] of [
+    [0, 0],
+    [16, 16],
+    [31, 3],
+    [7, 25],
+  ]) {
     const h = refHeat(att, grid, keyGrid, S, q, S, X, Y);
     const c = colormap(h);
     const expected = px(img, S, X, Y).map((v, ch) => 0.5 * v + 0.5 * c[ch]);
@@ -273,8 +308,23 @@ test('overlay: colormap mode, uniform attention, alpha 0', () => {
   }
 
   // ties go to the first query: two queries with identical (uniform) rows paint in colour 0
-  const tie = overlay(img, S, uni, [8, 8], [4, 4], [{ x: 2, y: 2 }, { x: 30, y: 2 }], { dots: false });
-  for (const [x, y] of [[0, 20], [31, 31], [16, 9]]) {
+  const tie = overlay(
+    img,
+    S,
+    uni,
+    [8, 8],
+    [4, 4],
+    [
+      { x: 2, y: 2 },
+      { x: 30, y: 2 },
+    ],
+    { dots: false },
+  );
+  for (const [x, y] of [
+    [0, 20],
+    [31, 31],
+    [16, 9],
+  ]) {
     const exp = px(img, S, x, y).map((v, ch) => Math.round(0.4 * v + 0.6 * red[ch]));
     assertClose(px(tie.rgb, S, x, y), exp, 1, `tie ${x},${y}`);
   }
@@ -315,11 +365,22 @@ test('panel: Figure 1 layout, frames in query colours, heat maps match reference
     const x0 = (i + 1) * (S + gap);
     const colour = hexToRgb(QUERY_PALETTE[i]);
     // frame
-    for (const [x, y] of [[0, 0], [S - 1, S - 1], [border - 1, 30], [30, S - border], [S - 1, 0]]) {
+    for (const [x, y] of [
+      [0, 0],
+      [S - 1, S - 1],
+      [border - 1, 30],
+      [30, S - border],
+      [S - 1, 0],
+    ]) {
       assert.deepEqual(px(p.rgb, p.width, x0 + x, y), colour, `frame ${i} at ${x},${y}`);
     }
     // interior = heat map of side S - 2*border
-    for (const [X, Y] of [[0, 0], [inner - 1, inner - 1], [10, 40], [33, 7]]) {
+    for (const [X, Y] of [
+      [0, 0],
+      [inner - 1, inner - 1],
+      [10, 40],
+      [33, 7],
+    ]) {
       const h = refHeat(att, grid, keyGrid, S, q, inner, X, Y);
       assertInferno(px(p.rgb, p.width, x0 + border + X, border + Y), h, `heat ${i} at ${X},${Y}`);
     }

@@ -13,14 +13,37 @@ import { checkFormatLimits, largestFittingSize, MAX_SIDE_BY_FORMAT } from '../..
 import { outputDimensions } from '../../src/render/output-dimensions.js';
 import { RenderPool } from '../../src/render/render-pool.js';
 import { renderRequest, type RenderModel, type RenderSpec } from '../../src/render/render-request.js';
-import { histogramTotals, makeModelsDir, startTestServer, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
+import {
+  histogramTotals,
+  makeModelsDir,
+  startTestServer,
+  TINY_CLASSES,
+  type TestServer,
+} from '../helpers/test-server.js';
 
 const S = 16;
-const MODEL: RenderModel = { image: { output: 'image', size: S, range: [-1, 1] }, attention: { output: 'attention', grid: [8, 8], key_grid: [4, 4] } };
-const FIVE_QUERIES = [{ x: 1, y: 1 }, { x: 3, y: 3 }, { x: 5, y: 5 }, { x: 7, y: 7 }, { x: 9, y: 9 }];
+const MODEL: RenderModel = {
+  image: { output: 'image', size: S, range: [-1, 1] },
+  attention: { output: 'attention', grid: [8, 8], key_grid: [4, 4] },
+};
+const FIVE_QUERIES = [
+  { x: 1, y: 1 },
+  { x: 3, y: 3 },
+  { x: 5, y: 5 },
+  { x: 7, y: 7 },
+  { x: 9, y: 9 },
+];
 
 function spec(overrides: Partial<RenderSpec>): RenderSpec {
-  return { format: 'png', size: S, resample: 'nearest', attention: 'none', queries: [], pngCompressionLevel: 1, ...overrides };
+  return {
+    format: 'png',
+    size: S,
+    resample: 'nearest',
+    attention: 'none',
+    queries: [],
+    pngCompressionLevel: 1,
+    ...overrides,
+  };
 }
 
 function rows(n: number, withAttention: boolean): { image: Float32Array; attention: Float32Array | undefined } {
@@ -46,7 +69,11 @@ describe('output dimensions', () => {
       const s = spec(overrides);
       const bytes = await renderRequest(MODEL, rows(n, s.attention !== 'none'), n, s);
       const meta = await sharp(bytes).metadata();
-      assert.deepEqual(outputDimensions(MODEL, n, s), { width: meta.width, height: meta.height }, JSON.stringify({ n, ...overrides }));
+      assert.deepEqual(
+        outputDimensions(MODEL, n, s),
+        { width: meta.width, height: meta.height },
+        JSON.stringify({ n, ...overrides }),
+      );
     }
   });
 });
@@ -63,20 +90,32 @@ describe('format limits', () => {
     assert.ok(largest !== undefined && largest >= S);
     assert.ok(outputDimensions(MODEL, 16, strip(largest, 'webp')).width <= 16_383);
     assert.ok(outputDimensions(MODEL, 16, strip(largest + 1, 'webp')).width > 16_383);
-    assert.throws(() => checkFormatLimits(MODEL, 16, strip(1000, 'webp'), 'size'), (err: unknown) => {
-      assert.ok(isServeError(err));
-      assert.equal(err.code, 'INVALID_ARGUMENT');
-      assert.equal(err.details.field, 'size');
-      assert.match(err.message, /webp/);
-      assert.match(err.message, /16383/);
-      assert.match(err.message, /17875 x 1000/);
-      assert.match(String(err.details.allowed), new RegExp(`size <= ${largest}`));
-      return true;
-    });
+    assert.throws(
+      () => checkFormatLimits(MODEL, 16, strip(1000, 'webp'), 'size'),
+      (err: unknown) => {
+        assert.ok(isServeError(err));
+        assert.equal(err.code, 'INVALID_ARGUMENT');
+        assert.equal(err.details.field, 'size');
+        assert.match(err.message, /webp/);
+        assert.match(err.message, /16383/);
+        assert.match(err.message, /17875 x 1000/);
+        assert.match(String(err.details.allowed), new RegExp(`size <= ${largest}`));
+        return true;
+      },
+    );
     checkFormatLimits(MODEL, 16, strip(1000, 'png'), 'size');
     checkFormatLimits(MODEL, 16, strip(1000, 'jpeg'), 'size');
     // JPEG's limit, out of reach of the server's default caps but not of its settings.
-    assert.throws(() => checkFormatLimits(MODEL, 1, spec({ attention: 'panel', queries: FIVE_QUERIES, size: 10_000, format: 'jpeg' }), 'size'), /65500/);
+    assert.throws(
+      () =>
+        checkFormatLimits(
+          MODEL,
+          1,
+          spec({ attention: 'panel', queries: FIVE_QUERIES, size: 10_000, format: 'jpeg' }),
+          'size',
+        ),
+      /65500/,
+    );
     // Tall outputs count too: the limit is per side.
     assert.throws(() => checkFormatLimits(MODEL, 64, spec({ columns: 1, size: 300, format: 'webp' }), 'size'), /16383/);
   });
@@ -85,10 +124,13 @@ describe('format limits', () => {
 test('the render pool refuses an output its format cannot hold before it reaches a render thread', async () => {
   const pool = new RenderPool({ threads: 1 });
   try {
-    await assert.rejects(pool.render(MODEL, rows(16, false), 16, spec({ columns: 16, size: 1000, format: 'webp' })), (err: unknown) => {
-      assert.ok(isServeError(err) && err.code === 'INVALID_ARGUMENT', String(err));
-      return true;
-    });
+    await assert.rejects(
+      pool.render(MODEL, rows(16, false), 16, spec({ columns: 16, size: 1000, format: 'webp' })),
+      (err: unknown) => {
+        assert.ok(isServeError(err) && err.code === 'INVALID_ARGUMENT', String(err));
+        return true;
+      },
+    );
     const ok = await pool.render(MODEL, rows(2, false), 2, spec({ format: 'webp' }));
     assert.equal((await sharp(ok).metadata()).format, 'webp');
   } finally {
@@ -101,7 +143,10 @@ describe('format limits over HTTP', () => {
   let server: Server;
 
   before(async () => {
-    ts = await startTestServer(await makeModelsDir([{ name: 'dogs', classes: TINY_CLASSES }]), { defaultModel: 'dogs', maxImageSize: 4096 });
+    ts = await startTestServer(await makeModelsDir([{ name: 'dogs', classes: TINY_CLASSES }]), {
+      defaultModel: 'dogs',
+      maxImageSize: 4096,
+    });
     server = ts.app.listen(0, '127.0.0.1');
   });
   after(async () => {
@@ -111,9 +156,11 @@ describe('format limits over HTTP', () => {
 
   const batches = async () => (await histogramTotals(ts.metrics, 'sagan_batch_size')).count;
 
-  test('interpolate?steps=16&size=1000&format=webp: 400 naming WebP\'s limit, before inference', async () => {
+  test("interpolate?steps=16&size=1000&format=webp: 400 naming WebP's limit, before inference", async () => {
     const before = await batches();
-    const res = await request(server).get('/v1/models/dogs/interpolate?class=0&from=1&to=2&steps=16&size=1000&format=webp');
+    const res = await request(server).get(
+      '/v1/models/dogs/interpolate?class=0&from=1&to=2&steps=16&size=1000&format=webp',
+    );
     assert.equal(res.status, 400, res.text);
     assert.equal(res.body.error.code, 'INVALID_ARGUMENT');
     assert.equal(res.body.error.field, 'size');
@@ -128,8 +175,16 @@ describe('format limits over HTTP', () => {
     assert.equal(get.status, 400, get.text);
     assert.equal(get.body.error.field, 'size');
     assert.match(get.body.error.message, /16383/);
-    const post = await request(server).post('/v1/models/dogs/generate')
-      .send({ class: 0, seed: 1, attention: 'panel', query: FIVE_QUERIES.map((q) => `${q.x},${q.y}`), size: 4096, format: 'webp' });
+    const post = await request(server)
+      .post('/v1/models/dogs/generate')
+      .send({
+        class: 0,
+        seed: 1,
+        attention: 'panel',
+        query: FIVE_QUERIES.map((q) => `${q.x},${q.y}`),
+        size: 4096,
+        format: 'webp',
+      });
     assert.equal(post.status, 400, post.text);
     assert.match(post.body.error.message, /16383/);
     assert.equal(await batches(), before, 'no inference ran');

@@ -19,15 +19,16 @@ const run = promisify(execFile);
 
 describe('bench helpers', () => {
   it('reads histogram sums from Prometheus text and differences two scrapes', () => {
-    const text = (sum: number, count: number, images: number) => [
-      '# HELP sagan_batch_size Rows per batch.',
-      `sagan_batch_size_bucket{le="16",model="m"} ${count}`,
-      `sagan_batch_size_sum{model="m"} ${sum}`,
-      `sagan_batch_size_count{model="m"} ${count}`,
-      `sagan_images_generated_total{model="m"} ${images}`,
-      `sagan_requests_rejected_total{model="m",reason="queue_full"} 2`,
-      'process_cpu_seconds_total 3.5',
-    ].join('\n');
+    const text = (sum: number, count: number, images: number) =>
+      [
+        '# HELP sagan_batch_size Rows per batch.',
+        `sagan_batch_size_bucket{le="16",model="m"} ${count}`,
+        `sagan_batch_size_sum{model="m"} ${sum}`,
+        `sagan_batch_size_count{model="m"} ${count}`,
+        `sagan_images_generated_total{model="m"} ${images}`,
+        `sagan_requests_rejected_total{model="m",reason="queue_full"} 2`,
+        'process_cpu_seconds_total 3.5',
+      ].join('\n');
     assert.equal(metricValue(text(10, 2, 10), 'sagan_batch_size_sum'), 10);
     const d = metricsDelta(snapshotMetrics(text(10, 2, 10), 0), snapshotMetrics(text(74, 6, 74), 2000));
     assert.equal(d.meanBatchSize, 16);
@@ -37,14 +38,19 @@ describe('bench helpers', () => {
 
   it('counts the GC pauses between two scrapes, and those over 5 and 10 ms, from nodejs_gc_duration_seconds', () => {
     // Cumulative buckets per kind, as prom-client writes them.
-    const gc = (minor: number[], major: number[], sumSeconds: number) => [
-      ...['0.001', '0.005', '0.01', '+Inf'].map((le, i) => `nodejs_gc_duration_seconds_bucket{le="${le}",kind="minor"} ${minor[i]}`),
-      ...['0.001', '0.005', '0.01', '+Inf'].map((le, i) => `nodejs_gc_duration_seconds_bucket{le="${le}",kind="major"} ${major[i]}`),
-      `nodejs_gc_duration_seconds_sum{kind="minor"} ${sumSeconds / 2}`,
-      `nodejs_gc_duration_seconds_sum{kind="major"} ${sumSeconds / 2}`,
-      `nodejs_gc_duration_seconds_count{kind="minor"} ${minor[3]}`,
-      `nodejs_gc_duration_seconds_count{kind="major"} ${major[3]}`,
-    ].join('\n');
+    const gc = (minor: number[], major: number[], sumSeconds: number) =>
+      [
+        ...['0.001', '0.005', '0.01', '+Inf'].map(
+          (le, i) => `nodejs_gc_duration_seconds_bucket{le="${le}",kind="minor"} ${minor[i]}`,
+        ),
+        ...['0.001', '0.005', '0.01', '+Inf'].map(
+          (le, i) => `nodejs_gc_duration_seconds_bucket{le="${le}",kind="major"} ${major[i]}`,
+        ),
+        `nodejs_gc_duration_seconds_sum{kind="minor"} ${sumSeconds / 2}`,
+        `nodejs_gc_duration_seconds_sum{kind="major"} ${sumSeconds / 2}`,
+        `nodejs_gc_duration_seconds_count{kind="minor"} ${minor[3]}`,
+        `nodejs_gc_duration_seconds_count{kind="major"} ${major[3]}`,
+      ].join('\n');
     // Between the scrapes: minor +10 (6 <= 1 ms, 3 in 1-5 ms, 1 in 5-10 ms), major +2 (1 in 5-10 ms, 1 over 10 ms).
     const before = snapshotMetrics(gc([5, 8, 9, 9], [0, 1, 2, 3], 0.1), 0);
     const after = snapshotMetrics(gc([11, 17, 19, 19], [0, 1, 3, 5], 0.16), 1000);
@@ -68,11 +74,31 @@ describe('bench scripts (real server, placeholder model)', () => {
 
   it('npm run bench runs every phase and writes its JSON', { timeout: 60_000 }, async () => {
     const out = path.join(dir, 'bench.json');
-    const { stdout } = await run(process.execPath, [
-      path.join(PACKAGE_ROOT, 'dist/scripts/bench.js'), '--model-dir', path.join(REPO_ROOT, 'models/dogs64'),
-      '--batch-sizes', '1,2', '--raw-seconds', '0.1', '--raw-repeats', '2', '--concurrency', '1,4', '--duration', '0.5', '--warmup', '0',
-      '--quiet-wait', '0', '--out', out,
-    ], { cwd: PACKAGE_ROOT });
+    const { stdout } = await run(
+      process.execPath,
+      [
+        path.join(PACKAGE_ROOT, 'dist/scripts/bench.js'),
+        '--model-dir',
+        path.join(REPO_ROOT, 'models/dogs64'),
+        '--batch-sizes',
+        '1,2',
+        '--raw-seconds',
+        '0.1',
+        '--raw-repeats',
+        '2',
+        '--concurrency',
+        '1,4',
+        '--duration',
+        '0.5',
+        '--warmup',
+        '0',
+        '--quiet-wait',
+        '0',
+        '--out',
+        out,
+      ],
+      { cwd: PACKAGE_ROOT },
+    );
     assert.match(stdout, /Raw ceiling/);
     assert.match(stdout, /Ratios:/);
     const json = JSON.parse(await readFile(out, 'utf8'));
@@ -98,28 +124,67 @@ describe('bench scripts (real server, placeholder model)', () => {
     assert.ok(Number.isFinite(json.ratios.latencyOverheadAfterPauseMs));
   });
 
-  it('npm run bench:png compares the two PNG encoders on the same pixels and writes its JSON', { timeout: 60_000 }, async () => {
-    const out = path.join(dir, 'png.json');
-    const { stdout } = await run(process.execPath, [
-      path.join(PACKAGE_ROOT, 'dist/scripts/bench-png.js'), '--model-dir', path.join(REPO_ROOT, 'models/dogs64'),
-      '--sizes', '64,96', '--nearest', '--seconds', '0.05', '--out', out,
-    ], { cwd: PACKAGE_ROOT });
-    assert.match(stdout, /PNG encoders/);
-    const json = JSON.parse(await readFile(out, 'utf8'));
-    assert.deepEqual(json.rows.map((r: { image: string }) => r.image), ['64 (bicubic)', '96 (bicubic)', '96 (nearest)']);
-    for (const row of json.rows) {
-      assert.ok(row.sharpMsAlone > 0 && row.pngjsMsAlone > 0 && row.sharpImagesPerSecond > 0);
-      // Same filter and level: the two encoders' sizes stay within a few percent.
-      assert.ok(Math.abs(row.sharpBytes - row.pngjsBytes) < 0.1 * row.sharpBytes, `${row.image}: ${row.sharpBytes} vs ${row.pngjsBytes} bytes`);
-    }
-  });
+  it(
+    'npm run bench:png compares the two PNG encoders on the same pixels and writes its JSON',
+    { timeout: 60_000 },
+    async () => {
+      const out = path.join(dir, 'png.json');
+      const { stdout } = await run(
+        process.execPath,
+        [
+          path.join(PACKAGE_ROOT, 'dist/scripts/bench-png.js'),
+          '--model-dir',
+          path.join(REPO_ROOT, 'models/dogs64'),
+          '--sizes',
+          '64,96',
+          '--nearest',
+          '--seconds',
+          '0.05',
+          '--out',
+          out,
+        ],
+        { cwd: PACKAGE_ROOT },
+      );
+      assert.match(stdout, /PNG encoders/);
+      const json = JSON.parse(await readFile(out, 'utf8'));
+      assert.deepEqual(
+        json.rows.map((r: { image: string }) => r.image),
+        ['64 (bicubic)', '96 (bicubic)', '96 (nearest)'],
+      );
+      for (const row of json.rows) {
+        assert.ok(row.sharpMsAlone > 0 && row.pngjsMsAlone > 0 && row.sharpImagesPerSecond > 0);
+        // Same filter and level: the two encoders' sizes stay within a few percent.
+        assert.ok(
+          Math.abs(row.sharpBytes - row.pngjsBytes) < 0.1 * row.sharpBytes,
+          `${row.image}: ${row.sharpBytes} vs ${row.pngjsBytes} bytes`,
+        );
+      }
+    },
+  );
 
   it('npm run bench:healthz probes /healthz under load and writes its JSON', { timeout: 60_000 }, async () => {
     const out = path.join(dir, 'healthz.json');
-    await run(process.execPath, [
-      path.join(PACKAGE_ROOT, 'dist/scripts/bench-healthz.js'), '--model-dir', path.join(REPO_ROOT, 'models/dogs64'),
-      '--connections', '8', '--duration', '0.5', '--warmup', '0', '--min-probes', '5', '--quiet-wait', '0', '--out', out,
-    ], { cwd: PACKAGE_ROOT });
+    await run(
+      process.execPath,
+      [
+        path.join(PACKAGE_ROOT, 'dist/scripts/bench-healthz.js'),
+        '--model-dir',
+        path.join(REPO_ROOT, 'models/dogs64'),
+        '--connections',
+        '8',
+        '--duration',
+        '0.5',
+        '--warmup',
+        '0',
+        '--min-probes',
+        '5',
+        '--quiet-wait',
+        '0',
+        '--out',
+        out,
+      ],
+      { cwd: PACKAGE_ROOT },
+    );
     const json = JSON.parse(await readFile(out, 'utf8'));
     assert.ok(json.healthz.count >= 5);
     assert.equal(json.healthz.failures, 0);

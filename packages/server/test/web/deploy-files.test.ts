@@ -27,7 +27,9 @@ const NON_CONFIG_ENV = new Set(['UV_THREADPOOL_SIZE', 'NODE_OPTIONS']);
 
 function loadK8s(): { file: string; doc: Doc }[] {
   const out: { file: string; doc: Doc }[] = [];
-  for (const file of readdirSync(K8S).filter((f) => f.endsWith('.yaml')).sort()) {
+  for (const file of readdirSync(K8S)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
     for (const parsed of parseAllDocuments(readFileSync(path.join(K8S, file), 'utf8'))) {
       assert.deepEqual(parsed.errors.map(String), [], `${file} parses`);
       const doc = parsed.toJS() as Doc | null;
@@ -55,14 +57,22 @@ function isGetRoute(p: string): boolean {
 describe('deploy files', () => {
   const docs = loadK8s();
   const metrics = new Metrics({ processMetrics: false });
-  const registered = new Map(metrics.registry.getMetricsAsArray().map((m) => [m.name, {
-    type: String(m.type), labels: new Set((m as unknown as { labelNames: string[] }).labelNames),
-  }]));
+  const registered = new Map(
+    metrics.registry.getMetricsAsArray().map((m) => [
+      m.name,
+      {
+        type: String(m.type),
+        labels: new Set((m as unknown as { labelNames: string[] }).labelNames),
+      },
+    ]),
+  );
   const openapiPaths = Object.keys((parseYaml(readFileSync(OPENAPI_PATH, 'utf8')) as Doc).paths);
   const deployment = byKind(docs, 'Deployment');
   const pod = deployment.spec.template;
   const container = pod.spec.containers[0];
-  const env = Object.fromEntries((container.env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+  const env = Object.fromEntries(
+    (container.env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]),
+  );
 
   let ts: TestServer;
   before(async () => {
@@ -88,7 +98,8 @@ describe('deploy files', () => {
 
   test('every manifest is a Kubernetes object the kustomization lists (or the adapter values)', () => {
     const kustomization = byKind(docs, 'Kustomization');
-    for (const file of kustomization.resources as string[]) assert.ok(existsSync(path.join(K8S, file)), `${file} exists`);
+    for (const file of kustomization.resources as string[])
+      assert.ok(existsSync(path.join(K8S, file)), `${file} exists`);
     for (const { file, doc } of docs) {
       if (file === 'prometheus-adapter-values.yaml' || doc.kind === 'Kustomization') continue;
       assert.ok(doc.apiVersion && doc.kind && doc.metadata?.name, `${file}: apiVersion, kind, metadata.name`);
@@ -110,21 +121,26 @@ describe('deploy files', () => {
   });
 
   test('the container env is valid sagan-serve configuration on the container port', () => {
-    for (const name of Object.keys(env)) assert.ok(name in ENV_VARS || NON_CONFIG_ENV.has(name), `${name} is a setting in src/config.ts`);
+    for (const name of Object.keys(env))
+      assert.ok(name in ENV_VARS || NON_CONFIG_ENV.has(name), `${name} is a setting in src/config.ts`);
     const config = loadConfig(configFromEnv(env));
     const http = (container.ports as Array<{ name: string; containerPort: number }>).find((p) => p.name === 'http')!;
     assert.equal(config.port, http.containerPort);
     assert.ok(config.executionProviders.includes('cuda'), 'GPU pods try CUDA first');
     assert.equal(container.volumeMounts.find((v: Doc) => v.name === 'models')?.mountPath, config.modelsDir);
     const preStop = Number(container.lifecycle.preStop.exec.command.at(-1));
-    assert.ok(pod.spec.terminationGracePeriodSeconds * 1000 > preStop * 1000 + config.shutdownGraceMs + 2000,
-      'terminationGracePeriodSeconds covers preStop + SHUTDOWN_GRACE_MS + 2 s');
+    assert.ok(
+      pod.spec.terminationGracePeriodSeconds * 1000 > preStop * 1000 + config.shutdownGraceMs + 2000,
+      'terminationGracePeriodSeconds covers preStop + SHUTDOWN_GRACE_MS + 2 s',
+    );
   });
 
   test('one GPU per pod, with CPU and memory requests', () => {
     assert.equal(Number(container.resources.limits['nvidia.com/gpu']), 1);
     assert.equal(Number(container.resources.requests['nvidia.com/gpu']), 1);
-    assert.ok(container.resources.requests.cpu && container.resources.requests.memory && container.resources.limits.memory);
+    assert.ok(
+      container.resources.requests.cpu && container.resources.requests.memory && container.resources.limits.memory,
+    );
   });
 
   test('Service, ServiceMonitor, PDB and HPA point at the Deployment', () => {
@@ -134,16 +150,29 @@ describe('deploy files', () => {
     assert.ok(matches(service.spec.selector, labels), 'Service selects the pods');
     assert.equal(service.spec.sessionAffinity, 'None', 'stateless: no sticky sessions');
     const servicePorts = service.spec.ports as Array<{ name: string; targetPort: string }>;
-    for (const p of servicePorts) assert.ok(container.ports.some((c: Doc) => c.name === p.targetPort), `Service targetPort ${p.targetPort}`);
+    for (const p of servicePorts)
+      assert.ok(
+        container.ports.some((c: Doc) => c.name === p.targetPort),
+        `Service targetPort ${p.targetPort}`,
+      );
     const monitor = byKind(docs, 'ServiceMonitor');
-    assert.ok(matches(monitor.spec.selector.matchLabels, service.metadata.labels), 'ServiceMonitor selects the Service');
+    assert.ok(
+      matches(monitor.spec.selector.matchLabels, service.metadata.labels),
+      'ServiceMonitor selects the Service',
+    );
     for (const e of monitor.spec.endpoints as Array<{ port: string; path: string }>) {
-      assert.ok(servicePorts.some((p) => p.name === e.port), `ServiceMonitor port ${e.port}`);
+      assert.ok(
+        servicePorts.some((p) => p.name === e.port),
+        `ServiceMonitor port ${e.port}`,
+      );
       assert.ok(isGetRoute(e.path), `${e.path} is a route`);
     }
     assert.ok(matches(byKind(docs, 'PodDisruptionBudget').spec.selector.matchLabels, labels));
     const hpa = byKind(docs, 'HorizontalPodAutoscaler');
-    assert.deepEqual([hpa.spec.scaleTargetRef.kind, hpa.spec.scaleTargetRef.name], ['Deployment', deployment.metadata.name]);
+    assert.deepEqual(
+      [hpa.spec.scaleTargetRef.kind, hpa.spec.scaleTargetRef.name],
+      ['Deployment', deployment.metadata.name],
+    );
     assert.ok(hpa.spec.minReplicas >= 2 && hpa.spec.maxReplicas > hpa.spec.minReplicas);
   });
 
@@ -166,7 +195,9 @@ describe('deploy files', () => {
     const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Doc;
     const panels = (dashboard.panels as Doc[]).filter((p) => p.type !== 'row');
     const exprs = panels.flatMap((p) => (p.targets as Doc[]).map((t) => String(t.expr)));
-    exprs.push(...(dashboard.templating.list as Doc[]).filter((v) => v.type === 'query').map((v) => String(v.definition)));
+    exprs.push(
+      ...(dashboard.templating.list as Doc[]).filter((v) => v.type === 'query').map((v) => String(v.definition)),
+    );
     assert.ok(exprs.length >= 10);
     const ids = panels.map((p) => p.id as number);
     assert.equal(new Set(ids).size, ids.length, 'panel ids are unique');
@@ -181,20 +212,47 @@ describe('deploy files', () => {
       }
       const used = [
         ...[...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) => m[1].split(',')),
-        ...[...expr.matchAll(/\{([^}]*)\}/g)].flatMap((m) => [...m[1].matchAll(/([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)/g)].map((x) => x[1])),
+        ...[...expr.matchAll(/\{([^}]*)\}/g)].flatMap((m) =>
+          [...m[1].matchAll(/([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)/g)].map((x) => x[1]),
+        ),
         ...[...expr.matchAll(/label_values\(\s*[\w:]+\s*,\s*(\w+)\s*\)/g)].map((m) => m[1]),
-      ].map((l) => l.trim()).filter(Boolean);
-      for (const label of used) assert.ok(known.has(label), `label '${label}' in ${expr} is not on ${series.join(', ')}`);
+      ]
+        .map((l) => l.trim())
+        .filter(Boolean);
+      for (const label of used)
+        assert.ok(known.has(label), `label '${label}' in ${expr} is not on ${series.join(', ')}`);
     }
     const find = (re: RegExp) => exprs.filter((e) => re.test(e));
     const inference = find(/sagan_inference_duration_seconds_bucket/);
-    assert.ok(inference.some((e) => e.includes('histogram_quantile(0.5,') && /by \(le, model, version, provider\)/.test(e)), 'inference p50 per model, version and provider');
-    assert.ok(inference.some((e) => e.includes('histogram_quantile(0.99,') && /by \(le, model, version, provider\)/.test(e)), 'inference p99 per model, version and provider');
-    assert.ok(panels.some((p) => /by model version/.test(String(p.title)) && (p.targets as Doc[]).some((t) => /by \((model, version|version, model)\)/.test(String(t.expr)))), 'images/s per model version');
-    assert.ok((dashboard.templating.list as Doc[]).some((v) => v.name === 'version'), 'a version template variable');
+    assert.ok(
+      inference.some((e) => e.includes('histogram_quantile(0.5,') && /by \(le, model, version, provider\)/.test(e)),
+      'inference p50 per model, version and provider',
+    );
+    assert.ok(
+      inference.some((e) => e.includes('histogram_quantile(0.99,') && /by \(le, model, version, provider\)/.test(e)),
+      'inference p99 per model, version and provider',
+    );
+    assert.ok(
+      panels.some(
+        (p) =>
+          /by model version/.test(String(p.title)) &&
+          (p.targets as Doc[]).some((t) => /by \((model, version|version, model)\)/.test(String(t.expr))),
+      ),
+      'images/s per model version',
+    );
+    assert.ok(
+      (dashboard.templating.list as Doc[]).some((v) => v.name === 'version'),
+      'a version template variable',
+    );
     assert.ok(find(/sagan_batch_size_/).length > 0, 'batch size');
     assert.ok(find(/sagan_queue_depth/).length > 0, 'queue depth');
-    assert.ok(find(/sagan_requests_rejected_total/).some((e) => /by \(reason/.test(e)), 'rejects by reason');
-    assert.ok(find(/sagan_http_request_duration_seconds_bucket/).some((e) => e.includes('histogram_quantile(0.99,')), 'HTTP p99');
+    assert.ok(
+      find(/sagan_requests_rejected_total/).some((e) => /by \(reason/.test(e)),
+      'rejects by reason',
+    );
+    assert.ok(
+      find(/sagan_http_request_duration_seconds_bucket/).some((e) => e.includes('histogram_quantile(0.99,')),
+      'HTTP p99',
+    );
   });
 });

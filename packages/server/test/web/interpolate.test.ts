@@ -12,7 +12,10 @@ const GAP = 2;
 
 /** Raw RGB of tile i of a strip at native size. */
 async function tile(strip: Buffer, i: number, side = S, gap = GAP): Promise<Buffer> {
-  return sharp(strip).extract({ left: i * (side + gap), top: 0, width: side, height: side }).raw().toBuffer();
+  return sharp(strip)
+    .extract({ left: i * (side + gap), top: 0, width: side, height: side })
+    .raw()
+    .toBuffer();
 }
 
 /** The documented slerp, written out independently of src/latent/interpolate.ts. */
@@ -61,7 +64,9 @@ describe('GET /v1/models/{model}/interpolate', () => {
   const get = (url: string) => request(server).get(url).buffer(true).parse(binary);
 
   before(async () => {
-    const dir = await makeModelsDir([{ name: 'dogs', classes: TINY_CLASSES, batching: { maxBatchSize: 4, maxQueueDelayMs: 5 } }]);
+    const dir = await makeModelsDir([
+      { name: 'dogs', classes: TINY_CLASSES, batching: { maxBatchSize: 4, maxQueueDelayMs: 5 } },
+    ]);
     ts = await startTestServer(dir, { defaultModel: 'dogs' });
     server = ts.app.listen(0, '127.0.0.1');
   });
@@ -82,8 +87,22 @@ describe('GET /v1/models/{model}/interpolate', () => {
     assert.equal(meta.height, S);
     const from = await get('/v1/models/dogs/generate?class=saint_bernard&seed=3').expect(200);
     const to = await get('/v1/models/dogs/generate?class=saint_bernard&seed=99').expect(200);
-    assert.ok((await tile(strip, 0)).equals(await sharp(from.body as Buffer).raw().toBuffer()), 'tile 0 is seed `from`');
-    assert.ok((await tile(strip, 5)).equals(await sharp(to.body as Buffer).raw().toBuffer()), 'last tile is seed `to`');
+    assert.ok(
+      (await tile(strip, 0)).equals(
+        await sharp(from.body as Buffer)
+          .raw()
+          .toBuffer(),
+      ),
+      'tile 0 is seed `from`',
+    );
+    assert.ok(
+      (await tile(strip, 5)).equals(
+        await sharp(to.body as Buffer)
+          .raw()
+          .toBuffer(),
+      ),
+      'last tile is seed `to`',
+    );
     assert.ok(!(await tile(strip, 2)).equals(await tile(strip, 0)), 'middle tiles differ from the ends');
     // The gap column between tiles is white.
     const gap = await sharp(strip).extract({ left: S, top: 0, width: GAP, height: S }).raw().toBuffer();
@@ -91,12 +110,32 @@ describe('GET /v1/models/{model}/interpolate', () => {
   });
 
   test('the middle tiles follow the documented slerp formula (checked against explicit z)', async () => {
-    const strip = (await get('/v1/models/dogs/interpolate?class=1&from=10&to=20&steps=4&truncation=0.8').expect(200)).body as Buffer;
+    const strip = (await get('/v1/models/dogs/interpolate?class=1&from=10&to=20&steps=4&truncation=0.8').expect(200))
+      .body as Buffer;
     const z = slerpReference(latentForSeed(10, 16, 0.8), latentForSeed(20, 16, 0.8), 1 / 3);
-    const single = await request(server).post('/v1/models/dogs/generate').send({ class: 1, z }).buffer(true).parse(binary).expect(200);
-    assert.ok((await tile(strip, 1)).equals(await sharp(single.body as Buffer).raw().toBuffer()), 'tile 1 = G(slerp(z10, z20, 1/3))');
+    const single = await request(server)
+      .post('/v1/models/dogs/generate')
+      .send({ class: 1, z })
+      .buffer(true)
+      .parse(binary)
+      .expect(200);
+    assert.ok(
+      (await tile(strip, 1)).equals(
+        await sharp(single.body as Buffer)
+          .raw()
+          .toBuffer(),
+      ),
+      'tile 1 = G(slerp(z10, z20, 1/3))',
+    );
     const first = await get('/v1/models/dogs/generate?class=1&seed=10&truncation=0.8').expect(200);
-    assert.ok((await tile(strip, 0)).equals(await sharp(first.body as Buffer).raw().toBuffer()), 'truncation applies to both ends');
+    assert.ok(
+      (await tile(strip, 0)).equals(
+        await sharp(first.body as Buffer)
+          .raw()
+          .toBuffer(),
+      ),
+      'truncation applies to both ends',
+    );
   });
 
   test('lerp and slerp share the ends and differ in between; default steps is 8', async () => {
@@ -115,7 +154,10 @@ describe('GET /v1/models/{model}/interpolate', () => {
     assert.equal(meta.height, 32);
     const webp = await get('/v1/models/dogs/interpolate?class=0&from=1&to=2&steps=3&format=webp').expect(200);
     assert.equal(webp.headers['content-type'], 'image/webp');
-    await request(server).get('/v1/models/dogs/interpolate?class=0&from=1&to=2&steps=3&size=32').set('If-None-Match', big.headers.etag).expect(304);
+    await request(server)
+      .get('/v1/models/dogs/interpolate?class=0&from=1&to=2&steps=3&size=32')
+      .set('If-None-Match', big.headers.etag)
+      .expect(304);
     assert.notEqual(webp.headers.etag, big.headers.etag);
   });
 

@@ -6,6 +6,12 @@ import { tensorList } from './tensor-args.js';
 export const addNConfig = nativeKernel(AddN, ({ inputs, backend }) => {
   const tensors = inputs as unknown as TensorInfo[];
   const first = tensors[0];
-  if (tensors.some((t) => t.dtype !== first.dtype || t.shape.join() !== first.shape.join()) || (first.dtype !== 'float32' && first.dtype !== 'int32')) return undefined;
-  return backend.run(first.shape, first.dtype, (out) => backend.native.AddN(tensorList(backend, tensors), out, first.shape));
+  if (
+    tensors.some((t) => t.dtype !== first.dtype || t.shape.join() !== first.shape.join()) ||
+    (first.dtype !== 'float32' && first.dtype !== 'int32')
+  )
+    return undefined;
+  return backend.run(first.shape, first.dtype, (out) =>
+    backend.native.AddN(tensorList(backend, tensors), out, first.shape),
+  );
 });

@@ -8,5 +8,7 @@ export const avgPoolConfig = nativeKernel<AvgPoolAttrs>(AvgPool, ({ inputs, back
   const geometry = x.dtype === 'float32' ? poolGeometry(x.shape, attrs) : undefined;
   if (!geometry) return undefined;
   const shape = pooledShape(x.shape, attrs);
-  return backend.run(shape, 'float32', (out) => backend.native.AvgPool(backend.values(x), x.shape, out, shape, ...geometry));
+  return backend.run(shape, 'float32', (out) =>
+    backend.native.AvgPool(backend.values(x), x.shape, out, shape, ...geometry),
+  );
 });

@@ -3,7 +3,12 @@ import { backend_util, BatchMatMul, type BatchMatMulAttrs, type TensorInfo } fro
 import { nativeKernel } from '../kernel-config.js';
 
 /** Output shape of a [..., M, K] x [..., K, N] product (with the transposes), or undefined if the inner sizes differ. */
-export function matMulShape(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): number[] | undefined {
+export function matMulShape(
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): number[] | undefined {
   if (a.shape.length < 2 || b.shape.length < 2) return undefined;
   const m = a.shape[a.shape.length - (transposeA ? 1 : 2)];
   const ka = a.shape[a.shape.length - (transposeA ? 2 : 1)];
@@ -19,5 +24,16 @@ export const batchMatMulConfig = nativeKernel<BatchMatMulAttrs>(BatchMatMul, ({ 
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
   const shape = matMulShape(a, b, attrs.transposeA, attrs.transposeB);
   if (!shape) return undefined;
-  return backend.run(shape, 'float32', (out) => backend.native.BatchMatMul(backend.values(a), a.shape, backend.values(b), b.shape, out, shape, attrs.transposeA, attrs.transposeB));
+  return backend.run(shape, 'float32', (out) =>
+    backend.native.BatchMatMul(
+      backend.values(a),
+      a.shape,
+      backend.values(b),
+      b.shape,
+      out,
+      shape,
+      attrs.transposeA,
+      attrs.transposeB,
+    ),
+  );
 });

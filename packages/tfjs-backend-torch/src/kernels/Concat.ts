@@ -10,7 +10,13 @@ export const concatConfig = nativeKernel<ConcatAttrs>(Concat, ({ inputs, backend
   const tensors = all.filter((t) => util.sizeFromShape(t.shape) > 0);
   const dtype = all[0].dtype;
   if (tensors.length < 2 || !isNativeDtype(dtype) || tensors.some((t) => t.dtype !== dtype)) return undefined;
-  backend_util.assertParamsConsistent(tensors.map((t) => t.shape), axis);
-  const shape = backend_util.computeOutShape(tensors.map((t) => t.shape), axis);
+  backend_util.assertParamsConsistent(
+    tensors.map((t) => t.shape),
+    axis,
+  );
+  const shape = backend_util.computeOutShape(
+    tensors.map((t) => t.shape),
+    axis,
+  );
   return backend.run(shape, dtype, (out) => backend.native.Concat(tensorList(backend, tensors), out, shape, axis));
 });

@@ -8,7 +8,12 @@ import { FUSED_ADAM } from '../kernel-names.js';
 import { nativeKernel } from '../kernel-config.js';
 import { checkInputs } from './check-inputs.js';
 
-export interface FusedAdamAttrs { lrT: number; beta1: number; beta2: number; eps: number }
+export interface FusedAdamAttrs {
+  lrT: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+}
 
 const VECTOR = { dtype: 'float32', shape: ['n'] } as const;
 const INPUTS = { theta: VECTOR, m: { ...VECTOR, optional: true }, v: VECTOR, g: VECTOR };
@@ -18,10 +23,21 @@ export const fusedAdamConfig = nativeKernel<FusedAdamAttrs>(FUSED_ADAM, ({ input
   const { theta, m, v, g } = inputs;
   const shape = theta.shape;
   const outputs = m ? 3 : 2;
-  return backend.runMany(Array.from({ length: outputs }, () => ({ shape, dtype: 'float32' as const })), ([thetaOut, vOut, mOut]) =>
-    backend.native.FusedAdam({
-      theta: backend.tensor(theta), m: m ? backend.tensor(m) : null, v: backend.tensor(v), g: backend.tensor(g),
-      thetaOut: { values: thetaOut, shape }, mOut: mOut ? { values: mOut, shape } : null, vOut: { values: vOut, shape },
-      lrT: attrs.lrT, beta1: attrs.beta1, beta2: attrs.beta2, eps: attrs.eps,
-    }));
+  return backend.runMany(
+    Array.from({ length: outputs }, () => ({ shape, dtype: 'float32' as const })),
+    ([thetaOut, vOut, mOut]) =>
+      backend.native.FusedAdam({
+        theta: backend.tensor(theta),
+        m: m ? backend.tensor(m) : null,
+        v: backend.tensor(v),
+        g: backend.tensor(g),
+        thetaOut: { values: thetaOut, shape },
+        mOut: mOut ? { values: mOut, shape } : null,
+        vOut: { values: vOut, shape },
+        lrT: attrs.lrT,
+        beta1: attrs.beta1,
+        beta2: attrs.beta2,
+        eps: attrs.eps,
+      }),
+  );
 });

@@ -10,5 +10,7 @@ export const gatherV2Config = nativeKernel<GatherV2Attrs>(GatherV2, ({ inputs, b
   const count = util.sizeFromShape(indices.shape);
   const nativeShape = [...x.shape.slice(0, axis), count, ...x.shape.slice(axis + 1)];
   const shape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
-  return backend.run(shape, x.dtype, (out) => backend.native.GatherV2(backend.values(x), x.shape, backend.values(indices), indices.shape, out, nativeShape, axis));
+  return backend.run(shape, x.dtype, (out) =>
+    backend.native.GatherV2(backend.values(x), x.shape, backend.values(indices), indices.shape, out, nativeShape, axis),
+  );
 });

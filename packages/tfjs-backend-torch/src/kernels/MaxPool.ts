@@ -8,5 +8,7 @@ export const maxPoolConfig = nativeKernel<MaxPoolAttrs>(MaxPool, ({ inputs, back
   const geometry = x.dtype === 'float32' ? poolGeometry(x.shape, attrs) : undefined;
   if (!geometry) return undefined;
   const shape = pooledShape(x.shape, attrs);
-  return backend.run(shape, 'float32', (out) => backend.native.MaxPool(backend.values(x), x.shape, out, shape, ...geometry));
+  return backend.run(shape, 'float32', (out) =>
+    backend.native.MaxPool(backend.values(x), x.shape, out, shape, ...geometry),
+  );
 });

@@ -7,5 +7,15 @@ export const maxPoolGradConfig = nativeKernel<MaxPoolGradAttrs>(MaxPoolGrad, ({ 
   const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
   const geometry = dy.dtype === 'float32' && input.dtype === 'float32' ? poolGeometry(input.shape, attrs) : undefined;
   if (!geometry) return undefined;
-  return backend.run(input.shape, 'float32', (out) => backend.native.MaxPoolGrad(backend.values(dy), dy.shape, backend.values(input), input.shape, out, input.shape, ...geometry));
+  return backend.run(input.shape, 'float32', (out) =>
+    backend.native.MaxPoolGrad(
+      backend.values(dy),
+      dy.shape,
+      backend.values(input),
+      input.shape,
+      out,
+      input.shape,
+      ...geometry,
+    ),
+  );
 });

@@ -7,5 +7,16 @@ export const selectConfig = nativeKernel(Select, ({ inputs, backend }) => {
   const { condition, t, e } = inputs as { condition: TensorInfo; t: TensorInfo; e: TensorInfo };
   const same = condition.shape.join() === t.shape.join() && t.shape.join() === e.shape.join();
   if (!same || condition.dtype !== 'bool' || t.dtype !== e.dtype || !isNativeDtype(t.dtype)) return undefined;
-  return backend.run(t.shape, t.dtype, (out) => backend.native.Select(backend.values(condition), condition.shape, backend.values(t), t.shape, backend.values(e), e.shape, out, t.shape));
+  return backend.run(t.shape, t.dtype, (out) =>
+    backend.native.Select(
+      backend.values(condition),
+      condition.shape,
+      backend.values(t),
+      t.shape,
+      backend.values(e),
+      e.shape,
+      out,
+      t.shape,
+    ),
+  );
 });

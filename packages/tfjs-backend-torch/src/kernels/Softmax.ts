@@ -6,5 +6,7 @@ export const softmaxConfig = nativeKernel<SoftmaxAttrs>(Softmax, ({ inputs, back
   const logits = inputs.logits;
   if (logits.dtype !== 'float32') return undefined;
   const dim = attrs.dim < 0 ? attrs.dim + logits.shape.length : attrs.dim;
-  return backend.run(logits.shape, 'float32', (out) => backend.native.Softmax(backend.values(logits), logits.shape, out, logits.shape, dim));
+  return backend.run(logits.shape, 'float32', (out) =>
+    backend.native.Softmax(backend.values(logits), logits.shape, out, logits.shape, dim),
+  );
 });

@@ -29,20 +29,42 @@ export const softmaxAttentionConfig = nativeKernel(SOFTMAX_ATTENTION, ({ inputs,
   const { query, key, value } = inputs;
   const outShape = [B, N, e];
   const weightsShape = [B, N, M];
-  return backend.runMany([{ shape: outShape, dtype: 'float32' }, { shape: weightsShape, dtype: 'float32' }], ([out, weights]) =>
-    backend.native.SoftmaxAttention({
-      query: backend.tensor(query), key: backend.tensor(key), value: backend.tensor(value),
-      out: { values: out, shape: outShape }, weights: { values: weights, shape: weightsShape },
-    }));
+  return backend.runMany(
+    [
+      { shape: outShape, dtype: 'float32' },
+      { shape: weightsShape, dtype: 'float32' },
+    ],
+    ([out, weights]) =>
+      backend.native.SoftmaxAttention({
+        query: backend.tensor(query),
+        key: backend.tensor(key),
+        value: backend.tensor(value),
+        out: { values: out, shape: outShape },
+        weights: { values: weights, shape: weightsShape },
+      }),
+  );
 });
 
 /** inputs: dOut, weights, query, key, value; outputs: [dQuery, dKey, dValue]. */
 export const softmaxAttentionGradConfig = nativeKernel(SOFTMAX_ATTENTION_GRAD, ({ inputs, backend }) => {
   checkInputs(SOFTMAX_ATTENTION_GRAD, inputs, GRAD_INPUTS);
   const { dOut, weights, query, key, value } = inputs;
-  return backend.runMany([{ shape: query.shape, dtype: 'float32' }, { shape: key.shape, dtype: 'float32' }, { shape: value.shape, dtype: 'float32' }], ([dq, dk, dv]) =>
-    backend.native.SoftmaxAttentionGrad({
-      dOut: backend.tensor(dOut), weights: backend.tensor(weights), query: backend.tensor(query), key: backend.tensor(key), value: backend.tensor(value),
-      dQuery: { values: dq, shape: query.shape }, dKey: { values: dk, shape: key.shape }, dValue: { values: dv, shape: value.shape },
-    }));
+  return backend.runMany(
+    [
+      { shape: query.shape, dtype: 'float32' },
+      { shape: key.shape, dtype: 'float32' },
+      { shape: value.shape, dtype: 'float32' },
+    ],
+    ([dq, dk, dv]) =>
+      backend.native.SoftmaxAttentionGrad({
+        dOut: backend.tensor(dOut),
+        weights: backend.tensor(weights),
+        query: backend.tensor(query),
+        key: backend.tensor(key),
+        value: backend.tensor(value),
+        dQuery: { values: dq, shape: query.shape },
+        dKey: { values: dk, shape: key.shape },
+        dValue: { values: dv, shape: value.shape },
+      }),
+  );
 });

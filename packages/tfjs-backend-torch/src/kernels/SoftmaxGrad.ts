@@ -16,5 +16,7 @@ export const softmaxGradConfig = nativeKernel<{ dim?: number }>(SOFTMAX_GRAD, ({
   const { dy, y } = inputs;
   const rank = y.shape.length;
   const dim = attrs.dim === undefined ? rank - 1 : attrs.dim < 0 ? attrs.dim + rank : attrs.dim;
-  return backend.run(y.shape, 'float32', (out) => backend.native.SoftmaxGrad(backend.values(dy), dy.shape, backend.values(y), y.shape, out, y.shape, dim));
+  return backend.run(y.shape, 'float32', (out) =>
+    backend.native.SoftmaxGrad(backend.values(dy), dy.shape, backend.values(y), y.shape, out, y.shape, dim),
+  );
 });

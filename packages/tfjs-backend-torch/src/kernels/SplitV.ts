@@ -16,7 +16,11 @@ export const splitVConfig = nativeKernel<SplitVAttrs>(SplitV, ({ inputs, backend
   return sizes.map((s) => {
     const sliceSize = [...size];
     sliceSize[axis] = s;
-    const piece = sliceConfig.kernelFunc({ inputs: { x }, backend, attrs: { begin: [...begin], size: sliceSize } }) as TensorInfo;
+    const piece = sliceConfig.kernelFunc({
+      inputs: { x },
+      backend,
+      attrs: { begin: [...begin], size: sliceSize },
+    }) as TensorInfo;
     begin[axis] += s;
     return piece;
   });

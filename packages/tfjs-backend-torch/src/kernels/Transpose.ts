@@ -7,5 +7,7 @@ export const transposeConfig = nativeKernel<TransposeAttrs>(Transpose, ({ inputs
   const x = inputs.x;
   if (!isNativeDtype(x.dtype)) return undefined;
   const shape = attrs.perm.map((p) => x.shape[p]);
-  return backend.run(shape, x.dtype, (out) => backend.native.Transpose(backend.values(x), x.shape, out, shape, attrs.perm));
+  return backend.run(shape, x.dtype, (out) =>
+    backend.native.Transpose(backend.values(x), x.shape, out, shape, attrs.perm),
+  );
 });

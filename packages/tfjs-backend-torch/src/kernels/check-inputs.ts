@@ -28,7 +28,11 @@ function describe(dims: readonly (number | string)[]): string {
  * Checks `inputs` against `specs` (in the specs' order: the first input with a named dimension sets its
  * size) and returns the size of every named dimension.
  */
-export function checkInputs<D extends string>(kernel: string, inputs: NamedTensorInfoMap, specs: Readonly<Record<string, InputSpec<D>>>): Record<D, number> {
+export function checkInputs<D extends string>(
+  kernel: string,
+  inputs: NamedTensorInfoMap,
+  specs: Readonly<Record<string, InputSpec<D>>>,
+): Record<D, number> {
   const sizes = {} as Record<D, number>;
   for (const [name, spec] of Object.entries(specs)) {
     const t = inputs[name];
@@ -45,9 +49,13 @@ export function checkInputs<D extends string>(kernel: string, inputs: NamedTenso
       else ok = t.shape[i] === sizes[dim];
     }
     if (!ok) {
-      const bound = Object.entries(sizes).map(([d, n]) => `${d} = ${String(n)}`).join(', ');
-      throw new Error(`torch backend, ${kernel}: ${name} is ${t.dtype} ${describe(t.shape)}, expected ${spec.dtype} ${expected ? describe(expected) : '(any shape)'}`
-        + `${spec.sameShapeAs ? ` (${spec.sameShapeAs}'s shape)` : ''}${bound ? ` with ${bound}` : ''}`);
+      const bound = Object.entries(sizes)
+        .map(([d, n]) => `${d} = ${String(n)}`)
+        .join(', ');
+      throw new Error(
+        `torch backend, ${kernel}: ${name} is ${t.dtype} ${describe(t.shape)}, expected ${spec.dtype} ${expected ? describe(expected) : '(any shape)'}` +
+          `${spec.sameShapeAs ? ` (${spec.sameShapeAs}'s shape)` : ''}${bound ? ` with ${bound}` : ''}`,
+      );
     }
   }
   return sizes;

@@ -6,7 +6,11 @@ export type ConvInfo = ReturnType<typeof backend_util.computeConv2DInfo>;
 /** strides, dilations, [top, bottom, left, right] padding. */
 export function convGeometry(info: ConvInfo): [number[], number[], number[]] {
   const p = info.padInfo;
-  return [[info.strideHeight, info.strideWidth], [info.dilationHeight, info.dilationWidth], [p.top, p.bottom, p.left, p.right]];
+  return [
+    [info.strideHeight, info.strideWidth],
+    [info.dilationHeight, info.dilationWidth],
+    [p.top, p.bottom, p.left, p.right],
+  ];
 }
 
 /** Padding libtorch cannot take (negative, e.g. tfjs 'valid' never is, explicit paddings may be). */

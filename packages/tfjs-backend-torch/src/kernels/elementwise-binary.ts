@@ -3,8 +3,29 @@
  * name in native/elementwise.cc; this table says which dtypes run natively and the output dtype.
  */
 import {
-  Add, Atan2, backend_util, Equal, FloorDiv, Greater, GreaterEqual, Less, LessEqual, LogicalAnd, LogicalOr, LogicalXor, Maximum, Minimum, Mod,
-  Multiply, NotEqual, Pow, Prelu, RealDiv, SquaredDifference, Sub, type KernelConfig,
+  Add,
+  Atan2,
+  backend_util,
+  Equal,
+  FloorDiv,
+  Greater,
+  GreaterEqual,
+  Less,
+  LessEqual,
+  LogicalAnd,
+  LogicalOr,
+  LogicalXor,
+  Maximum,
+  Minimum,
+  Mod,
+  Multiply,
+  NotEqual,
+  Pow,
+  Prelu,
+  RealDiv,
+  SquaredDifference,
+  Sub,
+  type KernelConfig,
 } from '@tensorflow/tfjs-core';
 import { isNativeDtype, type NativeDtype } from '../backend.js';
 import { nativeKernel } from '../kernel-config.js';
@@ -43,11 +64,15 @@ function accepts(kind: string, dtype: string): boolean {
   return true;
 }
 
-export const binaryKernels: KernelConfig[] = tableEntries(BINARY).map(([name, rule]) => nativeKernel(name, ({ inputs, backend }) => {
-  const a = (inputs.a ?? inputs.x);
-  const b = (inputs.b ?? inputs.alpha);
-  if (a.dtype !== b.dtype || !isNativeDtype(a.dtype) || !accepts(rule.inputs, a.dtype)) return undefined;
-  const shape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-  const dtype: NativeDtype = rule.output === 'bool' ? 'bool' : a.dtype;
-  return backend.run(shape, dtype, (out) => backend.native[name](backend.values(a), a.shape, backend.values(b), b.shape, out, shape));
-}));
+export const binaryKernels: KernelConfig[] = tableEntries(BINARY).map(([name, rule]) =>
+  nativeKernel(name, ({ inputs, backend }) => {
+    const a = inputs.a ?? inputs.x;
+    const b = inputs.b ?? inputs.alpha;
+    if (a.dtype !== b.dtype || !isNativeDtype(a.dtype) || !accepts(rule.inputs, a.dtype)) return undefined;
+    const shape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const dtype: NativeDtype = rule.output === 'bool' ? 'bool' : a.dtype;
+    return backend.run(shape, dtype, (out) =>
+      backend.native[name](backend.values(a), a.shape, backend.values(b), b.shape, out, shape),
+    );
+  }),
+);

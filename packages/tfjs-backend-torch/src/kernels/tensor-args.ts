@@ -4,7 +4,10 @@ import type { TorchBackend } from '../backend.js';
 import type { NativeTensorList, NativeValues, Shape } from '../native.js';
 
 /** (values, shape) of an optional input, or (null, null) for one that is absent. */
-export function optionalTensor(backend: TorchBackend, t: TensorInfo | undefined | null): [NativeValues | null, Shape | null] {
+export function optionalTensor(
+  backend: TorchBackend,
+  t: TensorInfo | undefined | null,
+): [NativeValues | null, Shape | null] {
   return t ? [backend.values(t), t.shape] : [null, null];
 }
 

@@ -26,7 +26,10 @@ export class FlatAdam {
   m: tf.Variable | undefined;
   v: tf.Variable;
 
-  constructor(readonly size: number, readonly opts: AdamOptions) {
+  constructor(
+    readonly size: number,
+    readonly opts: AdamOptions,
+  ) {
     this.v = flatVariable(size);
     if (opts.beta1 !== 0) this.m = flatVariable(size);
   }
@@ -39,7 +42,9 @@ export class FlatAdam {
     if (backendHasKernel(FUSED_ADAM)) {
       const inputs: tf.NamedTensorMap = { theta, v: this.v, g };
       if (this.m) inputs.m = this.m;
-      const [thetaNew, vNew, mNew] = tf.engine().runKernel(FUSED_ADAM, inputs, { lrT, beta1, beta2, eps }) as tf.Tensor[];
+      const [thetaNew, vNew, mNew] = tf
+        .engine()
+        .runKernel(FUSED_ADAM, inputs, { lrT, beta1, beta2, eps }) as tf.Tensor[];
       theta.assign(thetaNew);
       this.v.assign(vNew);
       if (this.m) this.m.assign(mNew);

@@ -50,7 +50,10 @@ async function setupWebgpu(opts: BackendOptions): Promise<BackendInfo> {
     try {
       webgpu = await import('webgpu');
     } catch (err) {
-      throw new Error(`backend webgpu: the 'webgpu' package (Dawn for Node) could not be loaded: ${(err as Error).message}`, { cause: err });
+      throw new Error(
+        `backend webgpu: the 'webgpu' package (Dawn for Node) could not be loaded: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     Object.assign(globalThis, webgpu.globals);
     const gpu = webgpu.create([]);
@@ -61,19 +64,31 @@ async function setupWebgpu(opts: BackendOptions): Promise<BackendInfo> {
     }
   }
   const gpu = (g.navigator as { gpu: { requestAdapter: () => Promise<unknown> } }).gpu;
-  const adapter = (await gpu.requestAdapter()) as { isFallbackAdapter?: boolean; info?: { vendor?: string; architecture?: string; description?: string } } | null;
+  const adapter = (await gpu.requestAdapter()) as {
+    isFallbackAdapter?: boolean;
+    info?: { vendor?: string; architecture?: string; description?: string };
+  } | null;
   if (!adapter) throw new Error('backend webgpu: no WebGPU adapter (no GPU, or Dawn found no usable Vulkan driver)');
-  if (adapter.info) adapterText = [adapter.info.vendor, adapter.info.architecture, adapter.info.description].filter(Boolean).join(' ') || adapterText;
+  if (adapter.info)
+    adapterText =
+      [adapter.info.vendor, adapter.info.architecture, adapter.info.description].filter(Boolean).join(' ') ||
+      adapterText;
   if (opts.hardwareOnly && (adapter.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(adapterText))) {
-    throw new Error(`backend webgpu: the only adapter is a software one (${adapterText}), slower than the CPU backends`);
+    throw new Error(
+      `backend webgpu: the only adapter is a software one (${adapterText}), slower than the CPU backends`,
+    );
   }
   await import('@tensorflow/tfjs-backend-webgpu');
   const batch = opts.deferredSubmitBatchSize ?? 200;
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', batch);
   tf.env().set('WEBGPU_CPU_FORWARD', false);
-  if (!(await tf.setBackend('webgpu'))) throw new Error('backend webgpu: tf.setBackend(\'webgpu\') failed');
+  if (!(await tf.setBackend('webgpu'))) throw new Error("backend webgpu: tf.setBackend('webgpu') failed");
   await tf.ready();
-  return { name: 'webgpu', description: `webgpu (${adapterText}; WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=${batch}, WEBGPU_CPU_FORWARD=false)`, skipped: [] };
+  return {
+    name: 'webgpu',
+    description: `webgpu (${adapterText}; WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=${batch}, WEBGPU_CPU_FORWARD=false)`,
+    skipped: [],
+  };
 }
 
 async function setupTensorflow(): Promise<BackendInfo> {
@@ -83,11 +98,14 @@ async function setupTensorflow(): Promise<BackendInfo> {
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new Error(`backend tensorflow needs ${moduleName}, which is not installed (it is an optional backend: npm install ${moduleName}@4.22.0, then run again)`, { cause: err });
+      throw new Error(
+        `backend tensorflow needs ${moduleName}, which is not installed (it is an optional backend: npm install ${moduleName}@4.22.0, then run again)`,
+        { cause: err },
+      );
     }
     throw new Error(`backend tensorflow: ${moduleName} failed to load: ${(err as Error).message}`, { cause: err });
   }
-  if (!(await tf.setBackend('tensorflow'))) throw new Error('backend tensorflow: tf.setBackend(\'tensorflow\') failed');
+  if (!(await tf.setBackend('tensorflow'))) throw new Error("backend tensorflow: tf.setBackend('tensorflow') failed");
   await tf.ready();
   return { name: 'tensorflow', description: 'tensorflow (@tensorflow/tfjs-node, libtensorflow)', skipped: [] };
 }
@@ -98,7 +116,10 @@ async function setupTorch(opts: BackendOptions): Promise<BackendInfo> {
   try {
     torch = (await import(moduleName)) as typeof torchBackend;
   } catch (err) {
-    throw new Error(`backend torch: ${moduleName} could not be imported (${(err as Error).message}); run npm ci from the repository root`, { cause: err });
+    throw new Error(
+      `backend torch: ${moduleName} could not be imported (${(err as Error).message}); run npm ci from the repository root`,
+      { cause: err },
+    );
   }
   let info: ReturnType<typeof torch.registerTorchBackend>;
   try {
@@ -106,17 +127,25 @@ async function setupTorch(opts: BackendOptions): Promise<BackendInfo> {
   } catch (err) {
     throw new Error(`backend torch: ${(err as Error).message}`, { cause: err });
   }
-  if (!(await tf.setBackend('torch'))) throw new Error('backend torch: tf.setBackend(\'torch\') failed');
+  if (!(await tf.setBackend('torch'))) throw new Error("backend torch: tf.setBackend('torch') failed");
   await tf.ready();
   const blas = info.blas === 'openblas' ? 'OpenBLAS' : `BLAS ${info.blas}`;
-  return { name: 'torch', description: `torch (libtorch ${info.torchVersion}, ${info.threads} threads, ${info.mkldnn ? 'oneDNN' : 'no oneDNN'}, ${blas})`, skipped: [] };
+  return {
+    name: 'torch',
+    description: `torch (libtorch ${info.torchVersion}, ${info.threads} threads, ${info.mkldnn ? 'oneDNN' : 'no oneDNN'}, ${blas})`,
+    skipped: [],
+  };
 }
 
 async function setupCpu(): Promise<BackendInfo> {
   registerFastCpuKernels();
-  if (!(await tf.setBackend('cpu'))) throw new Error('backend cpu: tf.setBackend(\'cpu\') failed');
+  if (!(await tf.setBackend('cpu'))) throw new Error("backend cpu: tf.setBackend('cpu') failed");
   await tf.ready();
-  return { name: 'cpu', description: 'cpu (pure JavaScript, with a faster Conv2DBackpropFilter; for tests and tiny configurations only)', skipped: [] };
+  return {
+    name: 'cpu',
+    description: 'cpu (pure JavaScript, with a faster Conv2DBackpropFilter; for tests and tiny configurations only)',
+    skipped: [],
+  };
 }
 
 /**
@@ -125,7 +154,8 @@ async function setupCpu(): Promise<BackendInfo> {
  */
 export async function setupBackend(choice: BackendChoice, opts: BackendOptions = {}): Promise<BackendInfo> {
   if (active) {
-    if (choice !== 'auto' && choice !== active.name) throw new Error(`backend already set up as ${active.name}, cannot switch to ${choice}`);
+    if (choice !== 'auto' && choice !== active.name)
+      throw new Error(`backend already set up as ${active.name}, cannot switch to ${choice}`);
     return active;
   }
   tf.enableProdMode();

@@ -76,8 +76,13 @@ export interface SaveOptions {
   backend?: string;
 }
 
-function encode(values: Float32Array, dtype: StoredDtype, transform: 'sqrt' | 'none'): { bytes: Uint8Array; scale?: number } {
-  if (dtype === 'float32') return { bytes: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)) };
+function encode(
+  values: Float32Array,
+  dtype: StoredDtype,
+  transform: 'sqrt' | 'none',
+): { bytes: Uint8Array; scale?: number } {
+  if (dtype === 'float32')
+    return { bytes: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)) };
   const f = transform === 'sqrt' ? (x: number) => Math.sqrt(Math.max(0, x)) : (x: number) => x;
   let max = 0;
   for (let i = 0; i < values.length; i++) max = Math.max(max, Math.abs(f(values[i])));
@@ -103,7 +108,12 @@ function decode(bytes: Uint8Array, e: Pick<TensorEntry, 'dtype' | 'length' | 'tr
 const isMoment = (name: string): boolean => /\.adam\.[mv]$/.test(name);
 
 /** Writes `<runDir>/checkpoint/` atomically; returns the metadata (with sizes). */
-export async function saveCheckpoint(runDir: string, meta: Omit<CheckpointMeta, 'format' | 'version' | 'created' | 'tensors' | 'shards' | 'totalBytes' | 'backend'>, tensors: StateTensors, opts: SaveOptions = {}): Promise<CheckpointMeta> {
+export async function saveCheckpoint(
+  runDir: string,
+  meta: Omit<CheckpointMeta, 'format' | 'version' | 'created' | 'tensors' | 'shards' | 'totalBytes' | 'backend'>,
+  tensors: StateTensors,
+  opts: SaveOptions = {},
+): Promise<CheckpointMeta> {
   const shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
   const final = path.join(runDir, CHECKPOINT_DIR);
   const tmp = path.join(runDir, `${CHECKPOINT_DIR}.tmp-${process.pid}`);
@@ -130,7 +140,12 @@ export async function saveCheckpoint(runDir: string, meta: Omit<CheckpointMeta, 
     // A tensor may span shards: it is cut at the shard boundary and its entry lists the first piece;
     // readers concatenate the shards in order and index by (shard, offset) into that stream.
     entries.push({
-      name, dtype, length: tensors[name].length, shard: shards.length, offset: pendingBytes, bytes: bytes.length,
+      name,
+      dtype,
+      length: tensors[name].length,
+      shard: shards.length,
+      offset: pendingBytes,
+      bytes: bytes.length,
       ...(dtype === 'float16' ? { transform, scale: encoded.scale } : {}),
     });
     while (bytes.length > 0) {
@@ -144,9 +159,14 @@ export async function saveCheckpoint(runDir: string, meta: Omit<CheckpointMeta, 
   }
   await flush();
   const full: CheckpointMeta = {
-    format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, created: new Date().toISOString(), ...meta,
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    created: new Date().toISOString(),
+    ...meta,
     ...(opts.backend ? { backend: opts.backend } : {}),
-    tensors: entries, shards, totalBytes: shards.reduce((s, f) => s + f.bytes, 0),
+    tensors: entries,
+    shards,
+    totalBytes: shards.reduce((s, f) => s + f.bytes, 0),
   };
   await writeFile(path.join(tmp, 'checkpoint.json'), `${JSON.stringify(full, null, 1)}\n`);
   await rm(old, { recursive: true, force: true });
@@ -168,7 +188,11 @@ async function exists(p: string): Promise<boolean> {
 
 /** Finds the checkpoint directory of a run (or accepts the checkpoint directory itself). */
 export async function findCheckpoint(runOrCheckpointDir: string): Promise<string | undefined> {
-  for (const dir of [runOrCheckpointDir, path.join(runOrCheckpointDir, CHECKPOINT_DIR), path.join(runOrCheckpointDir, `${CHECKPOINT_DIR}.old`)]) {
+  for (const dir of [
+    runOrCheckpointDir,
+    path.join(runOrCheckpointDir, CHECKPOINT_DIR),
+    path.join(runOrCheckpointDir, `${CHECKPOINT_DIR}.old`),
+  ]) {
     if (await exists(path.join(dir, 'checkpoint.json'))) return dir;
   }
   return undefined;
@@ -182,10 +206,15 @@ export interface LoadedCheckpoint {
 
 export async function loadCheckpoint(runOrCheckpointDir: string): Promise<LoadedCheckpoint> {
   const dir = await findCheckpoint(runOrCheckpointDir);
-  if (!dir) throw new Error(`no checkpoint in ${runOrCheckpointDir} (expected ${path.join(runOrCheckpointDir, CHECKPOINT_DIR, 'checkpoint.json')})`);
+  if (!dir)
+    throw new Error(
+      `no checkpoint in ${runOrCheckpointDir} (expected ${path.join(runOrCheckpointDir, CHECKPOINT_DIR, 'checkpoint.json')})`,
+    );
   const meta = JSON.parse(await readFile(path.join(dir, 'checkpoint.json'), 'utf8')) as CheckpointMeta;
-  if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${dir}: not a trainer checkpoint (format ${String(meta.format)})`);
-  if (meta.version !== CHECKPOINT_VERSION) throw new Error(`${dir}: checkpoint version ${meta.version}, this trainer reads ${CHECKPOINT_VERSION}`);
+  if (meta.format !== CHECKPOINT_FORMAT)
+    throw new Error(`${dir}: not a trainer checkpoint (format ${String(meta.format)})`);
+  if (meta.version !== CHECKPOINT_VERSION)
+    throw new Error(`${dir}: checkpoint version ${meta.version}, this trainer reads ${CHECKPOINT_VERSION}`);
   const files = new Set(await readdir(dir));
   const shardStarts: number[] = [];
   const parts: Buffer[] = [];

@@ -52,10 +52,15 @@ export class Classifier {
   readonly layout: ParamLayout;
   readonly theta: tf.Variable;
 
-  constructor(readonly config: ClassifierConfig, seed: number, weights?: Float32Array) {
+  constructor(
+    readonly config: ClassifierConfig,
+    seed: number,
+    weights?: Float32Array,
+  ) {
     this.layout = new ParamLayout(classifierSpecs(config));
     const init = weights ?? this.layout.initialValues('xavier', new Rng(mixSeed(seed, 0xc1a5)));
-    if (init.length !== this.layout.total) throw new Error(`classifier weights have ${init.length} values, expected ${this.layout.total}`);
+    if (init.length !== this.layout.total)
+      throw new Error(`classifier weights have ${init.length} values, expected ${this.layout.total}`);
     this.theta = flatVariable(init);
   }
 
@@ -80,14 +85,20 @@ export class Classifier {
   }
 
   /** Logits and features for NHWC float images, in chunks. */
-  async predict(images: Float32Array, count: number, chunk = 64): Promise<{ logits: Float32Array; features: Float32Array }> {
+  async predict(
+    images: Float32Array,
+    count: number,
+    chunk = 64,
+  ): Promise<{ logits: Float32Array; features: Float32Array }> {
     const S = this.config.imageSize;
     const plane = S * S * 3;
     const logits = new Float32Array(count * this.config.numClasses);
     const features = new Float32Array(count * this.config.featureDim);
     for (let start = 0; start < count; start += chunk) {
       const n = Math.min(chunk, count - start);
-      const out = tf.tidy(() => this.forward(this.theta, tf.tensor4d(images.subarray(start * plane, (start + n) * plane), [n, S, S, 3])));
+      const out = tf.tidy(() =>
+        this.forward(this.theta, tf.tensor4d(images.subarray(start * plane, (start + n) * plane), [n, S, S, 3])),
+      );
       logits.set(await out.logits.data(), start * this.config.numClasses);
       features.set(await out.features.data(), start * this.config.featureDim);
       tf.dispose([out.logits, out.features]);
@@ -99,7 +110,12 @@ export class Classifier {
    * Trains on uint8 HWC images (indices into `pixels`) with random flips and translations;
    * softmax cross-entropy, Adam. Returns the last epoch's mean loss.
    */
-  async train(pixels: Uint8Array, labels: Int32Array, indices: Int32Array, opts: { epochs: number; batch: number; lr: number; seed: number; onEpoch?: (epoch: number, loss: number) => void }): Promise<number> {
+  async train(
+    pixels: Uint8Array,
+    labels: Int32Array,
+    indices: Int32Array,
+    opts: { epochs: number; batch: number; lr: number; seed: number; onEpoch?: (epoch: number, loss: number) => void },
+  ): Promise<number> {
     const S = this.config.imageSize;
     const plane = S * S * 3;
     const adam = new FlatAdam(this.layout.total, { lr: opts.lr, beta1: 0.9, beta2: 0.999, eps: 1e-7 });
@@ -132,7 +148,9 @@ export class Classifier {
           const loss = tf.tidy(() => {
             const xt = applyAugment(tf.tensor4d(x, [n, S, S, 3]), aug);
             const target = oneHot(y, this.config.numClasses);
-            const { value, grads } = tf.valueAndGrads((t: tf.Tensor) => tf.losses.softmaxCrossEntropy(target, this.forward(t, xt).logits) as tf.Scalar)([this.theta]);
+            const { value, grads } = tf.valueAndGrads(
+              (t: tf.Tensor) => tf.losses.softmaxCrossEntropy(target, this.forward(t, xt).logits) as tf.Scalar,
+            )([this.theta]);
             adam.apply(this.theta, grads[0]);
             return value;
           });
@@ -166,12 +184,19 @@ export function argmaxRows(logits: Float32Array, k: number): Int32Array {
 }
 
 /** Stratified split: `fraction` of each class held out (at least one when the class has >= 2). */
-export function stratifiedSplit(labels: Int32Array, numClasses: number, fraction: number, seed: number): { train: Int32Array; heldOut: Int32Array } {
+export function stratifiedSplit(
+  labels: Int32Array,
+  numClasses: number,
+  fraction: number,
+  seed: number,
+): { train: Int32Array; heldOut: Int32Array } {
   const train: number[] = [];
   const held: number[] = [];
   for (let k = 0; k < numClasses; k++) {
     const members: number[] = [];
-    labels.forEach((l, i) => { if (l === k) members.push(i); });
+    labels.forEach((l, i) => {
+      if (l === k) members.push(i);
+    });
     new Rng(mixSeed(seed, k, 0x5917)).shuffle(members);
     const h = members.length >= 2 ? Math.max(1, Math.round(members.length * fraction)) : 0;
     held.push(...members.slice(0, h));

@@ -30,14 +30,19 @@ export function intList(value: string): number[] {
 }
 
 export function backendChoice(value: string): BackendChoice {
-  if (!(BACKEND_CHOICES as readonly string[]).includes(value)) throw new InvalidArgumentError(`backend must be one of ${BACKEND_CHOICES.join(', ')}`);
+  if (!(BACKEND_CHOICES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`backend must be one of ${BACKEND_CHOICES.join(', ')}`);
   return value as BackendChoice;
 }
 
 /** --backend, with the choices and what `auto` picks. */
 export function backendOption(what: string, defaultChoice: BackendChoice): Option {
-  return new Option('--backend <name>', `${what}: auto (webgpu on a GPU, else torch, else cpu), torch, webgpu, tensorflow (needs @tensorflow/tfjs-node), cpu`)
-    .argParser(backendChoice).default(defaultChoice);
+  return new Option(
+    '--backend <name>',
+    `${what}: auto (webgpu on a GPU, else torch, else cpu), torch, webgpu, tensorflow (needs @tensorflow/tfjs-node), cpu`,
+  )
+    .argParser(backendChoice)
+    .default(defaultChoice);
 }
 
 /**
@@ -49,13 +54,17 @@ export const MAX_THREADS = 1024;
 
 export function threadCount(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new InvalidArgumentError(`must be an integer from 1 to ${MAX_THREADS}: '${value}'`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS)
+    throw new InvalidArgumentError(`must be an integer from 1 to ${MAX_THREADS}: '${value}'`);
   return n;
 }
 
 /** --threads: the torch backend's libtorch threads. */
 export function threadsOption(): Option {
-  return new Option('--threads <n>', `torch backend: libtorch threads, 1 to ${MAX_THREADS} (default: every core)`).argParser(threadCount);
+  return new Option(
+    '--threads <n>',
+    `torch backend: libtorch threads, 1 to ${MAX_THREADS} (default: every core)`,
+  ).argParser(threadCount);
 }
 
 export function formatBytes(n: number): string {

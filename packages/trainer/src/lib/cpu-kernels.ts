@@ -17,16 +17,44 @@ interface CpuBackendLike {
 
 let registered = false;
 
-function conv2dBackpropFilter(args: { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs: Record<string, unknown> }): tf.TensorInfo {
+function conv2dBackpropFilter(args: {
+  inputs: Record<string, tf.TensorInfo>;
+  backend: unknown;
+  attrs: Record<string, unknown>;
+}): tf.TensorInfo {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const backend = args.backend as CpuBackendLike;
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as {
-    strides: number | [number, number]; pad: 'valid' | 'same' | number; dataFormat: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number];
+    strides: number | [number, number];
+    pad: 'valid' | 'same' | number;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    filterShape: [number, number, number, number];
   };
   if (dataFormat === 'NCHW') throw new Error('cpu Conv2DBackpropFilter replacement supports NHWC only');
-  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const xv = backend.data.get(x.dataId).values;
@@ -55,7 +83,11 @@ function conv2dBackpropFilter(args: { inputs: Record<string, tf.TensorInfo>; bac
       }
     }
   }
-  return backend.makeTensorInfo([filterHeight, filterWidth, inChannels, outChannels], 'float32', Float32Array.from(acc));
+  return backend.makeTensorInfo(
+    [filterHeight, filterWidth, inChannels, outChannels],
+    'float32',
+    Float32Array.from(acc),
+  );
 }
 
 /** Installs the replacements on the 'cpu' backend (idempotent). */
@@ -64,5 +96,9 @@ export function registerFastCpuKernels(): void {
   registered = true;
   const name = tf.Conv2DBackpropFilter;
   if (tf.getKernel(name, 'cpu')) tf.unregisterKernel(name, 'cpu');
-  tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc });
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'cpu',
+    kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc,
+  });
 }

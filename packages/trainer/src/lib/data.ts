@@ -51,7 +51,10 @@ export interface ScannedDataset {
 
 async function listDirs(dir: string): Promise<string[]> {
   const items = await readdir(dir, { withFileTypes: true });
-  return items.filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name).sort();
+  return items
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .map((d) => d.name)
+    .sort();
 }
 
 /** Lists class folders and their images. */
@@ -72,16 +75,23 @@ export async function scanImageFolder(dataDir: string): Promise<ScannedDataset> 
     if (files.length === 0) continue;
     const label = used.length;
     used.push(folder);
-    for (const name of files) entries.push({ file: path.join(root, folder, name), label, folder, id: path.basename(name, path.extname(name)) });
+    for (const name of files)
+      entries.push({ file: path.join(root, folder, name), label, folder, id: path.basename(name, path.extname(name)) });
   }
-  if (entries.length === 0) throw new Error(`no images under ${dataDir} (expected <dir>/<class>/<image>.jpg, or <dir>/Images/<class>/...)`);
+  if (entries.length === 0)
+    throw new Error(`no images under ${dataDir} (expected <dir>/<class>/<image>.jpg, or <dir>/Images/<class>/...)`);
   const classes = used.map(normaliseClassName);
   const dup = classes.find((c, i) => classes.indexOf(c) !== i);
   if (dup) throw new Error(`two class folders normalise to the same name '${dup}'`);
   return { root, folders: used, classes, entries };
 }
 
-export interface Box { xmin: number; ymin: number; xmax: number; ymax: number }
+export interface Box {
+  xmin: number;
+  ymin: number;
+  xmax: number;
+  ymax: number;
+}
 
 /** Bounding boxes of a Pascal-VOC annotation (all <object>s). */
 export function parseVocBoxes(xml: string): Box[] {
@@ -120,7 +130,9 @@ async function readBox(annotations: string | undefined, entry: ImageEntry): Prom
     try {
       const boxes = parseVocBoxes(await readFile(path.join(annotations, entry.folder, name), 'utf8'));
       if (boxes.length === 0) return undefined;
-      return boxes.reduce((a, b) => ((b.xmax - b.xmin) * (b.ymax - b.ymin) > (a.xmax - a.xmin) * (a.ymax - a.ymin) ? b : a));
+      return boxes.reduce((a, b) =>
+        (b.xmax - b.xmin) * (b.ymax - b.ymin) > (a.xmax - a.xmin) * (a.ymax - a.ymin) ? b : a,
+      );
     } catch {
       // try the next name
     }
@@ -140,7 +152,8 @@ export async function decodeImage(file: string, size: number, box?: Box): Promis
     .toColourspace('srgb')
     .raw()
     .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3 || data.length !== size * size * 3) throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}`);
+  if (info.channels !== 3 || data.length !== size * size * 3)
+    throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}`);
   return data;
 }
 
@@ -212,13 +225,31 @@ async function readCache(file: string, fp: string): Promise<DecodedDataset | und
   const pixels = new Uint8Array(buf.subarray(at, at + header.count * header.size * header.size * 3));
   if (pixels.length !== header.count * header.size * header.size * 3) return undefined;
   return {
-    size: header.size, classes: header.classes, folders: header.folders, labels, pixels, count: header.count,
-    skipped: header.skipped, noBox: header.noBox, fingerprint: fp, fromCache: true, source: '',
+    size: header.size,
+    classes: header.classes,
+    folders: header.folders,
+    labels,
+    pixels,
+    count: header.count,
+    skipped: header.skipped,
+    noBox: header.noBox,
+    fingerprint: fp,
+    fromCache: true,
+    source: '',
   };
 }
 
 async function writeCache(file: string, d: DecodedDataset): Promise<void> {
-  const header: CacheHeader = { magic: CACHE_MAGIC, fingerprint: d.fingerprint, size: d.size, count: d.count, classes: d.classes, folders: d.folders, skipped: d.skipped, noBox: d.noBox };
+  const header: CacheHeader = {
+    magic: CACHE_MAGIC,
+    fingerprint: d.fingerprint,
+    size: d.size,
+    count: d.count,
+    classes: d.classes,
+    folders: d.folders,
+    skipped: d.skipped,
+    noBox: d.noBox,
+  };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const head = Buffer.alloc(12);
   head.write(CACHE_MAGIC, 0, 'latin1');
@@ -226,7 +257,10 @@ async function writeCache(file: string, d: DecodedDataset): Promise<void> {
   const labels = Buffer.from(d.labels.buffer, d.labels.byteOffset, d.labels.byteLength);
   await mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, Buffer.concat([head, json, labels, Buffer.from(d.pixels.buffer, d.pixels.byteOffset, d.pixels.byteLength)]));
+  await writeFile(
+    tmp,
+    Buffer.concat([head, json, labels, Buffer.from(d.pixels.buffer, d.pixels.byteOffset, d.pixels.byteLength)]),
+  );
   await rename(tmp, file);
 }
 
@@ -267,8 +301,18 @@ export async function loadDataset(opts: LoadOptions): Promise<DecodedDataset> {
     pixels.set(decoded[src]!, i * plane);
   });
   const result: DecodedDataset = {
-    size: opts.size, classes: scan.classes, folders: scan.folders, labels, pixels, count: good.length,
-    skipped: n - good.length, noBox, fingerprint: fp, fromCache: false, source: opts.data, annotations: opts.annotations,
+    size: opts.size,
+    classes: scan.classes,
+    folders: scan.folders,
+    labels,
+    pixels,
+    count: good.length,
+    skipped: n - good.length,
+    noBox,
+    fingerprint: fp,
+    fromCache: false,
+    source: opts.data,
+    annotations: opts.annotations,
   };
   if (result.count === 0) throw new Error(`none of the ${n} images under ${opts.data} could be decoded`);
   if (opts.cacheFile) await writeCache(opts.cacheFile, result);
@@ -296,7 +340,11 @@ export class DatasetSource implements BatchSource {
   private readonly indices: Int32Array;
   private readonly flip: boolean;
 
-  constructor(readonly data: DecodedDataset, private readonly seed: number, opts: { indices?: Int32Array; flip?: boolean } = {}) {
+  constructor(
+    readonly data: DecodedDataset,
+    private readonly seed: number,
+    opts: { indices?: Int32Array; flip?: boolean } = {},
+  ) {
     this.imageSize = data.size;
     this.numClasses = data.classes.length;
     this.indices = opts.indices ?? Int32Array.from({ length: data.count }, (_, i) => i);

@@ -30,14 +30,23 @@ export interface AugmentParams {
 
 export function parsePolicies(text: string): AugmentPolicy[] {
   if (text === '' || text === 'none') return [];
-  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const p of list) {
-    if (!(AUGMENT_POLICIES as readonly string[]).includes(p)) throw new Error(`unknown DiffAugment policy '${p}' (allowed: ${AUGMENT_POLICIES.join(', ')}, or none)`);
+    if (!(AUGMENT_POLICIES as readonly string[]).includes(p))
+      throw new Error(`unknown DiffAugment policy '${p}' (allowed: ${AUGMENT_POLICIES.join(', ')}, or none)`);
   }
   return list as AugmentPolicy[];
 }
 
-export function drawAugment(policies: readonly AugmentPolicy[], n: number, size: number, rng: Rng): AugmentParams | undefined {
+export function drawAugment(
+  policies: readonly AugmentPolicy[],
+  n: number,
+  size: number,
+  rng: Rng,
+): AugmentParams | undefined {
   if (policies.length === 0) return undefined;
   const params: AugmentParams = { n, size };
   if (policies.includes('color')) {
@@ -93,7 +102,8 @@ export function drawAugment(policies: readonly AugmentPolicy[], n: number, size:
 export function applyAugment(x: tf.Tensor4D, p: AugmentParams | undefined): tf.Tensor4D {
   if (!p) return x;
   const [n, h, w, c] = x.shape;
-  if (n !== p.n || h !== p.size || w !== p.size) throw new Error(`augment params for [${p.n}, ${p.size}, ${p.size}], images are [${n}, ${h}, ${w}]`);
+  if (n !== p.n || h !== p.size || w !== p.size)
+    throw new Error(`augment params for [${p.n}, ${p.size}, ${p.size}], images are [${n}, ${h}, ${w}]`);
   let y = x;
   if (p.color) {
     const col = (v: Float32Array): tf.Tensor4D => tf.tensor4d(v, [n, 1, 1, 1]);

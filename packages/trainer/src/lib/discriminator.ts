@@ -52,7 +52,12 @@ function hasLearnableShortcut(d: ReturnType<typeof resolveDiscriminator>, i: num
 const pool = (x: tf.Tensor4D): tf.Tensor4D => tf.avgPool(x, 2, 2, 'valid');
 
 /** D forward: x [b, S, S, 3] in [-1, 1], onehot [b, K] -> logits [b]. */
-export function discriminatorForward(config: DiscriminatorConfig, w: Record<string, tf.Tensor>, x: tf.Tensor4D, onehot: tf.Tensor2D): tf.Tensor1D {
+export function discriminatorForward(
+  config: DiscriminatorConfig,
+  w: Record<string, tf.Tensor>,
+  x: tf.Tensor4D,
+  onehot: tf.Tensor2D,
+): tf.Tensor1D {
   const d = resolveDiscriminator(config);
   let h = x;
   d.outChannels.forEach((_, i) => {
@@ -64,12 +69,21 @@ export function discriminatorForward(config: DiscriminatorConfig, w: Record<stri
     r = conv(r, w[`${p}.conv2.weight`], w[`${p}.conv2.bias`]);
     if (down) r = pool(r);
     let s = input;
-    if (hasLearnableShortcut(d, i)) s = conv1x1(down ? pool(input) : input, w[`${p}.shortcut.weight`], w[`${p}.shortcut.bias`]);
+    if (hasLearnableShortcut(d, i))
+      s = conv1x1(down ? pool(input) : input, w[`${p}.shortcut.weight`], w[`${p}.shortcut.bias`]);
     h = tf.add(r, s);
     if (i === d.attentionBlock) {
-      h = selfAttention(h, {
-        theta: w['attention.theta.weight'], phi: w['attention.phi.weight'], g: w['attention.g.weight'], o: w['attention.o.weight'], gamma: w['attention.gamma'],
-      }, d.poolKeys).out;
+      h = selfAttention(
+        h,
+        {
+          theta: w['attention.theta.weight'],
+          phi: w['attention.phi.weight'],
+          g: w['attention.g.weight'],
+          o: w['attention.o.weight'],
+          gamma: w['attention.gamma'],
+        },
+        d.poolKeys,
+      ).out;
     }
   });
   const feat = spatialSum(tf.relu(h)); // [b, C]

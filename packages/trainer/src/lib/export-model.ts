@@ -39,7 +39,13 @@ export function hwioToOihw(data: Float32Array, shape: readonly number[]): { data
 }
 
 /** Normalised flat G weights + flat running statistics -> the graph module's named weights. */
-export function toGraphWeights(model: ModelConfig, gLayout: ParamLayout, sLayout: ParamLayout, weights: Float32Array, stats: Float32Array): SaganGeneratorWeights {
+export function toGraphWeights(
+  model: ModelConfig,
+  gLayout: ParamLayout,
+  sLayout: ParamLayout,
+  weights: Float32Array,
+  stats: Float32Array,
+): SaganGeneratorWeights {
   const w = gLayout.view(weights);
   const s = sLayout.view(stats);
   const out: SaganGeneratorWeights = {};
@@ -79,11 +85,24 @@ export interface GeneratorRun {
 }
 
 /** The tfjs generator in inference mode (running BN statistics) on host weights. */
-export async function runTfjsGenerator(model: ModelConfig, gLayout: ParamLayout, sLayout: ParamLayout, weights: Float32Array, stats: Float32Array, inputs: ParityInputs): Promise<GeneratorRun> {
+export async function runTfjsGenerator(
+  model: ModelConfig,
+  gLayout: ParamLayout,
+  sLayout: ParamLayout,
+  weights: Float32Array,
+  stats: Float32Array,
+  inputs: ParityInputs,
+): Promise<GeneratorRun> {
   const out = tf.tidy(() => {
     const w = gLayout.split(tf.tensor1d(weights));
     const running = sLayout.split(tf.tensor1d(stats));
-    const g = generatorForward(model.g, w, tf.tensor2d(inputs.z, [inputs.batch, model.g.zDim]), oneHot(inputs.y, model.g.numClasses), { training: false, running });
+    const g = generatorForward(
+      model.g,
+      w,
+      tf.tensor2d(inputs.z, [inputs.batch, model.g.zDim]),
+      oneHot(inputs.y, model.g.numClasses),
+      { training: false, running },
+    );
     return { image: tf.transpose(g.image, [0, 3, 1, 2]), attention: g.attention };
   });
   try {
@@ -96,13 +115,26 @@ export async function runTfjsGenerator(model: ModelConfig, gLayout: ParamLayout,
 }
 
 /** The ONNX model through ort-session.ts (CPU provider). */
-export async function runOnnxGenerator(modelPath: string | Uint8Array, model: ModelConfig, inputs: ParityInputs): Promise<GeneratorRun & { inputs: unknown[]; outputs: unknown[] }> {
+export async function runOnnxGenerator(
+  modelPath: string | Uint8Array,
+  model: ModelConfig,
+  inputs: ParityInputs,
+): Promise<GeneratorRun & { inputs: unknown[]; outputs: unknown[] }> {
   const loaded = await loadSession(modelPath, { providers: ['cpu'] });
   try {
     const fetches = loaded.session.outputNames.includes('attention') ? ['image', 'attention'] : ['image'];
     const yy = BigInt64Array.from(Array.from(inputs.y, (v) => BigInt(v)));
-    const r = await runSession(loaded, { z: { data: inputs.z, dims: [inputs.batch, model.g.zDim] }, y: { data: yy, dims: [inputs.batch] } }, fetches);
-    return { image: r.outputs.image.data, attention: r.outputs.attention?.data, inputs: loaded.inputs, outputs: loaded.outputs };
+    const r = await runSession(
+      loaded,
+      { z: { data: inputs.z, dims: [inputs.batch, model.g.zDim] }, y: { data: yy, dims: [inputs.batch] } },
+      fetches,
+    );
+    return {
+      image: r.outputs.image.data,
+      attention: r.outputs.attention?.data,
+      inputs: loaded.inputs,
+      outputs: loaded.outputs,
+    };
   } finally {
     await releaseSession(loaded);
   }
@@ -117,25 +149,40 @@ export interface ParityResult {
 
 export class ParityError extends Error {
   override name = 'ParityError';
-  constructor(message: string, readonly result: ParityResult) {
+  constructor(
+    message: string,
+    readonly result: ParityResult,
+  ) {
     super(message);
   }
 }
 
 /** Compares ORT on the model file with the tfjs generator; throws ParityError beyond tolerance. */
-export async function checkParity(modelPath: string | Uint8Array, model: ModelConfig, gLayout: ParamLayout, sLayout: ParamLayout, weights: Float32Array, stats: Float32Array, tolerance = 1e-4): Promise<ParityResult> {
+export async function checkParity(
+  modelPath: string | Uint8Array,
+  model: ModelConfig,
+  gLayout: ParamLayout,
+  sLayout: ParamLayout,
+  weights: Float32Array,
+  stats: Float32Array,
+  tolerance = 1e-4,
+): Promise<ParityResult> {
   const inputs = parityInputs(model);
   const ref = await runTfjsGenerator(model, gLayout, sLayout, weights, stats, inputs);
   const ort = await runOnnxGenerator(modelPath, model, inputs);
   const result: ParityResult = {
     maxAbsImage: maxAbsDifference(ref.image, ort.image),
     maxAbsAttention: ref.attention && ort.attention ? maxAbsDifference(ref.attention, ort.attention) : null,
-    tolerance, batch: inputs.batch,
+    tolerance,
+    batch: inputs.batch,
   };
   const worst = Math.max(result.maxAbsImage, result.maxAbsAttention ?? 0);
   if (!(worst <= tolerance)) {
-    throw new ParityError(`export parity failed: ONNX Runtime vs tfjs EMA generator max |diff| image ${result.maxAbsImage.toExponential(3)}`
-      + `${result.maxAbsAttention !== null ? `, attention ${result.maxAbsAttention.toExponential(3)}` : ''} > tolerance ${tolerance}`, result);
+    throw new ParityError(
+      `export parity failed: ONNX Runtime vs tfjs EMA generator max |diff| image ${result.maxAbsImage.toExponential(3)}` +
+        `${result.maxAbsAttention !== null ? `, attention ${result.maxAbsAttention.toExponential(3)}` : ''} > tolerance ${tolerance}`,
+      result,
+    );
   }
   return result;
 }
@@ -156,22 +203,61 @@ export interface ExportOptions {
  * generator.onnx, then moves generator.onnx and model.json into `outDir` (other files there, such as
  * eval caches, are left alone). Nothing is changed in `outDir` when parity fails.
  */
-export async function exportModelDirectory(outDir: string, model: ModelConfig, gLayout: ParamLayout, sLayout: ParamLayout, weights: Float32Array, stats: Float32Array, opts: ExportOptions): Promise<{ written: WrittenModel; parity: ParityResult }> {
+export async function exportModelDirectory(
+  outDir: string,
+  model: ModelConfig,
+  gLayout: ParamLayout,
+  sLayout: ParamLayout,
+  weights: Float32Array,
+  stats: Float32Array,
+  opts: ExportOptions,
+): Promise<{ written: WrittenModel; parity: ParityResult }> {
   const graphWeights = toGraphWeights(model, gLayout, sLayout, weights, stats);
   const tmp = `${outDir.replace(/[\\/]+$/, '')}.tmp-export-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   try {
     const draft = await writeModelDirectory(tmp, model.g, graphWeights, {
-      name: opts.name, version: opts.version, classes: opts.classes, untrained: false, description: opts.description, provenance: opts.provenance,
+      name: opts.name,
+      version: opts.version,
+      classes: opts.classes,
+      untrained: false,
+      description: opts.description,
+      provenance: opts.provenance,
     });
-    const parity = await checkParity(draft.modelPath, model, gLayout, sLayout, opts.referenceWeights ?? weights, stats, opts.tolerance ?? 1e-4);
+    const parity = await checkParity(
+      draft.modelPath,
+      model,
+      gLayout,
+      sLayout,
+      opts.referenceWeights ?? weights,
+      stats,
+      opts.tolerance ?? 1e-4,
+    );
     // record the parity numbers in the manifest before it is moved into place
-    const manifest = { ...draft.manifest, provenance: { ...(draft.manifest.provenance ?? {}), export_parity: { max_abs_image: parity.maxAbsImage, max_abs_attention: parity.maxAbsAttention, tolerance: parity.tolerance, batch: parity.batch, runtime: 'onnxruntime-node cpu vs tfjs' } } };
+    const manifest = {
+      ...draft.manifest,
+      provenance: {
+        ...(draft.manifest.provenance ?? {}),
+        export_parity: {
+          max_abs_image: parity.maxAbsImage,
+          max_abs_attention: parity.maxAbsAttention,
+          tolerance: parity.tolerance,
+          batch: parity.batch,
+          runtime: 'onnxruntime-node cpu vs tfjs',
+        },
+      },
+    };
     await writeFile(draft.manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
     await mkdir(outDir, { recursive: true });
     await rename(draft.modelPath, path.join(outDir, MODEL_FILE));
     await rename(draft.manifestPath, path.join(outDir, MANIFEST_FILE));
-    const written: WrittenModel = { ...draft, dir: outDir, modelPath: path.join(outDir, MODEL_FILE), manifestPath: path.join(outDir, MANIFEST_FILE), manifest };
+    const written: WrittenModel = {
+      ...draft,
+      dir: outDir,
+      modelPath: path.join(outDir, MODEL_FILE),
+      manifestPath: path.join(outDir, MANIFEST_FILE),
+      manifest,
+    };
     return { written, parity };
   } finally {
     await rm(tmp, { recursive: true, force: true });

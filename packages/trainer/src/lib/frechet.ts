@@ -8,12 +8,18 @@
  * Jacobi eigensolver in float64.
  */
 
-export interface Gaussian { mean: Float64Array; cov: Float64Array; dim: number; count: number }
+export interface Gaussian {
+  mean: Float64Array;
+  cov: Float64Array;
+  dim: number;
+  count: number;
+}
 
 /** Mean and (unbiased) covariance of `count` row-major feature vectors of length dim. */
 export function fitGaussian(features: Float32Array | Float64Array, dim: number): Gaussian {
   const count = features.length / dim;
-  if (!Number.isInteger(count) || count < 2) throw new Error(`need at least 2 feature vectors of length ${dim}, got ${features.length / dim}`);
+  if (!Number.isInteger(count) || count < 2)
+    throw new Error(`need at least 2 feature vectors of length ${dim}, got ${features.length / dim}`);
   const mean = new Float64Array(dim);
   for (let n = 0; n < count; n++) for (let i = 0; i < dim; i++) mean[i] += features[n * dim + i];
   for (let i = 0; i < dim; i++) mean[i] /= count;
@@ -38,7 +44,11 @@ export function fitGaussian(features: Float32Array | Float64Array, dim: number):
 }
 
 /** Eigen-decomposition of a symmetric matrix (cyclic Jacobi): values and row-major eigenvectors (columns). */
-export function symmetricEigen(matrix: Float64Array, n: number, maxSweeps = 100): { values: Float64Array; vectors: Float64Array } {
+export function symmetricEigen(
+  matrix: Float64Array,
+  n: number,
+  maxSweeps = 100,
+): { values: Float64Array; vectors: Float64Array } {
   const a = Float64Array.from(matrix);
   const v = new Float64Array(n * n);
   for (let i = 0; i < n; i++) v[i * n + i] = 1;
@@ -126,11 +136,12 @@ export function frechetDistance(g1: Gaussian, g2: Gaussian): number {
   }
   const s1h = sqrtPsd(g1.cov, n);
   const inner = matmul(matmul(s1h, g2.cov, n), s1h, n);
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
-    const v = (inner[i * n + j] + inner[j * n + i]) / 2;
-    inner[i * n + j] = v;
-    inner[j * n + i] = v;
-  }
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++) {
+      const v = (inner[i * n + j] + inner[j * n + i]) / 2;
+      inner[i * n + j] = v;
+      inner[j * n + i] = v;
+    }
   const { values } = symmetricEigen(inner, n);
   let trSqrt = 0;
   for (const v of values) trSqrt += Math.sqrt(Math.max(v, 0));

@@ -14,7 +14,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { SaganGeneratorConfig } from '@sagan-serve/model-contract/sagan-graph';
-import { condBatchNorm, condBatchNormInference, conv, conv1x1, filled, selfAttention, upsample2x, type BatchStats } from './layers.js';
+import {
+  condBatchNorm,
+  condBatchNormInference,
+  conv,
+  conv1x1,
+  filled,
+  selfAttention,
+  upsample2x,
+  type BatchStats,
+} from './layers.js';
 import { resolveGenerator } from './model-config.js';
 import { ParamLayout, type ParamSpec } from './params.js';
 
@@ -68,7 +77,10 @@ export function generatorBatchNorms(config: SaganGeneratorConfig): { prefix: str
   const c = resolveGenerator(config);
   const out: { prefix: string; channels: number }[] = [];
   for (let i = 0; i < c.blockCount; i++) {
-    out.push({ prefix: `blocks.${i}.bn1`, channels: c.channels[i] }, { prefix: `blocks.${i}.bn2`, channels: c.channels[i + 1] });
+    out.push(
+      { prefix: `blocks.${i}.bn1`, channels: c.channels[i] },
+      { prefix: `blocks.${i}.bn2`, channels: c.channels[i + 1] },
+    );
   }
   out.push({ prefix: 'out_bn', channels: c.channels[c.channels.length - 1] });
   return out;
@@ -88,8 +100,7 @@ export function statsLayout(config: SaganGeneratorConfig): ParamLayout {
 }
 
 export type GeneratorMode =
-  | { training: true; stats?: BatchStats[] }
-  | { training: false; running: Record<string, tf.Tensor> };
+  { training: true; stats?: BatchStats[] } | { training: false; running: Record<string, tf.Tensor> };
 
 export interface GeneratorOutput {
   image: tf.Tensor4D; // [b, S, S, 3], tanh
@@ -97,13 +108,28 @@ export interface GeneratorOutput {
 }
 
 /** G forward. `w` = named (already normalised) weights; onehot [b, K]. */
-export function generatorForward(config: SaganGeneratorConfig, w: Record<string, tf.Tensor>, z: tf.Tensor2D, onehot: tf.Tensor2D, mode: GeneratorMode): GeneratorOutput {
+export function generatorForward(
+  config: SaganGeneratorConfig,
+  w: Record<string, tf.Tensor>,
+  z: tf.Tensor2D,
+  onehot: tf.Tensor2D,
+  mode: GeneratorMode,
+): GeneratorOutput {
   const c = resolveGenerator(config);
   const b = z.shape[0];
   const eps = c.bnEpsilon;
   const bn = (x: tf.Tensor4D, prefix: string, table: tf.Tensor2D, relu: boolean): tf.Tensor4D => {
     if (mode.training) return condBatchNorm(x, table, w[`${prefix}.gamma`], w[`${prefix}.beta`], eps, relu, mode.stats);
-    return condBatchNormInference(x, table, w[`${prefix}.gamma`], w[`${prefix}.beta`], mode.running[`${prefix}.mean`], mode.running[`${prefix}.var`], eps, relu);
+    return condBatchNormInference(
+      x,
+      table,
+      w[`${prefix}.gamma`],
+      w[`${prefix}.beta`],
+      mode.running[`${prefix}.mean`],
+      mode.running[`${prefix}.var`],
+      eps,
+      relu,
+    );
   };
   const lin = tf.fused.matMul({ a: z, b: w['linear.weight'], bias: w['linear.bias'] });
   let x = tf.transpose(tf.reshape(lin, [b, c.channels[0], 4, 4]), [0, 2, 3, 1]) as tf.Tensor4D;
@@ -117,9 +143,18 @@ export function generatorForward(config: SaganGeneratorConfig, w: Record<string,
     const s = upsample2x(conv1x1(x, w[`${p}.shortcut.weight`], w[`${p}.shortcut.bias`]));
     x = tf.add(h, s);
     if (i === c.attentionBlock) {
-      const a = selfAttention(x, {
-        theta: w['attention.theta.weight'], phi: w['attention.phi.weight'], g: w['attention.g.weight'], o: w['attention.o.weight'], gamma: w['attention.gamma'],
-      }, c.poolKeys, !mode.training);
+      const a = selfAttention(
+        x,
+        {
+          theta: w['attention.theta.weight'],
+          phi: w['attention.phi.weight'],
+          g: w['attention.g.weight'],
+          o: w['attention.o.weight'],
+          gamma: w['attention.gamma'],
+        },
+        c.poolKeys,
+        !mode.training,
+      );
       x = a.out;
       attention = a.attention;
     }

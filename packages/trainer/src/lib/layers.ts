@@ -13,7 +13,12 @@
  *   1x1 out conv, y = x + gamma * o (tfjs's gradients of these standard ops).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CONDITIONAL_BATCH_NORM, CONDITIONAL_BATCH_NORM_GRAD, SOFTMAX_ATTENTION, SOFTMAX_ATTENTION_GRAD } from '@sagan-serve/tfjs-backend-torch/kernel-names';
+import {
+  CONDITIONAL_BATCH_NORM,
+  CONDITIONAL_BATCH_NORM_GRAD,
+  SOFTMAX_ATTENTION,
+  SOFTMAX_ATTENTION_GRAD,
+} from '@sagan-serve/tfjs-backend-torch/kernel-names';
 import { backendHasKernel } from './backend.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -22,7 +27,9 @@ import { backendHasKernel } from './backend.js';
 export type GradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 
 /** tf.customGrad with typed inputs: f(inputs, save) -> { value, gradFunc } (one gradient per input). */
-export function customOp(f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: GradFunc }): (...inputs: tf.Tensor[]) => tf.Tensor {
+export function customOp(
+  f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: GradFunc },
+): (...inputs: tf.Tensor[]) => tf.Tensor {
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     return f(args.slice(0, -1) as tf.Tensor[], save);
@@ -87,7 +94,12 @@ export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
 // convolution helpers
 
 /** Conv with 'same' padding, stride 1, optional bias and fused ReLU. */
-export function conv(x: tf.Tensor4D, filter: tf.Tensor, bias?: tf.Tensor, activation: 'linear' | 'relu' = 'linear'): tf.Tensor4D {
+export function conv(
+  x: tf.Tensor4D,
+  filter: tf.Tensor,
+  bias?: tf.Tensor,
+  activation: 'linear' | 'relu' = 'linear',
+): tf.Tensor4D {
   return tf.fused.conv2d({ x, filter: filter as tf.Tensor4D, strides: 1, pad: 'same', bias, activation });
 }
 
@@ -102,7 +114,10 @@ export function conv1x1(x: tf.Tensor4D, filter: tf.Tensor, bias?: tf.Tensor): tf
 /** Sum over the spatial axes of NHWC x -> [b, C] (a batched matmul with ones; no transpose). */
 export function spatialSum(x: tf.Tensor4D): tf.Tensor2D {
   const [b, h, w, c] = x.shape;
-  return tf.reshape(tf.matMul(filled([1, 1, h * w], 1) as tf.Tensor3D, tf.reshape(x, [b, h * w, c]) as tf.Tensor3D), [b, c]);
+  return tf.reshape(tf.matMul(filled([1, 1, h * w], 1) as tf.Tensor3D, tf.reshape(x, [b, h * w, c]) as tf.Tensor3D), [
+    b,
+    c,
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -120,8 +135,17 @@ export interface BatchStats {
  * onehot [b, K] (K = 1 with a ones column for plain BN); then ReLU when `relu`.
  * When `stats` is given, the batch mean and variance are pushed to it (kept tensors).
  */
-export function condBatchNorm(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, eps: number, relu: boolean, stats?: BatchStats[]): tf.Tensor4D {
-  if (backendHasKernel(CONDITIONAL_BATCH_NORM) && backendHasKernel(CONDITIONAL_BATCH_NORM_GRAD)) return condBatchNormFused(x, onehot, gain, bias, eps, relu, stats);
+export function condBatchNorm(
+  x: tf.Tensor4D,
+  onehot: tf.Tensor2D,
+  gain: tf.Tensor,
+  bias: tf.Tensor,
+  eps: number,
+  relu: boolean,
+  stats?: BatchStats[],
+): tf.Tensor4D {
+  if (backendHasKernel(CONDITIONAL_BATCH_NORM) && backendHasKernel(CONDITIONAL_BATCH_NORM_GRAD))
+    return condBatchNormFused(x, onehot, gain, bias, eps, relu, stats);
   return condBatchNormComposed(x, onehot, gain, bias, eps, relu, stats);
 }
 
@@ -129,19 +153,35 @@ export function condBatchNorm(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Tens
  * The same layer on a backend with ConditionalBatchNorm kernels (torch): one reduction and one
  * normalising pass each way instead of the composition's matrix products with ones.
  */
-function condBatchNormFused(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, eps: number, relu: boolean, stats?: BatchStats[]): tf.Tensor4D {
+function condBatchNormFused(
+  x: tf.Tensor4D,
+  onehot: tf.Tensor2D,
+  gain: tf.Tensor,
+  bias: tf.Tensor,
+  eps: number,
+  relu: boolean,
+  stats?: BatchStats[],
+): tf.Tensor4D {
   const c = x.shape[3];
   const k = onehot.shape[1];
   const op = customOp(([xIn, gIn, bIn], save) => {
     const gy = tf.matMul(onehot, gIn); // [b, C]
     const by = tf.matMul(onehot, bIn);
-    const [y, mean, variance, rstd] = tf.engine().runKernel(CONDITIONAL_BATCH_NORM, { x: xIn, gain: gy, bias: by }, { epsilon: eps, relu }) as tf.Tensor[];
+    const [y, mean, variance, rstd] = tf
+      .engine()
+      .runKernel(CONDITIONAL_BATCH_NORM, { x: xIn, gain: gy, bias: by }, { epsilon: eps, relu }) as tf.Tensor[];
     if (stats) stats.push({ mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D });
     save([xIn, y, mean, rstd, gy]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, [sx, sy, sm, sr, sgy]: tf.Tensor[]) => {
-        const [dx, sg, sgx] = tf.engine().runKernel(CONDITIONAL_BATCH_NORM_GRAD, { dy, x: sx, y: sy, mean: sm, rstd: sr, gain: sgy }, { relu }) as tf.Tensor[];
+        const [dx, sg, sgx] = tf
+          .engine()
+          .runKernel(
+            CONDITIONAL_BATCH_NORM_GRAD,
+            { dy, x: sx, y: sy, mean: sm, rstd: sr, gain: sgy },
+            { relu },
+          ) as tf.Tensor[];
         return [dx, tf.matMul(onehot, sgx, true, false), tf.matMul(onehot, sg, true, false)];
       },
     };
@@ -149,7 +189,15 @@ function condBatchNormFused(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Tensor
   return op(x, tf.reshape(gain, [k, c]), tf.reshape(bias, [k, c])) as tf.Tensor4D;
 }
 
-function condBatchNormComposed(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, eps: number, relu: boolean, stats?: BatchStats[]): tf.Tensor4D {
+function condBatchNormComposed(
+  x: tf.Tensor4D,
+  onehot: tf.Tensor2D,
+  gain: tf.Tensor,
+  bias: tf.Tensor,
+  eps: number,
+  relu: boolean,
+  stats?: BatchStats[],
+): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   const n = b * h * w;
   const hw = h * w;
@@ -163,7 +211,10 @@ function condBatchNormComposed(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Ten
     const gy = tf.matMul(onehot, gIn); // [b, C]
     const by = tf.matMul(onehot, bIn); // [b, C]
     const scale = tf.mul(gy, rstd); // [b, C]
-    let out = tf.add(tf.mul(tf.reshape(xc, [b, hw, c]), tf.reshape(scale, [b, 1, c])), tf.reshape(by, [b, 1, c])) as tf.Tensor3D;
+    let out = tf.add(
+      tf.mul(tf.reshape(xc, [b, hw, c]), tf.reshape(scale, [b, 1, c])),
+      tf.reshape(by, [b, 1, c]),
+    ) as tf.Tensor3D;
     if (relu) out = tf.relu(out);
     if (stats) stats.push({ mean: tf.keep(tf.reshape(mean, [c])), variance: tf.keep(tf.reshape(variance, [c])) });
     save(relu ? [xc, rstd, gy, out] : [xc, rstd, gy]);
@@ -196,7 +247,16 @@ function condBatchNormComposed(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Ten
  * Inference-mode conditional batch norm with running statistics (what the ONNX graph computes):
  * y = x * gain[y] / sqrt(var + eps) + (bias[y] - mean * gain[y] / sqrt(var + eps)); then ReLU.
  */
-export function condBatchNormInference(x: tf.Tensor4D, onehot: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, eps: number, relu: boolean): tf.Tensor4D {
+export function condBatchNormInference(
+  x: tf.Tensor4D,
+  onehot: tf.Tensor2D,
+  gain: tf.Tensor,
+  bias: tf.Tensor,
+  mean: tf.Tensor,
+  variance: tf.Tensor,
+  eps: number,
+  relu: boolean,
+): tf.Tensor4D {
   const [b, , , c] = x.shape;
   const k = onehot.shape[1];
   const rstd = tf.rsqrt(tf.add(tf.reshape(variance, [1, c]), eps));
@@ -218,7 +278,9 @@ const fusedAttention = customOp(([theta, phi, value], save) => {
   return {
     value: o,
     gradFunc: (dy: tf.Tensor, [q, k, v, weights]: tf.Tensor[]) =>
-      tf.engine().runKernel(SOFTMAX_ATTENTION_GRAD, { dOut: dy, weights, query: q, key: k, value: v }, {}) as tf.Tensor[],
+      tf
+        .engine()
+        .runKernel(SOFTMAX_ATTENTION_GRAD, { dOut: dy, weights, query: q, key: k, value: v }, {}) as tf.Tensor[],
   };
 });
 
@@ -227,10 +289,17 @@ const fusedAttention = customOp(([theta, phi, value], save) => {
  * SoftmaxAttention kernels (torch) that is one fused kernel each way (the inner dimension C/8 is too
  * small for batched GEMMs to run well); elsewhere tfjs's matMul + softmax + matMul.
  */
-function attend(theta: tf.Tensor3D, phi: tf.Tensor3D, value: tf.Tensor3D, withMap: boolean): { o: tf.Tensor3D; attention?: tf.Tensor3D } {
+function attend(
+  theta: tf.Tensor3D,
+  phi: tf.Tensor3D,
+  value: tf.Tensor3D,
+  withMap: boolean,
+): { o: tf.Tensor3D; attention?: tf.Tensor3D } {
   if (backendHasKernel(SOFTMAX_ATTENTION) && backendHasKernel(SOFTMAX_ATTENTION_GRAD)) {
     if (!withMap) return { o: fusedAttention(theta, phi, value) as tf.Tensor3D };
-    const [o, attention] = tf.engine().runKernel(SOFTMAX_ATTENTION, { query: theta, key: phi, value }, {}) as tf.Tensor3D[];
+    const [o, attention] = tf
+      .engine()
+      .runKernel(SOFTMAX_ATTENTION, { query: theta, key: phi, value }, {}) as tf.Tensor3D[];
     return { o, attention };
   }
   const attention = tf.softmax(tf.matMul(theta, phi, false, true)) as tf.Tensor3D;
@@ -250,7 +319,12 @@ export interface AttentionWeights {
  * Returns the output and, when `withMap` (or when the backend computes it anyway), the attention map
  * [b, N, M] (softmax over keys).
  */
-export function selfAttention(x: tf.Tensor4D, wt: AttentionWeights, poolKeys: boolean, withMap = false): { out: tf.Tensor4D; attention?: tf.Tensor3D } {
+export function selfAttention(
+  x: tf.Tensor4D,
+  wt: AttentionWeights,
+  poolKeys: boolean,
+  withMap = false,
+): { out: tf.Tensor4D; attention?: tf.Tensor3D } {
   const [b, h, w, c] = x.shape;
   const c8 = c / 8;
   const c2 = c / 2;

@@ -3,7 +3,12 @@
  * SaganGeneratorConfig (same channel layout, same attention placement, same weight names), the
  * discriminator mirrors the released SAGAN / BigGAN discriminators.
  */
-import { estimateFlops, resolveConfig, type ResolvedSaganConfig, type SaganGeneratorConfig } from '@sagan-serve/model-contract/sagan-graph';
+import {
+  estimateFlops,
+  resolveConfig,
+  type ResolvedSaganConfig,
+  type SaganGeneratorConfig,
+} from '@sagan-serve/model-contract/sagan-graph';
 
 export interface DiscriminatorConfig {
   imageSize: number;
@@ -62,24 +67,33 @@ export function makeModelConfig(o: ModelOptions): ModelConfig {
   const gWidth = o.gWidth ?? 32;
   const poolKeys = o.poolKeys ?? true;
   const g: SaganGeneratorConfig = {
-    imageSize: o.imageSize, zDim: o.zDim ?? 128, width: gWidth, numClasses: o.numClasses,
+    imageSize: o.imageSize,
+    zDim: o.zDim ?? 128,
+    width: gWidth,
+    numClasses: o.numClasses,
     attentionResolution: o.gAttention === undefined ? defaultAttention(o.imageSize) : o.gAttention,
-    poolKeys, bnEpsilon: o.bnEpsilon ?? 1e-5,
+    poolKeys,
+    bnEpsilon: o.bnEpsilon ?? 1e-5,
     ...(o.gMultipliers ? { channelMultipliers: o.gMultipliers } : {}),
   };
   const def = D_DEFAULTS[o.imageSize];
   const mult = o.dMultipliers ?? def?.mult;
   const down = o.dDownsample ?? def?.down ?? (mult ? mult.map((_, i) => i < mult.length - 1) : undefined);
-  if (!mult || !down) throw new Error(`no default discriminator layout for image size ${o.imageSize}; give dMultipliers`);
+  if (!mult || !down)
+    throw new Error(`no default discriminator layout for image size ${o.imageSize}; give dMultipliers`);
   const d: DiscriminatorConfig = {
-    imageSize: o.imageSize, width: o.dWidth ?? gWidth, numClasses: o.numClasses,
-    channelMultipliers: mult, downsample: down,
+    imageSize: o.imageSize,
+    width: o.dWidth ?? gWidth,
+    numClasses: o.numClasses,
+    channelMultipliers: mult,
+    downsample: down,
     attentionResolution: o.dAttention === undefined ? defaultAttention(o.imageSize) : o.dAttention,
     poolKeys,
   };
   resolveConfig(g); // validates (throws with the offending field)
   resolveDiscriminator(d);
-  if (g.imageSize !== d.imageSize || g.numClasses !== d.numClasses) throw new Error('G and D disagree on image size or classes');
+  if (g.imageSize !== d.imageSize || g.numClasses !== d.numClasses)
+    throw new Error('G and D disagree on image size or classes');
   return { g, d };
 }
 
@@ -96,7 +110,8 @@ export interface ResolvedDiscriminator extends DiscriminatorConfig {
 export function resolveDiscriminator(d: DiscriminatorConfig): ResolvedDiscriminator {
   const n = d.channelMultipliers.length;
   if (n < 1) throw new Error('discriminator needs at least one block');
-  if (d.downsample.length !== n) throw new Error(`discriminator: ${n} channel multipliers but ${d.downsample.length} downsample flags`);
+  if (d.downsample.length !== n)
+    throw new Error(`discriminator: ${n} channel multipliers but ${d.downsample.length} downsample flags`);
   const outChannels = d.channelMultipliers.map((m) => m * d.width);
   const inChannels = [3, ...outChannels.slice(0, -1)];
   const sides: number[] = [];
@@ -111,10 +126,14 @@ export function resolveDiscriminator(d: DiscriminatorConfig): ResolvedDiscrimina
   let attentionBlock = -1;
   if (d.attentionResolution !== null) {
     attentionBlock = sides.indexOf(d.attentionResolution);
-    if (attentionBlock < 0) throw new Error(`discriminator: attention side must be one of ${[...new Set(sides)].join(', ')} or null, got ${d.attentionResolution}`);
+    if (attentionBlock < 0)
+      throw new Error(
+        `discriminator: attention side must be one of ${[...new Set(sides)].join(', ')} or null, got ${d.attentionResolution}`,
+      );
     const ch = outChannels[attentionBlock];
     if (ch % 8 !== 0) throw new Error(`discriminator: attention needs channels divisible by 8, got ${ch}`);
-    if (d.poolKeys && d.attentionResolution % 2 !== 0) throw new Error('discriminator: pooled attention needs an even side');
+    if (d.poolKeys && d.attentionResolution % 2 !== 0)
+      throw new Error('discriminator: pooled attention needs an even side');
   }
   return { ...d, inChannels, outChannels, sides, attentionBlock };
 }
@@ -139,7 +158,12 @@ export function estimateDiscriminatorFlops(config: DiscriminatorConfig): number 
     if (i === d.attentionBlock) {
       const n = out * out;
       const m = d.poolKeys ? n / 4 : n;
-      macs += n * cout * (cout / 8) * 2 + n * cout * (cout / 2) + n * (cout / 2) * cout + n * m * (cout / 8) + n * m * (cout / 2);
+      macs +=
+        n * cout * (cout / 8) * 2 +
+        n * cout * (cout / 2) +
+        n * (cout / 2) * cout +
+        n * m * (cout / 8) +
+        n * m * (cout / 2);
     }
     side = out;
   });

@@ -30,7 +30,7 @@ export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) 
 
 /** A non-trainable 1-D variable holding `values` (or `size` zeros); no stray initial-value tensor. */
 export function flatVariable(values: Float32Array | number): tf.Variable<tf.Rank.R1> {
-  const t = typeof values === 'number' ? tf.zeros([values]) as tf.Tensor1D : tf.tensor1d(values);
+  const t = typeof values === 'number' ? (tf.zeros([values]) as tf.Tensor1D) : tf.tensor1d(values);
   const v = tf.variable(t, false);
   t.dispose();
   return v;
@@ -109,7 +109,8 @@ export class ParamLayout {
 
   /** Named views into a host copy of the flat buffer (no copies). */
   view(flat: Float32Array): Record<string, Float32Array> {
-    if (flat.length !== this.total) throw new Error(`flat buffer has ${flat.length} values, layout needs ${this.total}`);
+    if (flat.length !== this.total)
+      throw new Error(`flat buffer has ${flat.length} values, layout needs ${this.total}`);
     const out: Record<string, Float32Array> = {};
     this.specs.forEach((s, i) => {
       out[s.name] = flat.subarray(this.offsets[i], this.offsets[i] + this.sizes[i]);
@@ -139,12 +140,18 @@ export class ParamLayout {
     return flat;
   }
 
-  private fillInitial(scheme: InitScheme, rng: Rng, ortho: (rows: number, cols: number, target: Float32Array) => void): Float32Array {
+  private fillInitial(
+    scheme: InitScheme,
+    rng: Rng,
+    ortho: (rows: number, cols: number, target: Float32Array) => void,
+  ): Float32Array {
     const flat = new Float32Array(this.total);
     this.specs.forEach((s, i) => {
       const out = flat.subarray(this.offsets[i], this.offsets[i] + this.sizes[i]);
       switch (s.kind) {
-        case 'bias': case 'bn_bias': case 'attn_gamma':
+        case 'bias':
+        case 'bn_bias':
+        case 'attn_gamma':
           break;
         case 'bn_gain':
           out.fill(1);
@@ -176,7 +183,14 @@ export function orthogonal(rows: number, cols: number, rng: Rng): Float32Array {
   return orthonormalize(rows, cols, rng.normal(m * n), m, n, tall);
 }
 
-function orthonormalize(rows: number, cols: number, gaussAll: Float32Array, m: number, n: number, tall: boolean): Float32Array {
+function orthonormalize(
+  rows: number,
+  cols: number,
+  gaussAll: Float32Array,
+  m: number,
+  n: number,
+  tall: boolean,
+): Float32Array {
   const vecs: Float64Array[] = [];
   for (let j = 0; j < n; j++) {
     const v = Float64Array.from(gaussAll.subarray(j * m, (j + 1) * m));
@@ -211,7 +225,12 @@ function orthonormalize(rows: number, cols: number, gaussAll: Float32Array, m: n
  * off the previous ones with two tfjs matmul passes, then orthonormalised in float64 JavaScript.
  * Returned in the [rows, cols] row-major layout of `orthogonal`.
  */
-export async function orthogonalBlocked(rows: number, cols: number, gauss: Float32Array, block = 64): Promise<Float32Array> {
+export async function orthogonalBlocked(
+  rows: number,
+  cols: number,
+  gauss: Float32Array,
+  block = 64,
+): Promise<Float32Array> {
   const tall = rows >= cols;
   const m = tall ? rows : cols;
   const n = tall ? cols : rows;
@@ -232,7 +251,7 @@ export async function orthogonalBlocked(rows: number, cols: number, gauss: Float
     const local = orthonormalizeColumns(host, m, b);
     q.set(local, start * m);
     const add = tf.tensor2d(local, [b, m]);
-    const merged = Q ? tf.concat([Q, add]) as tf.Tensor2D : add;
+    const merged = Q ? (tf.concat([Q, add]) as tf.Tensor2D) : add;
     if (Q) {
       Q.dispose();
       add.dispose();

@@ -32,9 +32,14 @@ export async function writeSampleGrid(trainer: Trainer, file: string, perClass =
   const plane = 3 * imageSize * imageSize;
   for (let start = 0; start < inputs.batch; start += chunk) {
     const n = Math.min(chunk, inputs.batch - start);
-    const part: ParityInputs = { z: inputs.z.subarray(start * zDim, (start + n) * zDim), y: inputs.y.subarray(start, start + n), batch: n };
+    const part: ParityInputs = {
+      z: inputs.z.subarray(start * zDim, (start + n) * zDim),
+      y: inputs.y.subarray(start, start + n),
+      batch: n,
+    };
     const out = await runTfjsGenerator(trainer.model, trainer.gLayout, trainer.sLayout, weights, stats, part);
-    for (let i = 0; i < n; i++) tiles.push(toRgbBytes(out.image.subarray(i * plane, (i + 1) * plane), imageSize, [-1, 1]));
+    for (let i = 0; i < n; i++)
+      tiles.push(toRgbBytes(out.image.subarray(i * plane, (i + 1) * plane), imageSize, [-1, 1]));
   }
   const grid = composeGrid(tiles, imageSize, { columns: perClass, padding: 2 });
   const scale = imageSize < 64 ? Math.ceil(64 / imageSize) : 1;

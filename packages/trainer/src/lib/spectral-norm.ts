@@ -123,22 +123,34 @@ export class SpectralNorm {
   private us: tf.Tensor3D[];
   private readonly scaleOp: (theta: tf.Tensor1D, s: tf.Tensor1D, a: tf.Tensor1D, sigmaInv: tf.Tensor1D) => tf.Tensor1D;
 
-  constructor(readonly layout: ParamLayout, rng: Rng, opts: SpectralNormOptions = {}) {
+  constructor(
+    readonly layout: ParamLayout,
+    rng: Rng,
+    opts: SpectralNormOptions = {},
+  ) {
     const weights: SnWeight[] = [];
     for (const spec of layout.specs) {
       if (!spec.sn) continue;
       const [rows0, cols0] = matrixView(spec);
       const transposed = rows0 < cols0;
       weights.push({
-        name: spec.name, offset: layout.offset(spec.name), rows0, cols0, transposed,
-        rows: transposed ? cols0 : rows0, cols: transposed ? rows0 : cols0,
+        name: spec.name,
+        offset: layout.offset(spec.name),
+        rows0,
+        cols0,
+        transposed,
+        rows: transposed ? cols0 : rows0,
+        cols: transposed ? rows0 : cols0,
       });
     }
     this.total = layout.total;
     const groups = makeBuckets(weights, opts.slack ?? 2, opts.absoluteSlack ?? 2 ** 18);
     this.weights = groups.flat();
     const elemWeight = new Int32Array(this.total).fill(this.weights.length);
-    const padPositions = groups.reduce((sum, g) => sum + g.length * Math.max(...g.map((w) => w.rows)) * Math.max(...g.map((w) => w.cols)), 0);
+    const padPositions = groups.reduce(
+      (sum, g) => sum + g.length * Math.max(...g.map((w) => w.rows)) * Math.max(...g.map((w) => w.cols)),
+      0,
+    );
     this.paddedTotal = padPositions;
     const elemToPad = new Int32Array(this.total).fill(padPositions);
     this.buckets = [];
@@ -215,7 +227,7 @@ export class SpectralNorm {
         outers.push(tf.reshape(tf.matMul(v!, u, false, true), [-1]) as tf.Tensor1D);
         if (opts.update) newUs.push(tf.keep(u));
       });
-      const sigma = (sigmas.length === 1 ? sigmas[0] : tf.concat(sigmas));
+      const sigma = sigmas.length === 1 ? sigmas[0] : tf.concat(sigmas);
       const sigmaInv = tf.concat([tf.reciprocal(sigma), tf.ones([1])]) as tf.Tensor1D;
       const s = tf.gather(sigmaInv, this.elemWeight) as tf.Tensor1D;
       const a = tf.gather(tf.concat([...outers, tf.zeros([1])]), this.elemToPad) as tf.Tensor1D;
@@ -230,11 +242,17 @@ export class SpectralNorm {
 
   /** A forward-only normalisation from stored sigmas (bucket order); a = 0, so no gradient through it. */
   scaleFromSigma(sigma: Float32Array): SnScale {
-    if (sigma.length !== this.weights.length) throw new Error(`spectral norm: ${sigma.length} sigmas for ${this.weights.length} weights`);
+    if (sigma.length !== this.weights.length)
+      throw new Error(`spectral norm: ${sigma.length} sigmas for ${this.weights.length} weights`);
     return tf.tidy(() => {
       const sig = tf.tensor1d(sigma);
       const sigmaInv = tf.concat([tf.reciprocal(sig), tf.ones([1])]) as tf.Tensor1D;
-      return { s: tf.gather(sigmaInv, this.elemWeight) as tf.Tensor1D, a: tf.zeros([this.total]) as tf.Tensor1D, sigmaInv, sigma: sig };
+      return {
+        s: tf.gather(sigmaInv, this.elemWeight) as tf.Tensor1D,
+        a: tf.zeros([this.total]) as tf.Tensor1D,
+        sigmaInv,
+        sigma: sig,
+      };
     });
   }
 
@@ -252,7 +270,9 @@ export class SpectralNorm {
           gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
             const [xs] = saved;
             const t = tf.mul(dy, xs);
-            const sums = this.buckets.map((b) => tf.sum(tf.reshape(tf.gather(t, b.padIdx), [b.members.length, b.R * b.C]), 1));
+            const sums = this.buckets.map((b) =>
+              tf.sum(tf.reshape(tf.gather(t, b.padIdx), [b.members.length, b.R * b.C]), 1),
+            );
             const perWeight = tf.concat([...sums, tf.zeros([1])]);
             const coef = tf.mul(perWeight, tf.square(sigmaInv));
             const corr = tf.mul(a, tf.gather(coef, this.elemWeight));
@@ -270,9 +290,11 @@ export class SpectralNorm {
   }
 
   importU(values: Float32Array[]): void {
-    if (values.length !== this.buckets.length) throw new Error(`spectral norm state has ${values.length} u buffers, expected ${this.buckets.length}`);
+    if (values.length !== this.buckets.length)
+      throw new Error(`spectral norm state has ${values.length} u buffers, expected ${this.buckets.length}`);
     const next = this.buckets.map((b, i) => {
-      if (values[i].length !== b.members.length * b.C) throw new Error(`spectral norm u ${i} has ${values[i].length} values, expected ${b.members.length * b.C}`);
+      if (values[i].length !== b.members.length * b.C)
+        throw new Error(`spectral norm u ${i} has ${values[i].length} values, expected ${b.members.length * b.C}`);
       return tf.keep(tf.tensor3d(values[i], [b.members.length, b.C, 1]));
     });
     tf.dispose(this.us);

@@ -7,7 +7,11 @@ import type { BatchSource } from './trainer.js';
 
 export class SyntheticSource implements BatchSource {
   private drawn = 0;
-  constructor(readonly imageSize: number, readonly numClasses: number, private readonly seed = 0) {}
+  constructor(
+    readonly imageSize: number,
+    readonly numClasses: number,
+    private readonly seed = 0,
+  ) {}
 
   next(batch: number, rng: Rng): { images: Float32Array; labels: Int32Array } {
     const S = this.imageSize;

@@ -44,8 +44,19 @@ export interface TrainHyper {
 }
 
 export const DEFAULT_HYPER: TrainHyper = {
-  batch: 64, lrD: 4e-4, lrG: 1e-4, beta1: 0, beta2: 0.9, adamEps: 1e-8, nDis: 1,
-  emaDecay: 0.999, emaStart: 1000, bnMomentum: 0.1, augment: [], init: 'ortho', seed: 0,
+  batch: 64,
+  lrD: 4e-4,
+  lrG: 1e-4,
+  beta1: 0,
+  beta2: 0.9,
+  adamEps: 1e-8,
+  nDis: 1,
+  emaDecay: 0.999,
+  emaStart: 1000,
+  bnMomentum: 0.1,
+  augment: [],
+  init: 'ortho',
+  seed: 0,
 };
 
 /** Where real batches come from (data.ts: the decoded dataset; tests: synthetic). */
@@ -100,15 +111,28 @@ export class Trainer {
    * `initial`: flat initial values of G and D (Trainer.create computes them on the backend; a trainer
    * that is about to load a checkpoint passes 'none'); default: computed here in JavaScript.
    */
-  constructor(readonly model: ModelConfig, readonly hyper: TrainHyper, readonly source: BatchSource, initial?: { g: Float32Array; d: Float32Array } | 'none') {
-    if (source.imageSize !== model.g.imageSize) throw new Error(`data is ${source.imageSize}px, model is ${model.g.imageSize}px`);
-    if (source.numClasses !== model.g.numClasses) throw new Error(`data has ${source.numClasses} classes, model has ${model.g.numClasses}`);
+  constructor(
+    readonly model: ModelConfig,
+    readonly hyper: TrainHyper,
+    readonly source: BatchSource,
+    initial?: { g: Float32Array; d: Float32Array } | 'none',
+  ) {
+    if (source.imageSize !== model.g.imageSize)
+      throw new Error(`data is ${source.imageSize}px, model is ${model.g.imageSize}px`);
+    if (source.numClasses !== model.g.numClasses)
+      throw new Error(`data has ${source.numClasses} classes, model has ${model.g.numClasses}`);
     this.gLayout = new ParamLayout(generatorParamSpecs(model.g));
     this.dLayout = new ParamLayout(discriminatorParamSpecs(model.d));
     this.sLayout = statsLayout(model.g);
     const initRng = new Rng(mixSeed(hyper.seed, 0x1a17));
-    const g0 = initial === 'none' ? new Float32Array(this.gLayout.total) : initial?.g ?? this.gLayout.initialValues(hyper.init, initRng);
-    const d0 = initial === 'none' ? new Float32Array(this.dLayout.total) : initial?.d ?? this.dLayout.initialValues(hyper.init, initRng);
+    const g0 =
+      initial === 'none'
+        ? new Float32Array(this.gLayout.total)
+        : (initial?.g ?? this.gLayout.initialValues(hyper.init, initRng));
+    const d0 =
+      initial === 'none'
+        ? new Float32Array(this.dLayout.total)
+        : (initial?.d ?? this.dLayout.initialValues(hyper.init, initRng));
     this.thetaG = flatVariable(g0);
     this.thetaD = flatVariable(d0);
     this.emaG = flatVariable(g0);
@@ -129,7 +153,12 @@ export class Trainer {
    * A trainer whose large orthogonal initial matrices are made on the active backend (fast on a GPU);
    * with `restoring`, initialisation is skipped (a checkpoint is loaded next).
    */
-  static async create(model: ModelConfig, hyper: TrainHyper, source: BatchSource, opts: { restoring?: boolean } = {}): Promise<Trainer> {
+  static async create(
+    model: ModelConfig,
+    hyper: TrainHyper,
+    source: BatchSource,
+    opts: { restoring?: boolean } = {},
+  ): Promise<Trainer> {
     if (opts.restoring) return new Trainer(model, hyper, source, 'none');
     const gLayout = new ParamLayout(generatorParamSpecs(model.g));
     const dLayout = new ParamLayout(discriminatorParamSpecs(model.d));
@@ -153,7 +182,10 @@ export class Trainer {
   }
 
   /** As trainStep, but hands back the losses as a kept [4] tensor (lossD, lossG, dReal, dFake) without reading it. */
-  async trainStepTensors(wantLosses: boolean, phase?: (name: 'data' | 'd_step' | 'g_step' | 'ema') => Promise<void>): Promise<tf.Tensor1D | undefined> {
+  async trainStepTensors(
+    wantLosses: boolean,
+    phase?: (name: 'data' | 'd_step' | 'g_step' | 'ema') => Promise<void>,
+  ): Promise<tf.Tensor1D | undefined> {
     const { batch, nDis } = this.hyper;
     let dOut: tf.Tensor1D | undefined;
     for (let k = 0; k < nDis; k++) {
@@ -176,7 +208,9 @@ export class Trainer {
     if (phase) await phase('ema');
     this.step += 1;
     if (!wantLosses) return undefined;
-    const out = tf.tidy(() => tf.concat([tf.slice(dOut!, [0], [1]), tf.reshape(gOut!, [1]), tf.slice(dOut!, [1], [2])]) as tf.Tensor1D);
+    const out = tf.tidy(
+      () => tf.concat([tf.slice(dOut!, [0], [1]), tf.reshape(gOut!, [1]), tf.slice(dOut!, [1], [2])]) as tf.Tensor1D,
+    );
     dOut?.dispose();
     gOut?.dispose();
     return out;
@@ -194,7 +228,16 @@ export class Trainer {
   }
 
   /** D loss (hinge) and its gradient w.r.t. D's flat buffer; call inside a tidy. */
-  private discriminatorGrad(realX: Float32Array, realY: Int32Array, z: Float32Array, fakeY: Int32Array, aug: AugmentParams | undefined, scaleD: SnScale, scaleG: SnScale, keepLogits: boolean): { value: tf.Scalar; grad: tf.Tensor1D; logits?: tf.Tensor1D } {
+  private discriminatorGrad(
+    realX: Float32Array,
+    realY: Int32Array,
+    z: Float32Array,
+    fakeY: Int32Array,
+    aug: AugmentParams | undefined,
+    scaleD: SnScale,
+    scaleG: SnScale,
+    keepLogits: boolean,
+  ): { value: tf.Scalar; grad: tf.Tensor1D; logits?: tf.Tensor1D } {
     const { batch } = this.hyper;
     const S = this.imageSize;
     const K = this.model.g.numClasses;
@@ -220,7 +263,14 @@ export class Trainer {
   }
 
   /** G loss (-mean D(G(z))) and its gradient w.r.t. G's flat buffer; call inside a tidy. */
-  private generatorGrad(z: Float32Array, y: Int32Array, aug: AugmentParams | undefined, scaleG: SnScale, scaleD: SnScale, stats?: BatchStats[]): { value: tf.Scalar; grad: tf.Tensor1D } {
+  private generatorGrad(
+    z: Float32Array,
+    y: Int32Array,
+    aug: AugmentParams | undefined,
+    scaleG: SnScale,
+    scaleD: SnScale,
+    stats?: BatchStats[],
+  ): { value: tf.Scalar; grad: tf.Tensor1D } {
     const { batch } = this.hyper;
     const wD = this.dLayout.split(tf.mul(this.thetaD, scaleD.s) as tf.Tensor1D);
     const zt = tf.tensor2d(z, [batch, this.model.g.zDim]);
@@ -233,12 +283,28 @@ export class Trainer {
     return { value, grad: grads[0] as tf.Tensor1D };
   }
 
-  private dStep(realX: Float32Array, realY: Int32Array, z: Float32Array, fakeY: Int32Array, aug: AugmentParams | undefined, wantLoss: boolean): tf.Tensor1D | undefined {
+  private dStep(
+    realX: Float32Array,
+    realY: Int32Array,
+    z: Float32Array,
+    fakeY: Int32Array,
+    aug: AugmentParams | undefined,
+    wantLoss: boolean,
+  ): tf.Tensor1D | undefined {
     disposeScale(this.scaleD);
     this.scaleD = this.snD.normalize(this.thetaD as tf.Tensor1D, { update: true });
     const scaleD = this.scaleD;
     return tf.tidy(() => {
-      const { value, grad, logits } = this.discriminatorGrad(realX, realY, z, fakeY, aug, scaleD, this.scaleG, wantLoss);
+      const { value, grad, logits } = this.discriminatorGrad(
+        realX,
+        realY,
+        z,
+        fakeY,
+        aug,
+        scaleD,
+        this.scaleG,
+        wantLoss,
+      );
       this.optD.apply(this.thetaD, grad);
       if (!wantLoss) return undefined;
       const [lr, lf] = tf.split(logits!, 2);
@@ -248,7 +314,12 @@ export class Trainer {
     });
   }
 
-  private gStep(z: Float32Array, y: Int32Array, aug: AugmentParams | undefined, wantLoss: boolean): tf.Scalar | undefined {
+  private gStep(
+    z: Float32Array,
+    y: Int32Array,
+    aug: AugmentParams | undefined,
+    wantLoss: boolean,
+  ): tf.Scalar | undefined {
     disposeScale(this.scaleG);
     this.scaleG = this.snG.normalize(this.thetaG as tf.Tensor1D, { update: true });
     const scaleG = this.scaleG;
@@ -269,12 +340,28 @@ export class Trainer {
    * Backend checks: the D and G losses and gradients for fixed inputs, from the current state, with
    * no update of anything (spectral norm from the stored u without updating it).
    */
-  async probeGradients(inputs: { realX: Float32Array; realY: Int32Array; z: Float32Array; fakeY: Int32Array; augment?: AugmentParams; augmentG?: AugmentParams }): Promise<{ dLoss: number; dGrad: Float32Array; gLoss: number; gGrad: Float32Array }> {
+  async probeGradients(inputs: {
+    realX: Float32Array;
+    realY: Int32Array;
+    z: Float32Array;
+    fakeY: Int32Array;
+    augment?: AugmentParams;
+    augmentG?: AugmentParams;
+  }): Promise<{ dLoss: number; dGrad: Float32Array; gLoss: number; gGrad: Float32Array }> {
     const scaleD = this.snD.normalize(this.thetaD as tf.Tensor1D, { update: false });
     const scaleG = this.snG.normalize(this.thetaG as tf.Tensor1D, { update: false });
     try {
       const d = tf.tidy(() => {
-        const r = this.discriminatorGrad(inputs.realX, inputs.realY, inputs.z, inputs.fakeY, inputs.augment, scaleD, scaleG, false);
+        const r = this.discriminatorGrad(
+          inputs.realX,
+          inputs.realY,
+          inputs.z,
+          inputs.fakeY,
+          inputs.augment,
+          scaleD,
+          scaleG,
+          false,
+        );
         return [r.value, r.grad];
       });
       const g = tf.tidy(() => {
@@ -282,7 +369,12 @@ export class Trainer {
         return [r.value, r.grad];
       });
       const read = async (t: tf.Tensor): Promise<Float32Array> => Float32Array.from(await t.data());
-      const out = { dLoss: (await read(d[0]))[0], dGrad: await read(d[1]), gLoss: (await read(g[0]))[0], gGrad: await read(g[1]) };
+      const out = {
+        dLoss: (await read(d[0]))[0],
+        dGrad: await read(d[1]),
+        gLoss: (await read(g[0]))[0],
+        gGrad: await read(g[1]),
+      };
       tf.dispose([...d, ...g]);
       return out;
     } finally {
@@ -298,7 +390,8 @@ export class Trainer {
       for (const s of stats) parts.push(s.mean, s.variance);
       parts.push(tf.zeros([1]));
       const batchStats = tf.concat(parts);
-      if (batchStats.shape[0] !== this.sLayout.total) throw new Error(`internal: ${batchStats.shape[0]} batch statistics, layout has ${this.sLayout.total}`);
+      if (batchStats.shape[0] !== this.sLayout.total)
+        throw new Error(`internal: ${batchStats.shape[0]} batch statistics, layout has ${this.sLayout.total}`);
       this.statsG.assign(tf.add(tf.mul(this.statsG, 1 - m), tf.mul(batchStats, m)));
     });
   }
@@ -324,7 +417,9 @@ export class Trainer {
    * iterations started at G's current u (u itself is not changed), and the EMA running statistics.
    * Host copies: flat normalised weights (gLayout) and flat statistics (sLayout).
    */
-  async inferenceWeights(opts: { source?: 'ema' | 'g'; iterations?: number } = {}): Promise<{ weights: Float32Array; stats: Float32Array }> {
+  async inferenceWeights(
+    opts: { source?: 'ema' | 'g'; iterations?: number } = {},
+  ): Promise<{ weights: Float32Array; stats: Float32Array }> {
     const useEma = (opts.source ?? 'ema') === 'ema';
     const theta = (useEma ? this.emaG : this.thetaG) as tf.Tensor1D;
     const scale = this.snG.normalize(theta, { update: false, iterations: opts.iterations ?? 20 });
@@ -355,7 +450,9 @@ export class Trainer {
         const y = Int32Array.from({ length: batchSize }, () => rng.int(this.model.g.numClasses));
         const stats: BatchStats[] = [];
         try {
-          tf.tidy(() => { this.generate(w, tf.tensor2d(z, [batchSize, this.model.g.zDim]), oneHot(y, this.model.g.numClasses), stats); });
+          tf.tidy(() => {
+            this.generate(w, tf.tensor2d(z, [batchSize, this.model.g.zDim]), oneHot(y, this.model.g.numClasses), stats);
+          });
           let at = 0;
           for (const s of stats) {
             const m = await s.mean.data();
@@ -366,7 +463,8 @@ export class Trainer {
             }
             at += 2 * m.length;
           }
-          if (at !== this.sLayout.count) throw new Error(`internal: ${at} statistics, layout has ${this.sLayout.count}`);
+          if (at !== this.sLayout.count)
+            throw new Error(`internal: ${at} statistics, layout has ${this.sLayout.count}`);
         } finally {
           for (const s of stats) tf.dispose([s.mean, s.variance]);
         }
@@ -394,7 +492,12 @@ export class Trainer {
   // state (checkpoints)
 
   state(): TrainerState {
-    return { step: this.step, rng: this.rng.state(), source: this.source.state(), adamSteps: { g: this.optG.t, d: this.optD.t } };
+    return {
+      step: this.step,
+      rng: this.rng.state(),
+      source: this.source.state(),
+      adamSteps: { g: this.optG.t, d: this.optD.t },
+    };
   }
 
   async stateTensors(): Promise<StateTensors> {
@@ -412,8 +515,12 @@ export class Trainer {
     if (this.optG.m) out['g.adam.m'] = await read(this.optG.m);
     if (this.optD.m) out['d.adam.m'] = await read(this.optD.m);
     if (this.scaleD) out['d.sn.sigma'] = await read(this.scaleD.sigma);
-    (await this.snG.exportU()).forEach((u, i) => { out[`g.sn.u.${i}`] = u; });
-    (await this.snD.exportU()).forEach((u, i) => { out[`d.sn.u.${i}`] = u; });
+    (await this.snG.exportU()).forEach((u, i) => {
+      out[`g.sn.u.${i}`] = u;
+    });
+    (await this.snD.exportU()).forEach((u, i) => {
+      out[`d.sn.u.${i}`] = u;
+    });
     return out;
   }
 
@@ -422,7 +529,8 @@ export class Trainer {
     const need = (name: string, length: number): Float32Array => {
       const t = tensors[name];
       if (!t) throw new Error(`checkpoint lacks tensor '${name}'`);
-      if (t.length !== length) throw new Error(`checkpoint tensor '${name}' has ${t.length} values, expected ${length}`);
+      if (t.length !== length)
+        throw new Error(`checkpoint tensor '${name}' has ${t.length} values, expected ${length}`);
       return t;
     };
     const set = (v: tf.Variable, name: string, length: number): void => {

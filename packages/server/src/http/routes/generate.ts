@@ -22,13 +22,24 @@ interface GenerateCall extends RouteCall {
 
 async function generate({ context, req, res, model, params, nGiven }: GenerateCall): Promise<void> {
   const { manifest } = model;
-  const request = buildGenerateRequest(params, manifest, context.config, { nGiven, contentDigest: model.contentDigest });
+  const request = buildGenerateRequest(params, manifest, context.config, {
+    nGiven,
+    contentDigest: model.contentDigest,
+  });
   setModelHeaders(res, manifest);
   res.setHeader('X-Class', headerValue(request.cls.name));
   if (request.seed !== undefined) res.setHeader('X-Seed', String(request.seed));
-  if (answeredNotModified(req, res, request.etag, request.randomSeed) || answeredHead(req, res, contentTypeFor(request.render.format))) return;
+  if (
+    answeredNotModified(req, res, request.etag, request.randomSeed) ||
+    answeredHead(req, res, contentTypeFor(request.render.format))
+  )
+    return;
   const result = await model.batcher.submit(
-    { z: request.z, classes: new Array<number>(request.n).fill(request.cls.index), wantAttention: request.render.attention !== 'none' },
+    {
+      z: request.z,
+      classes: new Array<number>(request.n).fill(request.cls.index),
+      wantAttention: request.render.attention !== 'none',
+    },
     { signal: clientGone(res), rowsField: params.z !== undefined && isLatentList(params.z) ? 'body.z' : 'n' },
   );
   const bytes = await context.renderer.render(renderModelOf(manifest), result, request.n, request.render);
@@ -39,14 +50,22 @@ async function generate({ context, req, res, model, params, nGiven }: GenerateCa
 type ModelSource = 'path' | 'default';
 
 /** GET reads the query, POST the JSON body, each validated against the route's own operation. */
-function getRoute(path: string, operationId: 'generateDefault' | 'generate' | 'generateVersion', source: ModelSource): RouteDefinition {
+function getRoute(
+  path: string,
+  operationId: 'generateDefault' | 'generate' | 'generateVersion',
+  source: ModelSource,
+): RouteDefinition {
   const declared = route({ method: 'GET', path, operationId, queuesWork: true });
   return (source === 'default' ? declared.readyDefaultModel() : declared.readyModel())
     .query()
     .handle((call) => generate({ ...call, params: call.query, nGiven: true }));
 }
 
-function postRoute(path: string, operationId: 'generateDefaultPost' | 'generatePost' | 'generateVersionPost', source: ModelSource): RouteDefinition {
+function postRoute(
+  path: string,
+  operationId: 'generateDefaultPost' | 'generatePost' | 'generateVersionPost',
+  source: ModelSource,
+): RouteDefinition {
   const declared = route({ method: 'POST', path, operationId, queuesWork: true });
   return (source === 'default' ? declared.readyDefaultModel() : declared.readyModel())
     .jsonBody()

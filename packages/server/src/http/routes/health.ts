@@ -12,11 +12,15 @@ export const healthRoutes: readonly RouteDefinition[] = [
     const ready = serverReady(context);
     res.status(ready ? 200 : 503).json({ ready, draining: context.lifecycle.draining, models });
   }),
-  route({ method: 'GET', path: '/metrics', operationId: 'metrics', queuesWork: false }).handle(async ({ context: { metrics }, res }) => {
-    res.setHeader('Content-Type', metrics.registry.contentType);
-    res.send(await metrics.registry.metrics());
-  }),
-  route({ method: 'GET', path: '/openapi.yaml', operationId: 'openapi', queuesWork: false }).handle(({ context, res }) => {
-    res.type('application/yaml').send(context.openApiText);
-  }),
+  route({ method: 'GET', path: '/metrics', operationId: 'metrics', queuesWork: false }).handle(
+    async ({ context: { metrics }, res }) => {
+      res.setHeader('Content-Type', metrics.registry.contentType);
+      res.send(await metrics.registry.metrics());
+    },
+  ),
+  route({ method: 'GET', path: '/openapi.yaml', operationId: 'openapi', queuesWork: false }).handle(
+    ({ context, res }) => {
+      res.type('application/yaml').send(context.openApiText);
+    },
+  ),
 ];

@@ -31,14 +31,25 @@ export const SERVER_NAME = 'sagan-serve';
 type InferRequest = components['schemas']['V2InferRequest'];
 type TensorData = components['schemas']['V2TensorData'];
 
-export interface MetadataTensor { name: string; datatype: string; shape: number[] }
+export interface MetadataTensor {
+  name: string;
+  datatype: string;
+  shape: number[];
+}
 
 /** The model's tensors as the protocol describes them (-1: the batch axis). */
 export function modelTensors(model: ReadyModel): { inputs: MetadataTensor[]; outputs: MetadataTensor[] } {
   const m = model.manifest;
-  const outputs = expectedOutputShapes(m).map((o): MetadataTensor => ({ name: o.name, datatype: 'FP32', shape: [-1, ...o.dims] }));
+  const outputs = expectedOutputShapes(m).map((o): MetadataTensor => ({
+    name: o.name,
+    datatype: 'FP32',
+    shape: [-1, ...o.dims],
+  }));
   return {
-    inputs: [{ name: m.latent.input, datatype: 'FP32', shape: [-1, m.latent.dim] }, { name: m.class_input, datatype: 'INT64', shape: [-1] }],
+    inputs: [
+      { name: m.latent.input, datatype: 'FP32', shape: [-1, m.latent.dim] },
+      { name: m.class_input, datatype: 'INT64', shape: [-1] },
+    ],
     outputs,
   };
 }
@@ -57,40 +68,93 @@ function flatInto(data: TensorData, out: number[]): number[] {
 /** Row-major values of a flat or nested `data` array, checked against `shape`. */
 function flatten(data: TensorData, field: string, expected: number): number[] {
   const out = isFlat(data) ? data : flatInto(data, []);
-  if (out.length !== expected) throw serveError.INVALID_ARGUMENT(`${field}.data`, `data has ${out.length} elements, shape says ${expected}`, `${expected} elements`);
+  if (out.length !== expected)
+    throw serveError.INVALID_ARGUMENT(
+      `${field}.data`,
+      `data has ${out.length} elements, shape says ${expected}`,
+      `${expected} elements`,
+    );
   return out;
 }
 
 /** The z and class rows of a request, checked against the model (names, datatypes, shapes, values). */
-export function readInferInputs(body: InferRequest, model: ReadyModel, maxRows: number): { z: Float32Array; classes: Int32Array; rows: number } {
+export function readInferInputs(
+  body: InferRequest,
+  model: ReadyModel,
+  maxRows: number,
+): { z: Float32Array; classes: Int32Array; rows: number } {
   const m = model.manifest;
   const byName = new Map(body.inputs.map((input, i) => [input.name, { input, i }]));
   for (const [name, { i }] of byName) {
-    if (name !== m.latent.input && name !== m.class_input) throw serveError.INVALID_ARGUMENT(`body.inputs[${i}].name`, `model '${m.name}' has no input '${name.slice(0, 64)}'`, [m.latent.input, m.class_input]);
+    if (name !== m.latent.input && name !== m.class_input)
+      throw serveError.INVALID_ARGUMENT(
+        `body.inputs[${i}].name`,
+        `model '${m.name}' has no input '${name.slice(0, 64)}'`,
+        [m.latent.input, m.class_input],
+      );
   }
-  if (byName.size !== body.inputs.length) throw serveError.INVALID_ARGUMENT('body.inputs', 'an input is given twice', [m.latent.input, m.class_input]);
+  if (byName.size !== body.inputs.length)
+    throw serveError.INVALID_ARGUMENT('body.inputs', 'an input is given twice', [m.latent.input, m.class_input]);
   const latent = byName.get(m.latent.input);
   const cls = byName.get(m.class_input);
-  if (!latent) throw serveError.INVALID_ARGUMENT('body.inputs', `input '${m.latent.input}' is required`, [m.latent.input, m.class_input]);
-  if (!cls) throw serveError.INVALID_ARGUMENT('body.inputs', `input '${m.class_input}' is required`, [m.latent.input, m.class_input]);
+  if (!latent)
+    throw serveError.INVALID_ARGUMENT('body.inputs', `input '${m.latent.input}' is required`, [
+      m.latent.input,
+      m.class_input,
+    ]);
+  if (!cls)
+    throw serveError.INVALID_ARGUMENT('body.inputs', `input '${m.class_input}' is required`, [
+      m.latent.input,
+      m.class_input,
+    ]);
   const zField = `body.inputs[${latent.i}]`;
   const yField = `body.inputs[${cls.i}]`;
   const dim = m.latent.dim;
-  if (latent.input.datatype !== 'FP32') throw serveError.INVALID_ARGUMENT(`${zField}.datatype`, `'${m.latent.input}' is FP32`, ['FP32']);
-  if (!['INT64', 'INT32'].includes(cls.input.datatype)) throw serveError.INVALID_ARGUMENT(`${yField}.datatype`, `'${m.class_input}' is INT64 (INT32 accepted)`, ['INT64', 'INT32']);
+  if (latent.input.datatype !== 'FP32')
+    throw serveError.INVALID_ARGUMENT(`${zField}.datatype`, `'${m.latent.input}' is FP32`, ['FP32']);
+  if (!['INT64', 'INT32'].includes(cls.input.datatype))
+    throw serveError.INVALID_ARGUMENT(`${yField}.datatype`, `'${m.class_input}' is INT64 (INT32 accepted)`, [
+      'INT64',
+      'INT32',
+    ]);
   const [rows, zDim] = latent.input.shape;
-  if (latent.input.shape.length !== 2 || zDim !== dim) throw serveError.INVALID_ARGUMENT(`${zField}.shape`, `'${m.latent.input}' has shape [rows, ${dim}]`, `[rows, ${dim}]`);
-  if (!(rows >= 1 && rows <= maxRows)) throw serveError.INVALID_ARGUMENT(`${zField}.shape`, `${rows} rows; between 1 and ${maxRows} per request for the outputs asked for (MAX_SAMPLES_PER_IMAGE, MAX_INFER_RESPONSE_BYTES, the model's queue)`, `1..${maxRows} rows`);
-  if (cls.input.shape.length !== 1 || cls.input.shape[0] !== rows) throw serveError.INVALID_ARGUMENT(`${yField}.shape`, `'${m.class_input}' has shape [${rows}] (one class per row of '${m.latent.input}')`, `[${rows}]`);
+  if (latent.input.shape.length !== 2 || zDim !== dim)
+    throw serveError.INVALID_ARGUMENT(
+      `${zField}.shape`,
+      `'${m.latent.input}' has shape [rows, ${dim}]`,
+      `[rows, ${dim}]`,
+    );
+  if (!(rows >= 1 && rows <= maxRows))
+    throw serveError.INVALID_ARGUMENT(
+      `${zField}.shape`,
+      `${rows} rows; between 1 and ${maxRows} per request for the outputs asked for (MAX_SAMPLES_PER_IMAGE, MAX_INFER_RESPONSE_BYTES, the model's queue)`,
+      `1..${maxRows} rows`,
+    );
+  if (cls.input.shape.length !== 1 || cls.input.shape[0] !== rows)
+    throw serveError.INVALID_ARGUMENT(
+      `${yField}.shape`,
+      `'${m.class_input}' has shape [${rows}] (one class per row of '${m.latent.input}')`,
+      `[${rows}]`,
+    );
   const z = new Float32Array(rows * dim);
   flatten(latent.input.data, zField, rows * dim).forEach((v, i) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > MAX_LATENT_MAGNITUDE) throw serveError.INVALID_ARGUMENT(`${zField}.data`, `element ${i} (${JSON.stringify(v)?.slice(0, 32)}) is not a number within the latent range`, `finite numbers with |v| <= ${MAX_LATENT_MAGNITUDE}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > MAX_LATENT_MAGNITUDE)
+      throw serveError.INVALID_ARGUMENT(
+        `${zField}.data`,
+        `element ${i} (${JSON.stringify(v)?.slice(0, 32)}) is not a number within the latent range`,
+        `finite numbers with |v| <= ${MAX_LATENT_MAGNITUDE}`,
+      );
     z[i] = v;
   });
   const K = m.classes.length;
   const classes = new Int32Array(rows);
   flatten(cls.input.data, yField, rows).forEach((v, i) => {
-    if (!Number.isInteger(v) || v < 0 || v >= K) throw serveError.INVALID_ARGUMENT(`${yField}.data`, `class ${JSON.stringify(v)?.slice(0, 32)} at row ${i} is not a class index`, `integers 0..${K - 1} (${m.classes.join(', ')})`);
+    if (!Number.isInteger(v) || v < 0 || v >= K)
+      throw serveError.INVALID_ARGUMENT(
+        `${yField}.data`,
+        `class ${JSON.stringify(v)?.slice(0, 32)} at row ${i} is not a class index`,
+        `integers 0..${K - 1} (${m.classes.join(', ')})`,
+      );
     classes[i] = v;
   });
   return { z, classes, rows };
@@ -101,25 +165,51 @@ function requestedOutputs(body: InferRequest, model: ReadyModel): string[] {
   const available = modelTensors(model).outputs.map((t) => t.name);
   if (!body.outputs || body.outputs.length === 0) return available;
   return body.outputs.map((o, i) => {
-    if (!available.includes(o.name)) throw serveError.INVALID_ARGUMENT(`body.outputs[${i}].name`, `model '${model.manifest.name}' has no output '${o.name.slice(0, 64)}'`, available);
+    if (!available.includes(o.name))
+      throw serveError.INVALID_ARGUMENT(
+        `body.outputs[${i}].name`,
+        `model '${model.manifest.name}' has no output '${o.name.slice(0, 64)}'`,
+        available,
+      );
     return o.name;
   });
 }
 
-async function infer({ context: deps, res, model, body }: RouteCall & { model: ReadyModel } & JsonBodyInput<'v2Infer' | 'v2InferVersion'>): Promise<void> {
+async function infer({
+  context: deps,
+  res,
+  model,
+  body,
+}: RouteCall & { model: ReadyModel } & JsonBodyInput<'v2Infer' | 'v2InferVersion'>): Promise<void> {
   const outputs = requestedOutputs(body, model);
   const tensors = modelTensors(model).outputs.filter((t) => outputs.includes(t.name));
-  const { z, classes, rows } = readInferInputs(body, model, maxInferRows(tensors, deps.config, model.batching.maxQueueSize));
+  const { z, classes, rows } = readInferInputs(
+    body,
+    model,
+    maxInferRows(tensors, deps.config, model.batching.maxQueueSize),
+  );
   const attentionName = model.manifest.attention?.output;
   const signal = clientGone(res);
-  const result = await model.batcher.submit({ z, classes, wantAttention: attentionName !== undefined && outputs.includes(attentionName) }, { signal });
+  const result = await model.batcher.submit(
+    { z, classes, wantAttention: attentionName !== undefined && outputs.includes(attentionName) },
+    { signal },
+  );
   setModelHeaders(res, model.manifest);
-  const head = { model_name: model.manifest.name, model_version: model.manifest.version, ...(body.id !== undefined ? { id: body.id } : {}) };
-  await writeInferResponse(res, head, outputs.map((name) => {
-    const spec = tensors.find((t) => t.name === name)!;
-    const data = name === model.manifest.image.output ? result.image : result.attention!;
-    return { name, datatype: 'FP32', shape: [rows, ...spec.shape.slice(1)], data };
-  }), signal);
+  const head = {
+    model_name: model.manifest.name,
+    model_version: model.manifest.version,
+    ...(body.id !== undefined ? { id: body.id } : {}),
+  };
+  await writeInferResponse(
+    res,
+    head,
+    outputs.map((name) => {
+      const spec = tensors.find((t) => t.name === name)!;
+      const data = name === model.manifest.image.output ? result.image : result.attention!;
+      return { name, datatype: 'FP32', shape: [rows, ...spec.shape.slice(1)], data };
+    }),
+    signal,
+  );
 }
 
 /**
@@ -127,9 +217,20 @@ async function infer({ context: deps, res, model, body }: RouteCall & { model: R
  * no more than keep the response within MAX_INFER_RESPONSE_BYTES at the largest a value can be written
  * (so the check holds before inference).
  */
-export function maxInferRows(outputs: readonly MetadataTensor[], config: Pick<ServerConfig, 'maxSamplesPerImage' | 'maxInferResponseBytes'>, maxQueueSize: number): number {
+export function maxInferRows(
+  outputs: readonly MetadataTensor[],
+  config: Pick<ServerConfig, 'maxSamplesPerImage' | 'maxInferResponseBytes'>,
+  maxQueueSize: number,
+): number {
   const valuesPerRow = outputs.reduce((sum, t) => sum + t.shape.slice(1).reduce((a, b) => a * b, 1), 0);
-  return Math.max(0, Math.min(config.maxSamplesPerImage, maxQueueSize, Math.floor(config.maxInferResponseBytes / (valuesPerRow * MAX_JSON_BYTES_PER_FP32))));
+  return Math.max(
+    0,
+    Math.min(
+      config.maxSamplesPerImage,
+      maxQueueSize,
+      Math.floor(config.maxInferResponseBytes / (valuesPerRow * MAX_JSON_BYTES_PER_FP32)),
+    ),
+  );
 }
 
 function readiness(res: Response, ready: boolean, body: Record<string, unknown>): void {
@@ -141,7 +242,10 @@ type KnownModelCall = RouteCall & { model: ModelVersion };
 
 function modelMetadata({ context, res, model }: KnownModelCall): void {
   const entry = readyOrUnavailable(model);
-  const versions = context.registry.versionsOf(entry.name).filter(isReady).map((v) => v.version);
+  const versions = context.registry
+    .versionsOf(entry.name)
+    .filter(isReady)
+    .map((v) => v.version);
   res.json({ name: entry.name, versions, platform: 'onnxruntime_onnx', ...modelTensors(entry) });
 }
 
@@ -162,14 +266,45 @@ export const inferenceProtocolRoutes: readonly RouteDefinition[] = [
   v2({ method: 'GET', path: '/v2/health/live', operationId: 'v2Live', queuesWork: false }).handle(({ res }) => {
     res.json({ live: true });
   }),
-  v2({ method: 'GET', path: '/v2/health/ready', operationId: 'v2Ready', queuesWork: false }).handle(({ context, res }) => {
-    const ready = serverReady(context);
-    readiness(res, ready, { ready });
-  }),
-  v2({ method: 'GET', path: '/v2/models/:model', operationId: 'v2ModelMetadata', queuesWork: false }).knownModel().handle(modelMetadata),
-  v2({ method: 'GET', path: '/v2/models/:model/versions/:version', operationId: 'v2ModelVersionMetadata', queuesWork: false }).knownModel().handle(modelMetadata),
-  v2({ method: 'GET', path: '/v2/models/:model/ready', operationId: 'v2ModelReady', queuesWork: false }).knownModel().handle(modelReady),
-  v2({ method: 'GET', path: '/v2/models/:model/versions/:version/ready', operationId: 'v2ModelVersionReady', queuesWork: false }).knownModel().handle(modelReady),
-  v2({ method: 'POST', path: '/v2/models/:model/infer', operationId: 'v2Infer', queuesWork: true }).readyModel().jsonBody().handle(infer),
-  v2({ method: 'POST', path: '/v2/models/:model/versions/:version/infer', operationId: 'v2InferVersion', queuesWork: true }).readyModel().jsonBody().handle(infer),
+  v2({ method: 'GET', path: '/v2/health/ready', operationId: 'v2Ready', queuesWork: false }).handle(
+    ({ context, res }) => {
+      const ready = serverReady(context);
+      readiness(res, ready, { ready });
+    },
+  ),
+  v2({ method: 'GET', path: '/v2/models/:model', operationId: 'v2ModelMetadata', queuesWork: false })
+    .knownModel()
+    .handle(modelMetadata),
+  v2({
+    method: 'GET',
+    path: '/v2/models/:model/versions/:version',
+    operationId: 'v2ModelVersionMetadata',
+    queuesWork: false,
+  })
+    .knownModel()
+    .handle(modelMetadata),
+  v2({ method: 'GET', path: '/v2/models/:model/ready', operationId: 'v2ModelReady', queuesWork: false })
+    .knownModel()
+    .handle(modelReady),
+  v2({
+    method: 'GET',
+    path: '/v2/models/:model/versions/:version/ready',
+    operationId: 'v2ModelVersionReady',
+    queuesWork: false,
+  })
+    .knownModel()
+    .handle(modelReady),
+  v2({ method: 'POST', path: '/v2/models/:model/infer', operationId: 'v2Infer', queuesWork: true })
+    .readyModel()
+    .jsonBody()
+    .handle(infer),
+  v2({
+    method: 'POST',
+    path: '/v2/models/:model/versions/:version/infer',
+    operationId: 'v2InferVersion',
+    queuesWork: true,
+  })
+    .readyModel()
+    .jsonBody()
+    .handle(infer),
 ];

@@ -28,24 +28,51 @@ export const interpolateRoutes: readonly RouteDefinition[] = [
       const cls = resolveClass(manifest.classes, params.class);
       const size = resolveOutputSize(params.size, manifest, context.config);
       checkOutputPixels(params.steps, size, 'size', 'steps');
-      checkFormatLimits(manifest, params.steps, { format: params.format, size, attention: 'none', queries: [], columns: params.steps }, 'size');
+      checkFormatLimits(
+        manifest,
+        params.steps,
+        { format: params.format, size, attention: 'none', queries: [], columns: params.steps },
+        'size',
+      );
 
       setModelHeaders(res, manifest);
       res.setHeader('X-Class', headerValue(cls.name));
       const etag = strongEtag([
-        'interpolate', manifest.name, manifest.version, model.contentDigest, cls.index, params.from, params.to, params.steps, params.mode,
-        params.truncation ?? null, params.format, size, params.resample, context.config.pngCompressionLevel,
+        'interpolate',
+        manifest.name,
+        manifest.version,
+        model.contentDigest,
+        cls.index,
+        params.from,
+        params.to,
+        params.steps,
+        params.mode,
+        params.truncation ?? null,
+        params.format,
+        size,
+        params.resample,
+        context.config.pngCompressionLevel,
       ]);
       if (answeredNotModified(req, res, etag, false) || answeredHead(req, res, contentTypeFor(params.format))) return;
 
-      const z = interpolationPath(latentForSeed(params.from, dim, params.truncation), latentForSeed(params.to, dim, params.truncation), params.steps, params.mode);
+      const z = interpolationPath(
+        latentForSeed(params.from, dim, params.truncation),
+        latentForSeed(params.to, dim, params.truncation),
+        params.steps,
+        params.mode,
+      );
       const result = await model.batcher.submit(
         { z, classes: new Array<number>(params.steps).fill(cls.index), wantAttention: false },
         { signal: clientGone(res), rowsField: 'steps' },
       );
       const bytes = await context.renderer.render(renderModelOf(manifest), result, params.steps, {
-        format: params.format, size, resample: params.resample, attention: 'none', queries: [],
-        pngCompressionLevel: context.config.pngCompressionLevel, columns: params.steps,
+        format: params.format,
+        size,
+        resample: params.resample,
+        attention: 'none',
+        queries: [],
+        pngCompressionLevel: context.config.pngCompressionLevel,
+        columns: params.steps,
       });
       sendImage(res, contentTypeFor(params.format), bytes);
     }),

@@ -20,23 +20,36 @@ async function unknownModel(deps: AppDeps, err: unknown): Promise<never> {
 }
 
 export const repositoryRoutes: readonly RouteDefinition[] = [
-  route({ method: 'POST', path: '/v1/repository/index', operationId: 'repositoryIndex', queuesWork: false }).handle(({ context, req, res }) => {
-    requireControl(context.config, req, res);
-    res.json({ models: context.registry.index() });
-  }),
-  route({ method: 'POST', path: '/v1/repository/models/:model/load', operationId: 'repositoryLoad', queuesWork: false }).handle(async ({ context, req, res }) => {
+  route({ method: 'POST', path: '/v1/repository/index', operationId: 'repositoryIndex', queuesWork: false }).handle(
+    ({ context, req, res }) => {
+      requireControl(context.config, req, res);
+      res.json({ models: context.registry.index() });
+    },
+  ),
+  route({
+    method: 'POST',
+    path: '/v1/repository/models/:model/load',
+    operationId: 'repositoryLoad',
+    queuesWork: false,
+  }).handle(async ({ context, req, res }) => {
     requireControl(context.config, req, res);
     const name = req.params.model;
     const versions = await context.registry.load(name).catch((err: unknown) => unknownModel(context, err));
     const failed = versions.filter((v) => v.status === 'unavailable' || v.reloadError !== undefined);
     const serving = context.registry.get(versions[0]?.name ?? name);
     if (failed.length > 0 || !serving || serving.status !== 'ready') {
-      const reasons = failed.map((v) => `${v.version ?? '?'}: ${v.reloadError ?? v.reason}`).join('; ') || 'no version is ready';
+      const reasons =
+        failed.map((v) => `${v.version ?? '?'}: ${v.reloadError ?? v.reason}`).join('; ') || 'no version is ready';
       throw serveError.LOAD_FAILED(name, reasons, serving?.status === 'ready' ? serving.version : undefined);
     }
     res.json(describeModel(serving, context.registry.versionsOf(serving.name)));
   }),
-  route({ method: 'POST', path: '/v1/repository/models/:model/unload', operationId: 'repositoryUnload', queuesWork: false }).handle(async ({ context, req, res }) => {
+  route({
+    method: 'POST',
+    path: '/v1/repository/models/:model/unload',
+    operationId: 'repositoryUnload',
+    queuesWork: false,
+  }).handle(async ({ context, req, res }) => {
     requireControl(context.config, req, res);
     const name = req.params.model;
     await context.registry.unload(name).catch((err: unknown) => unknownModel(context, err));

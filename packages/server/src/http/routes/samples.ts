@@ -31,7 +31,8 @@ interface SamplePlan {
 
 /** The class references, each with the field it came from: exactly one of 'class' and 'classes'. */
 function classRefs(body: SamplesBody): Array<{ ref: string | number; field: string }> {
-  if (body.classes !== undefined && body.class === undefined) return body.classes.map((ref, i) => ({ ref, field: `body.classes[${i}]` }));
+  if (body.classes !== undefined && body.class === undefined)
+    return body.classes.map((ref, i) => ({ ref, field: `body.classes[${i}]` }));
   if (body.class !== undefined && body.classes === undefined) return [{ ref: body.class, field: 'body.class' }];
   throw serveError.INVALID_ARGUMENT('body.class', "give exactly one of 'class' or 'classes'");
 }
@@ -40,14 +41,18 @@ function classRefs(body: SamplesBody): Array<{ ref: string | number; field: stri
 function seedList(body: SamplesBody): { count: number; seedAt: (i: number) => number } {
   const { seeds, count } = body;
   if (seeds !== undefined && count === undefined) {
-    if (body.start_seed !== undefined) throw serveError.INVALID_ARGUMENT('body.start_seed', "'start_seed' goes with 'count', not 'seeds'");
+    if (body.start_seed !== undefined)
+      throw serveError.INVALID_ARGUMENT('body.start_seed', "'start_seed' goes with 'count', not 'seeds'");
     return { count: seeds.length, seedAt: (i) => seeds[i] };
   }
   if (count !== undefined && seeds === undefined) {
     const start = body.start_seed ?? 0;
     return { count, seedAt: (i) => sampleSeed(start, i) };
   }
-  throw serveError.INVALID_ARGUMENT('body.seeds', "give exactly one of 'seeds' or 'count' (with optional 'start_seed')");
+  throw serveError.INVALID_ARGUMENT(
+    'body.seeds',
+    "give exactly one of 'seeds' or 'count' (with optional 'start_seed')",
+  );
 }
 
 function plan(body: SamplesBody, model: ReadyModel, maxStreamSamples: number): SamplePlan {
@@ -56,7 +61,11 @@ function plan(body: SamplesBody, model: ReadyModel, maxStreamSamples: number): S
   const classes = refs.map(({ ref, field }) => resolveClass(model.manifest.classes, ref, field));
   const total = count * classes.length;
   if (total > maxStreamSamples) {
-    throw serveError.INVALID_ARGUMENT(body.seeds ? 'body.seeds' : 'body.count', `${total} samples asked for; at most ${maxStreamSamples} per stream`, `seeds x classes <= ${maxStreamSamples}`);
+    throw serveError.INVALID_ARGUMENT(
+      body.seeds ? 'body.seeds' : 'body.count',
+      `${total} samples asked for; at most ${maxStreamSamples} per stream`,
+      `seeds x classes <= ${maxStreamSamples}`,
+    );
   }
   return { classes, seedAt, total };
 }
@@ -101,7 +110,11 @@ export const samplesRoutes: readonly RouteDefinition[] = [
       const renderModel = renderModelOf(manifest);
       const imageLength = model.batcher.shape.imageRowLength;
       const sampleSpec: RenderSpec = {
-        format: body.format, size: manifest.image.size, resample: 'nearest', attention: 'none', queries: [],
+        format: body.format,
+        size: manifest.image.size,
+        resample: 'nearest',
+        attention: 'none',
+        queries: [],
         pngCompressionLevel: deps.config.pngCompressionLevel,
       };
 
@@ -137,15 +150,27 @@ export const samplesRoutes: readonly RouteDefinition[] = [
             pending = submitWhenRoom(() => submitChunk(nextFirst), batching.requestTimeoutMs, signal);
           }
           // The chunk's images encode in parallel on the render threads and are written in order.
-          const encoded = Array.from({ length: rows }, (_, r) => deps.renderer.render(
-            renderModel, { image: result.image.slice(r * imageLength, (r + 1) * imageLength), attention: undefined }, 1, sampleSpec,
-          ));
+          const encoded = Array.from({ length: rows }, (_, r) =>
+            deps.renderer.render(
+              renderModel,
+              { image: result.image.slice(r * imageLength, (r + 1) * imageLength), attention: undefined },
+              1,
+              sampleSpec,
+            ),
+          );
           for (const pendingImage of encoded) pendingImage.catch(() => undefined);
           for (let r = 0; r < rows && !signal.aborted; r++) {
             const i = first + r;
             const cls = classes[i % classes.length];
             const data = await encoded[r];
-            const line = { index: i, seed: seedAt(Math.floor(i / classes.length)), class: cls.name, class_index: cls.index, format: body.format, data: data.toString('base64') };
+            const line = {
+              index: i,
+              seed: seedAt(Math.floor(i / classes.length)),
+              class: cls.name,
+              class_index: cls.index,
+              format: body.format,
+              data: data.toString('base64'),
+            };
             await writeChunk(res, `${JSON.stringify(line)}\n`);
             delivered = i + 1;
           }

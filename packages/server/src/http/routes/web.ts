@@ -24,7 +24,7 @@ export function webRoutes(): Router {
     res.send(palette);
   });
   // public/ first, so public/docs/index.html wins over swagger-ui-dist's own (Petstore) index.html.
-  router.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0}));
-  router.use('/docs', express.static(getAbsoluteFSPath(), { index: false, maxAge: '1h'}));
+  router.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
+  router.use('/docs', express.static(getAbsoluteFSPath(), { index: false, maxAge: '1h' }));
   return router;
 }
