@@ -27,7 +27,13 @@ export async function contentDigest(dir: string): Promise<string> {
   for (const name of entries) {
     const file = path.join(dir, name);
     // Skipped as the scan skips them: a symlink to a directory, or a dangling one.
-    if (!(await stat(file).then((s) => s.isFile(), () => false))) continue;
+    if (
+      !(await stat(file).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      continue;
     hash.update(`${name}\0${await fileDigest(file)}\n`);
   }
   return hash.digest('base64url');

@@ -49,7 +49,12 @@ export class KnownModels {
     }
     const slotName = `${location.dirName}${this.byName.has(location.dirName) ? `@${this.byName.size}` : ''}`;
     const duplicate = new ModelSlot(slotName, location);
-    const entry = new ModelVersion(this.versionContext, { name: slotName, version: undefined, dir: location.dir, fingerprint: '' });
+    const entry = new ModelVersion(this.versionContext, {
+      name: slotName,
+      version: undefined,
+      dir: location.dir,
+      fingerprint: '',
+    });
     duplicate.versions.set('', entry);
     this.byName.set(slotName, duplicate);
     entry.fail(`another model directory already serves the name '${name}'`);

@@ -12,13 +12,17 @@ export class ModelOperations {
   /** Runs `op` once every operation queued before it under `key` has settled. */
   run<T>(key: string, op: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => {
-      this.refuse();
-      return op();
-    });
+    const next = previous
+      .catch(() => undefined)
+      .then(() => {
+        this.refuse();
+        return op();
+      });
     const tail = next.catch(() => undefined);
     this.tails.set(key, tail);
-    void tail.then(() => { if (this.tails.get(key) === tail) this.tails.delete(key); });
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
     return next;
   }
 }

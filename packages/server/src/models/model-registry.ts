@@ -63,7 +63,12 @@ export class ModelRegistry {
     const versionContext: VersionContext = { logger, repositoryRoot: this.root };
     this.models = new KnownModels(versionContext);
     this.loader = new VersionLoader({ config, metrics, logger, versionContext, closing: () => this.closing });
-    this.retirement = new VersionRetirement({ config, metrics, logger, routed: (name, version) => this.getVersion(name, version) });
+    this.retirement = new VersionRetirement({
+      config,
+      metrics,
+      logger,
+      routed: (name, version) => this.getVersion(name, version),
+    });
   }
 
   /** Scans config.modelsDir and loads every model (in parallel). Never rejects for a bad model. */
@@ -75,7 +80,11 @@ export class ModelRegistry {
 
   /** Each model's serving version (the newest ready one, else the newest), by name. */
   list(): ModelVersion[] {
-    return this.models.all().map((s) => s.serving()).filter((e): e is ModelVersion => e !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+    return this.models
+      .all()
+      .map((s) => s.serving())
+      .filter((e): e is ModelVersion => e !== undefined)
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** The serving version of a model (by exact name; names are map keys, never joined into file paths). */
@@ -106,7 +115,10 @@ export class ModelRegistry {
 
   /** Every model's versions with their state, the retired ones still draining included. */
   index(): IndexRow[] {
-    return repositoryIndex(this.models.all().flatMap((s) => s.oldestFirst()), this.retirement.draining());
+    return repositoryIndex(
+      this.models.all().flatMap((s) => s.oldestFirst()),
+      this.retirement.draining(),
+    );
   }
 
   /** Model directories in the repository (what load() accepts besides the models already known). */
@@ -170,14 +182,20 @@ export class ModelRegistry {
     this.closing = true;
     // Every routed version that holds workers, whatever its state: one that lost its workers (unavailable)
     // still has a batcher and a worker retrying its restart.
-    const withWorkers = this.models.all().flatMap((s) => [...s.versions.values()]).filter((e) => e.serving !== undefined);
+    const withWorkers = this.models
+      .all()
+      .flatMap((s) => [...s.versions.values()])
+      .filter((e) => e.serving !== undefined);
     await this.retirement.shutdown(withWorkers, graceMs);
   }
 
   /** The repository's model directories; undefined (logged, with what follows) when it cannot be read. */
   private async scan(unreadable: string): Promise<ModelLocation[] | undefined> {
     return scanRepository(this.root).catch((err: unknown) => {
-      this.logger.error({ modelsDir: this.root, err: (err as Error).message }, `cannot read the models directory${unreadable}`);
+      this.logger.error(
+        { modelsDir: this.root, err: (err as Error).message },
+        `cannot read the models directory${unreadable}`,
+      );
       return undefined;
     });
   }
@@ -185,8 +203,11 @@ export class ModelRegistry {
   private async loadAll(): Promise<void> {
     const locations = await this.scan('');
     if (!locations) return;
-    if (locations.length === 0) this.logger.warn({ modelsDir: this.root }, 'no model.json found in any subdirectory of the models directory');
-    await Promise.all(locations.map((location) => this.operations.run(location.dir, () => this.apply(location, undefined, true))));
+    if (locations.length === 0)
+      this.logger.warn({ modelsDir: this.root }, 'no model.json found in any subdirectory of the models directory');
+    await Promise.all(
+      locations.map((location) => this.operations.run(location.dir, () => this.apply(location, undefined, true))),
+    );
   }
 
   /**
@@ -198,13 +219,16 @@ export class ModelRegistry {
     const locations = await this.scan('; keeping the models loaded');
     if (!locations) return;
     const present = new Set(locations.map((l) => l.dir));
-    const work = locations.map((location) => this.load(this.models.inDir(location.dir)?.name ?? location.dirName, { retryFailed: false }));
+    const work = locations.map((location) =>
+      this.load(this.models.inDir(location.dir)?.name ?? location.dirName, { retryFailed: false }),
+    );
     for (const slot of this.models.all()) {
       if (!present.has(slot.location.dir)) work.push(this.unload(slot.name).then(() => []));
     }
     const results = await Promise.allSettled(work);
     for (const r of results) {
-      if (r.status === 'rejected' && !(r.reason instanceof UnknownModelError)) this.logger.error({ err: (r.reason as Error).message }, 'repository sync failed');
+      if (r.status === 'rejected' && !(r.reason instanceof UnknownModelError))
+        this.logger.error({ err: (r.reason as Error).message }, 'repository sync failed');
     }
   }
 
@@ -213,7 +237,11 @@ export class ModelRegistry {
    * versions no longer needed (see the top of this file).
    */
   private async apply(location: ModelLocation, existing: ModelSlot | undefined, retryFailed: boolean): Promise<void> {
-    if (location.policyError) this.logger.warn({ model: location.dirName, reason: location.policyError }, 'invalid config.json; serving the latest version');
+    if (location.policyError)
+      this.logger.warn(
+        { model: location.dirName, reason: location.policyError },
+        'invalid config.json; serving the latest version',
+      );
     // Read every selected version's manifest first: the model's name comes from it in the flat layout.
     const candidates = await Promise.all(selectedVersions(location).map((v) => this.loader.read(location, v)));
     const flatName = location.layout === 'flat' ? candidates[0]?.manifest?.name : undefined;
@@ -234,7 +262,8 @@ export class ModelRegistry {
   private async bringUp(slot: ModelSlot, candidate: ModelVersion, retryFailed: boolean): Promise<void> {
     const key = versionKey(candidate);
     const current = slot.versions.get(key);
-    if (current && current.fingerprint === candidate.fingerprint && (current.status !== 'unavailable' || !retryFailed)) return;
+    if (current && current.fingerprint === candidate.fingerprint && (current.status !== 'unavailable' || !retryFailed))
+      return;
     // Changed files that already failed to replace a serving version wait for the next change (poll mode).
     if (!retryFailed && current?.failedFingerprint === candidate.fingerprint) return;
     if (candidate.status === 'loading') {
@@ -244,7 +273,10 @@ export class ModelRegistry {
     }
     if (!isReady(candidate) && current && isReady(current)) {
       current.recordReloadFailure(candidate.reason!, candidate.fingerprint);
-      this.logger.error({ model: slot.name, version: key, reason: candidate.reason }, 'reload failed; the loaded version keeps serving');
+      this.logger.error(
+        { model: slot.name, version: key, reason: candidate.reason },
+        'reload failed; the loaded version keeps serving',
+      );
       return;
     }
     if (current) void this.retirement.retire(current);

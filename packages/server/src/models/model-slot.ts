@@ -14,7 +14,10 @@ export class ModelSlot {
   /** By versionKey(). */
   readonly versions = new Map<string, ModelVersion>();
 
-  constructor(readonly name: string, public location: ModelLocation) {}
+  constructor(
+    readonly name: string,
+    public location: ModelLocation,
+  ) {}
 
   /** The newest ready version, else the newest. */
   serving(): ModelVersion | undefined {
@@ -33,7 +36,9 @@ export class ModelSlot {
    */
   removeUnselected(selected: ReadonlySet<string>): ModelVersion[] {
     let fallbackKept = [...selected].some((k) => this.versions.get(k)?.status === 'ready');
-    const stale = [...this.versions.entries()].filter(([k]) => !selected.has(k)).sort(([a], [b]) => compareVersions(b, a));
+    const stale = [...this.versions.entries()]
+      .filter(([k]) => !selected.has(k))
+      .sort(([a], [b]) => compareVersions(b, a));
     const removed: ModelVersion[] = [];
     for (const [key, entry] of stale) {
       if (!fallbackKept && isReady(entry)) {

@@ -82,27 +82,59 @@ export class ModelVersion {
     this.fingerprint = where.fingerprint;
   }
 
-  get state(): ModelState { return this.current; }
-  get status(): ModelStatus { return this.current.status; }
-  get reason(): string | undefined { return this.current.status === 'unavailable' ? this.current.reason : undefined; }
+  get state(): ModelState {
+    return this.current;
+  }
+  get status(): ModelStatus {
+    return this.current.status;
+  }
+  get reason(): string | undefined {
+    return this.current.status === 'unavailable' ? this.current.reason : undefined;
+  }
   /** From the manifest once it is read (until then the directory's name and version). */
-  get name(): string { return this.identity.name; }
-  get version(): string | undefined { return this.identity.version; }
-  get manifest(): ModelManifest | undefined { return this.readManifest; }
+  get name(): string {
+    return this.identity.name;
+  }
+  get version(): string | undefined {
+    return this.identity.version;
+  }
+  get manifest(): ModelManifest | undefined {
+    return this.readManifest;
+  }
   /** Providers tried before the one serving (or before the load failed), and why each failed. */
-  get failedProviders(): readonly ProviderAttempt[] { return this.providersFailed; }
+  get failedProviders(): readonly ProviderAttempt[] {
+    return this.providersFailed;
+  }
   /** Why the last reload of this version's changed files failed (the loaded files keep serving). */
-  get reloadError(): string | undefined { return this.reloadFailure?.reason; }
+  get reloadError(): string | undefined {
+    return this.reloadFailure?.reason;
+  }
   /** The fingerprint of those failed files. */
-  get failedFingerprint(): string | undefined { return this.reloadFailure?.fingerprint; }
+  get failedFingerprint(): string | undefined {
+    return this.reloadFailure?.fingerprint;
+  }
   /** What the version serves with: while ready, while unavailable after losing its workers, and while draining. */
-  get serving(): Serving | undefined { return this.current.status === 'loading' ? undefined : this.current.serving; }
-  get provider(): ProviderName | undefined { return this.serving?.provider; }
-  get loadSeconds(): number | undefined { return this.serving?.loadSeconds; }
-  get batching(): BatchingConfig | undefined { return this.serving?.batching; }
-  get batcher(): Batcher | undefined { return this.serving?.batcher; }
-  get instances(): InstanceGroup | undefined { return this.serving?.instances; }
-  get contentDigest(): string | undefined { return this.serving?.contentDigest; }
+  get serving(): Serving | undefined {
+    return this.current.status === 'loading' ? undefined : this.current.serving;
+  }
+  get provider(): ProviderName | undefined {
+    return this.serving?.provider;
+  }
+  get loadSeconds(): number | undefined {
+    return this.serving?.loadSeconds;
+  }
+  get batching(): BatchingConfig | undefined {
+    return this.serving?.batching;
+  }
+  get batcher(): Batcher | undefined {
+    return this.serving?.batcher;
+  }
+  get instances(): InstanceGroup | undefined {
+    return this.serving?.instances;
+  }
+  get contentDigest(): string | undefined {
+    return this.serving?.contentDigest;
+  }
 
   /** loading: the manifest was read and checked; the version takes its name and version from it. */
   manifestRead(manifest: ModelManifest): void {
@@ -175,12 +207,15 @@ export class ModelVersion {
     // The reason is served by GET /v1/models; ONNX Runtime's messages name the absolute model path, so
     // server paths are shown relative to MODELS_DIR there (the log keeps the full text).
     const shown = reason.replaceAll(`${root}${path.sep}`, '').replaceAll(root, '.');
-    this.current = serving ? { status: 'unavailable', reason: shown, serving } : { status: 'unavailable', reason: shown };
+    this.current = serving
+      ? { status: 'unavailable', reason: shown, serving }
+      : { status: 'unavailable', reason: shown };
     this.context.logger.error({ model: this.name, version: this.version, reason }, 'model unavailable');
   }
 
   private expect(status: ModelStatus, transition: string): void {
-    if (this.current.status !== status) throw new Error(`model ${this.name} version ${this.version}: ${transition} while ${this.current.status}`);
+    if (this.current.status !== status)
+      throw new Error(`model ${this.name} version ${this.version}: ${transition} while ${this.current.status}`);
   }
 }
 

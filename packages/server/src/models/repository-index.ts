@@ -16,5 +16,10 @@ export interface IndexRow {
 export function repositoryIndex(routed: readonly ModelVersion[], draining: readonly ModelVersion[]): IndexRow[] {
   return [...routed, ...draining]
     .sort((a, b) => a.name.localeCompare(b.name) || compareVersions(a.version ?? '', b.version ?? ''))
-    .map((e) => ({ name: e.name, version: e.version ?? null, state: e.status, ...(e.reason !== undefined ? { reason: e.reason } : {}) }));
+    .map((e) => ({
+      name: e.name,
+      version: e.version ?? null,
+      state: e.status,
+      ...(e.reason !== undefined ? { reason: e.reason } : {}),
+    }));
 }

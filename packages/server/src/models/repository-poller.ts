@@ -10,7 +10,10 @@ export class RepositoryPoller {
   private running: Promise<void> | undefined;
   private stopped = false;
 
-  constructor(private readonly registry: Pick<ModelRegistry, 'sync'>, private readonly intervalMs: number) {}
+  constructor(
+    private readonly registry: Pick<ModelRegistry, 'sync'>,
+    private readonly intervalMs: number,
+  ) {}
 
   start(): this {
     this.schedule();

@@ -35,12 +35,18 @@ export interface ModelLocation {
   policyError?: string;
 }
 
-const isFile = (p: string): Promise<boolean> => stat(p).then((s) => s.isFile(), () => false);
+const isFile = (p: string): Promise<boolean> =>
+  stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 
 async function fingerprintOf(dir: string): Promise<string> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   const parts: string[] = [];
-  for (const e of entries.filter((x) => x.isFile() || x.isSymbolicLink()).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const e of entries
+    .filter((x) => x.isFile() || x.isSymbolicLink())
+    .sort((a, b) => a.name.localeCompare(b.name))) {
     const s = await stat(path.join(dir, e.name)).catch(() => undefined);
     if (s) parts.push(`${e.name}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}`);
   }
@@ -61,14 +67,23 @@ export async function scanModel(dir: string): Promise<ModelLocation | undefined>
     }
   }
   if (await isFile(path.join(dir, 'model.json'))) {
-    return { dirName, dir, layout: 'flat', versions: [{ version: undefined, dir, fingerprint: await fingerprintOf(dir) }], policy, ...(policyError ? { policyError } : {}) };
+    return {
+      dirName,
+      dir,
+      layout: 'flat',
+      versions: [{ version: undefined, dir, fingerprint: await fingerprintOf(dir) }],
+      policy,
+      ...(policyError ? { policyError } : {}),
+    };
   }
   const subdirs = (await readdir(dir, { withFileTypes: true }).catch(() => []))
-    .filter((d) => d.isDirectory() || d.isSymbolicLink()).map((d) => d.name);
+    .filter((d) => d.isDirectory() || d.isSymbolicLink())
+    .map((d) => d.name);
   const versions: VersionLocation[] = [];
   for (const name of selectVersions({ kind: 'all' }, subdirs)) {
     const versionDir = path.join(dir, name);
-    if (await isFile(path.join(versionDir, 'model.json'))) versions.push({ version: name, dir: versionDir, fingerprint: await fingerprintOf(versionDir) });
+    if (await isFile(path.join(versionDir, 'model.json')))
+      versions.push({ version: name, dir: versionDir, fingerprint: await fingerprintOf(versionDir) });
   }
   if (versions.length === 0) return undefined;
   return { dirName, dir, layout: 'versioned', versions, policy, ...(policyError ? { policyError } : {}) };
@@ -77,14 +92,21 @@ export async function scanModel(dir: string): Promise<ModelLocation | undefined>
 /** The versions of a model its policy selects (the flat layout's one version always). */
 export function selectedVersions(location: ModelLocation): VersionLocation[] {
   if (location.layout === 'flat') return location.versions;
-  const selected = new Set(selectVersions(location.policy, location.versions.map((v) => v.version ?? '')));
+  const selected = new Set(
+    selectVersions(
+      location.policy,
+      location.versions.map((v) => v.version ?? ''),
+    ),
+  );
   return location.versions.filter((v) => selected.has(v.version ?? ''));
 }
 
 /** Every model directory under root (symlinked ones too: mounted volumes and ConfigMaps present models that way). */
 export async function scanRepository(root: string): Promise<ModelLocation[]> {
   const dirs = (await readdir(root, { withFileTypes: true }))
-    .filter((d) => d.isDirectory() || d.isSymbolicLink()).map((d) => d.name).sort();
+    .filter((d) => d.isDirectory() || d.isSymbolicLink())
+    .map((d) => d.name)
+    .sort();
   const found: ModelLocation[] = [];
   for (const d of dirs) {
     const location = await scanModel(path.join(root, d));

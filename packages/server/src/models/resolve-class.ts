@@ -5,7 +5,10 @@
 import { closestClassNames, normaliseClassName } from '@sagan-serve/model-contract/class-names';
 import { serveError } from '../errors.js';
 
-export interface ResolvedClass { index: number; name: string }
+export interface ResolvedClass {
+  index: number;
+  name: string;
+}
 
 /** UNKNOWN_CLASS lists every class of a model with at most this many, else the 3 closest. */
 export const ALL_CLASSES_UP_TO = 20;
@@ -16,7 +19,11 @@ export function resolveClass(classes: readonly string[], ref: string | number, f
   if (typeof ref === 'number' || /^\d+$/.test(text)) {
     const index = Number(text);
     if (Number.isSafeInteger(index) && index < classes.length) return { index, name: classes[index] };
-    throw serveError.UNKNOWN_CLASS(field, `class index ${text} is out of range (0..${classes.length - 1})`, `0..${classes.length - 1} or a name: ${classes.slice(0, 20).join(', ')}${classes.length > 20 ? ', ...' : ''}`);
+    throw serveError.UNKNOWN_CLASS(
+      field,
+      `class index ${text} is out of range (0..${classes.length - 1})`,
+      `0..${classes.length - 1} or a name: ${classes.slice(0, 20).join(', ')}${classes.length > 20 ? ', ...' : ''}`,
+    );
   }
   const key = normaliseClassName(text);
   const index = classes.findIndex((c) => normaliseClassName(c) === key);
@@ -24,5 +31,9 @@ export function resolveClass(classes: readonly string[], ref: string | number, f
   // A short class list is given whole (closest first), so `allowed` really lists what is allowed; a long
   // one (1,000 ImageNet classes) only its closest names.
   const count = classes.length <= ALL_CLASSES_UP_TO ? classes.length : 3;
-  throw serveError.UNKNOWN_CLASS(field, `unknown class '${text.slice(0, 100)}'`, closestClassNames(classes, text, count));
+  throw serveError.UNKNOWN_CLASS(
+    field,
+    `unknown class '${text.slice(0, 100)}'`,
+    closestClassNames(classes, text, count),
+  );
 }

@@ -44,12 +44,23 @@ export class VersionLoader {
 
   /** A version whose manifest was read and checked (no session yet); a bad one is left unavailable. */
   async read(location: ModelLocation, v: VersionLocation): Promise<ModelVersion> {
-    const entry = new ModelVersion(this.deps.versionContext, { name: location.dirName, version: v.version, dir: v.dir, fingerprint: v.fingerprint });
+    const entry = new ModelVersion(this.deps.versionContext, {
+      name: location.dirName,
+      version: v.version,
+      dir: v.dir,
+      fingerprint: v.fingerprint,
+    });
     try {
       const manifest = await readModelManifest(v.dir);
       if (location.layout === 'versioned') {
-        if (manifest.name !== location.dirName) throw new ManifestError(`name '${manifest.name}' differs from its model directory '${location.dirName}' (versioned layout)`);
-        if (manifest.version !== v.version) throw new ManifestError(`version '${manifest.version}' differs from its directory '${v.version}' (versioned layout)`);
+        if (manifest.name !== location.dirName)
+          throw new ManifestError(
+            `name '${manifest.name}' differs from its model directory '${location.dirName}' (versioned layout)`,
+          );
+        if (manifest.version !== v.version)
+          throw new ManifestError(
+            `version '${manifest.version}' differs from its directory '${v.version}' (versioned layout)`,
+          );
       }
       entry.manifestRead(manifest);
     } catch (err) {
@@ -66,13 +77,22 @@ export class VersionLoader {
     const manifest = entry.manifest!;
     const labels: VersionLabels = { model, version: entry.version! };
     const modelPath = path.join(entry.dir, manifest.file);
-    if (!(await stat(modelPath).then((s) => s.isFile(), () => false))) {
+    if (
+      !(await stat(modelPath).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    ) {
       entry.fail(`model file '${manifest.file}' (manifest.file) does not exist`);
       return;
     }
     const batching = this.batchingFor(manifest);
-    const source = (field: 'maxBatchSize' | 'maxQueueSize', env: string) => (manifest.batching?.[field] !== undefined ? `manifest.batching.${field}` : env);
-    const impossible = impossibleBatching(batching, { maxBatchSize: source('maxBatchSize', 'MAX_BATCH_SIZE'), maxQueueSize: source('maxQueueSize', 'MAX_QUEUE_SIZE') });
+    const source = (field: 'maxBatchSize' | 'maxQueueSize', env: string) =>
+      manifest.batching?.[field] !== undefined ? `manifest.batching.${field}` : env;
+    const impossible = impossibleBatching(batching, {
+      maxBatchSize: source('maxBatchSize', 'MAX_BATCH_SIZE'),
+      maxQueueSize: source('maxQueueSize', 'MAX_QUEUE_SIZE'),
+    });
     if (impossible) {
       entry.fail(`batching: ${impossible}`);
       return;
@@ -86,7 +106,10 @@ export class VersionLoader {
       const digest = await contentDigest(entry.dir);
       loaded = await instances.start();
       for (const attempt of loaded.failedAttempts) {
-        this.deps.logger.warn({ ...labels, provider: attempt.provider, reason: attempt.error }, 'execution provider failed; falling back');
+        this.deps.logger.warn(
+          { ...labels, provider: attempt.provider, reason: attempt.error },
+          'execution provider failed; falling back',
+        );
       }
       const problems = [...checkGraph(manifest, loaded.inputs, loaded.outputs), ...warmupProblems(manifest, loaded)];
       if (problems.length > 0) {
@@ -97,7 +120,14 @@ export class VersionLoader {
       // MODEL_INSTANCES=0 is settled by the provider the first instance got.
       batching.instances = instances.instances.length;
       const batcher = this.batcherFor(manifest, instances, batching, labels, () => entry.provider ?? 'none');
-      serving = { provider: loaded.provider, loadSeconds: loaded.loadSeconds, batching, instances, batcher, contentDigest: digest };
+      serving = {
+        provider: loaded.provider,
+        loadSeconds: loaded.loadSeconds,
+        batching,
+        instances,
+        batcher,
+        contentDigest: digest,
+      };
       this.deps.metrics.modelInfo.set({ ...labels, provider: loaded.provider }, 1);
       this.deps.metrics.modelLoadDuration.set(labels, loaded.loadSeconds);
     } catch (err) {
@@ -113,7 +143,16 @@ export class VersionLoader {
       return;
     }
     entry.ready(serving, loaded.failedAttempts);
-    this.deps.logger.info({ ...labels, provider: serving.provider, loadSeconds: Number(serving.loadSeconds.toFixed(3)), untrained: manifest.untrained ?? false, batching }, 'model ready');
+    this.deps.logger.info(
+      {
+        ...labels,
+        provider: serving.provider,
+        loadSeconds: Number(serving.loadSeconds.toFixed(3)),
+        untrained: manifest.untrained ?? false,
+        batching,
+      },
+      'model ready',
+    );
   }
 
   /** The manifest's batching block over the server's defaults. */
@@ -129,14 +168,23 @@ export class VersionLoader {
   }
 
   /** The version's session workers (not started), whose restarts move it between ready and unavailable. */
-  private instancesFor(entry: ModelVersion, modelPath: string, batching: BatchingConfig, labels: VersionLabels): InstanceGroup {
+  private instancesFor(
+    entry: ModelVersion,
+    modelPath: string,
+    batching: BatchingConfig,
+    labels: VersionLabels,
+  ): InstanceGroup {
     const { config, metrics, logger } = this.deps;
     const manifest = entry.manifest!;
     const instances = new InstanceGroup(batching.instances, {
       load: {
-        modelPath, providers: [...config.executionProviders], threadNice: config.workerNice,
+        modelPath,
+        providers: [...config.executionProviders],
+        threadNice: config.workerNice,
         intraOpThreads: intraOpThreadsPerInstance(config.intraOpThreads, batching.instances),
-        latentInput: manifest.latent.input, latentDim: manifest.latent.dim, classInput: manifest.class_input,
+        latentInput: manifest.latent.input,
+        latentDim: manifest.latent.dim,
+        classInput: manifest.class_input,
         outputs: [manifest.image.output, ...(manifest.attention ? [manifest.attention.output] : [])],
       },
       imageOutput: manifest.image.output,
@@ -148,14 +196,21 @@ export class VersionLoader {
         // When no instance can run (the last one's restart failed) the version is unavailable (readiness, 503
         // with the reason) until a later retry succeeds, instead of a ready version whose every request fails.
         // While another instance runs, it serves alone.
-        if (event === 'restart-failed' && !instances.anyRunning) entry.workerLost(`inference worker restart failed: ${detail}`);
+        if (event === 'restart-failed' && !instances.anyRunning)
+          entry.workerLost(`inference worker restart failed: ${detail}`);
         if (event === 'restarted') entry.workerBack();
       },
     });
     return instances;
   }
 
-  private batcherFor(manifest: ModelManifest, instances: InstanceGroup, batching: BatchingConfig, labels: VersionLabels, provider: () => string): Batcher {
+  private batcherFor(
+    manifest: ModelManifest,
+    instances: InstanceGroup,
+    batching: BatchingConfig,
+    labels: VersionLabels,
+    provider: () => string,
+  ): Batcher {
     const rows = outputRowLengths(manifest);
     return new Batcher(
       instances,

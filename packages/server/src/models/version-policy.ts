@@ -12,9 +12,7 @@
 import { Ajv } from 'ajv';
 
 export type VersionPolicy =
-  | { kind: 'latest'; numVersions: number }
-  | { kind: 'specific'; versions: string[] }
-  | { kind: 'all' };
+  { kind: 'latest'; numVersions: number } | { kind: 'specific'; versions: string[] } | { kind: 'all' };
 
 export const DEFAULT_POLICY: VersionPolicy = { kind: 'latest', numVersions: 1 };
 
@@ -28,8 +26,25 @@ const schema = {
       maxProperties: 1,
       additionalProperties: false,
       properties: {
-        latest: { type: 'object', additionalProperties: false, required: ['num_versions'], properties: { num_versions: { type: 'integer', minimum: 1, maximum: 64 } } },
-        specific: { type: 'object', additionalProperties: false, required: ['versions'], properties: { versions: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 128 } } } },
+        latest: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['num_versions'],
+          properties: { num_versions: { type: 'integer', minimum: 1, maximum: 64 } },
+        },
+        specific: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['versions'],
+          properties: {
+            versions: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 64,
+              items: { type: 'string', minLength: 1, maxLength: 128 },
+            },
+          },
+        },
         all: { type: 'object', additionalProperties: false, maxProperties: 0 },
       },
     },
@@ -44,9 +59,13 @@ export class VersionPolicyError extends Error {}
 export function parseVersionPolicy(json: unknown): VersionPolicy {
   if (!validate(json)) {
     const e = validate.errors?.[0];
-    throw new VersionPolicyError(`config.json: ${e ? `${e.instancePath || '/'} ${e.message}` : 'invalid'} (version_policy is {"latest": {"num_versions": N}}, {"specific": {"versions": [...]}} or {"all": {}})`);
+    throw new VersionPolicyError(
+      `config.json: ${e ? `${e.instancePath || '/'} ${e.message}` : 'invalid'} (version_policy is {"latest": {"num_versions": N}}, {"specific": {"versions": [...]}} or {"all": {}})`,
+    );
   }
-  const p = (json as { version_policy?: { latest?: { num_versions: number }; specific?: { versions: string[] }; all?: object } }).version_policy;
+  const p = (
+    json as { version_policy?: { latest?: { num_versions: number }; specific?: { versions: string[] }; all?: object } }
+  ).version_policy;
   if (!p) return DEFAULT_POLICY;
   if (p.latest) return { kind: 'latest', numVersions: p.latest.num_versions };
   if (p.specific) return { kind: 'specific', versions: [...p.specific.versions] };

@@ -83,7 +83,10 @@ export class VersionRetirement {
     // and a moment more; then they are cut, which also lets versions being retired (an unload or reload
     // in progress) finish.
     const held = [...this.retiring.keys(), ...withWorkers];
-    const written = await settlesWithin(Promise.all(held.map((e) => e.whenUnheld())), untilGraceEnds() + RESPONSES_AFTER_GRACE_MS);
+    const written = await settlesWithin(
+      Promise.all(held.map((e) => e.whenUnheld())),
+      untilGraceEnds() + RESPONSES_AFTER_GRACE_MS,
+    );
     const cut = held.reduce((sum, e) => sum + e.cutHolders(), 0);
     if (!written || cut > 0) {
       logger.warn({ graceMs, responses: cut }, 'grace period over; cutting responses still being written');
@@ -102,19 +105,24 @@ export class VersionRetirement {
     const deadline = performance.now() + config.releaseTimeoutMs;
     if (!(await settlesWithin(entry.whenUnheld(), config.releaseTimeoutMs))) {
       const cut = entry.cutHolders();
-      logger.warn({ model: entry.name, version: entry.version, responses: cut, releaseTimeoutMs: config.releaseTimeoutMs }, 'release deadline passed; cutting the responses still using the version');
+      logger.warn(
+        { model: entry.name, version: entry.version, responses: cut, releaseTimeoutMs: config.releaseTimeoutMs },
+        'release deadline passed; cutting the responses still using the version',
+      );
       metrics.responsesCut.inc({ reason: 'release_timeout' }, cut);
       await settlesWithin(entry.whenUnheld(), RELEASE_AFTER_CUT_MS);
     }
     // Work queued by requests that were cut is cancelled with them; what is left (an in-flight batch)
     // gets what remains of the deadline, and the instances' own close bounds a run still in progress.
-    if (entry.batcher && !(await settlesWithin(entry.batcher.close(), Math.max(0, deadline - performance.now())))) entry.batcher.abortQueued();
+    if (entry.batcher && !(await settlesWithin(entry.batcher.close(), Math.max(0, deadline - performance.now()))))
+      entry.batcher.abortQueued();
     if (entry.instances) await entry.instances.close();
     if (entry.version !== undefined && entry.provider !== undefined) {
       // A reload under the same version string has set these labels again for its successor: they are its now.
       const successor = this.deps.routed(entry.name, entry.version);
       const relabelled = successor !== undefined && successor !== entry && successor.provider !== undefined;
-      if (!relabelled || successor?.provider !== entry.provider) metrics.modelInfo.remove({ model: entry.name, version: entry.version, provider: entry.provider });
+      if (!relabelled || successor?.provider !== entry.provider)
+        metrics.modelInfo.remove({ model: entry.name, version: entry.version, provider: entry.provider });
       if (!relabelled) metrics.forgetVersion(entry.name, entry.version);
     }
     logger.info({ model: entry.name, version: entry.version }, 'model version released');

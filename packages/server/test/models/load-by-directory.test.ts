@@ -17,7 +17,12 @@ const auth = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/js
 
 async function writeDogs(root: string, seed: number): Promise<void> {
   const config = tinyConfig({ name: 'dogs64', classes: TINY_CLASSES });
-  await writeModelDirectory(path.join(root, 'dogsdir'), config, randomWeights(config, seed), { name: 'dogs64', version: '1', classes: TINY_CLASSES, untrained: true });
+  await writeModelDirectory(path.join(root, 'dogsdir'), config, randomWeights(config, seed), {
+    name: 'dogs64',
+    version: '1',
+    classes: TINY_CLASSES,
+    untrained: true,
+  });
 }
 
 describe('loading a model by its directory name', () => {
@@ -72,7 +77,10 @@ describe('loading a model by its directory name', () => {
       assert.equal(byName.status, 200);
       assert.equal(most, 1, 'the two loads overlapped');
       await ts.registry.settled();
-      assert.deepEqual(ts.registry.versionsOf('dogs64').map((v) => [v.version, v.status]), [['1', 'ready']]);
+      assert.deepEqual(
+        ts.registry.versionsOf('dogs64').map((v) => [v.version, v.status]),
+        [['1', 'ready']],
+      );
     } finally {
       delete (registry as { apply?: unknown }).apply;
     }

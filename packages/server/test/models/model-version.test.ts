@@ -10,8 +10,16 @@ import pino from 'pino';
 import { isReady, ModelVersion, type Serving } from '../../src/models/model-version.js';
 
 const root = path.resolve('/srv/models');
-const version = () => new ModelVersion({ logger: pino({ level: 'silent' }), repositoryRoot: root }, { name: 'dogs', version: '2', dir: path.join(root, 'dogs', '2'), fingerprint: 'f' });
-const serving = { provider: 'cpu', loadSeconds: 0.5, batching: { maxBatchSize: 8, maxQueueDelayMs: 2, maxQueueSize: 64, requestTimeoutMs: 1000, instances: 1 } } as unknown as Serving;
+const version = () =>
+  new ModelVersion(
+    { logger: pino({ level: 'silent' }), repositoryRoot: root },
+    { name: 'dogs', version: '2', dir: path.join(root, 'dogs', '2'), fingerprint: 'f' },
+  );
+const serving = {
+  provider: 'cpu',
+  loadSeconds: 0.5,
+  batching: { maxBatchSize: 8, maxQueueDelayMs: 2, maxQueueSize: 64, requestTimeoutMs: 1000, instances: 1 },
+} as unknown as Serving;
 
 test('a version starts loading, with nothing to serve with', () => {
   const v = version();
@@ -105,9 +113,15 @@ test('holders: whenUnheld waits for every holder to close; cutHolders destroys t
   const b = Object.assign(new EventEmitter(), { destroyed: false });
   const holder = (e: EventEmitter, destroy: () => void) => Object.assign(e, { destroy });
   v.hold(holder(a, () => a.emit('close')));
-  v.hold(holder(b, () => { b.destroyed = true; }));
+  v.hold(
+    holder(b, () => {
+      b.destroyed = true;
+    }),
+  );
   let unheld = false;
-  const waiting = v.whenUnheld().then(() => { unheld = true; });
+  const waiting = v.whenUnheld().then(() => {
+    unheld = true;
+  });
   a.emit('close');
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(unheld, false, 'one holder is left');

@@ -14,7 +14,14 @@ import { loadConfig, type ServerConfig } from '../../src/config.js';
 import { RepositoryPoller } from '../../src/models/repository-poller.js';
 import { writeModelDirectory } from '@sagan-serve/model-contract/model-directory';
 import { randomWeights } from '@sagan-serve/model-contract/sagan-graph';
-import { binary, makeModelsDir, startTestServer, tinyConfig, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
+import {
+  binary,
+  makeModelsDir,
+  startTestServer,
+  tinyConfig,
+  TINY_CLASSES,
+  type TestServer,
+} from '../helpers/test-server.js';
 
 const TOKEN = 'test-admin-token-0123456789';
 /** Control calls are JSON calls (admin-auth.ts): a body is optional, the content type is not. */
@@ -25,7 +32,12 @@ async function writeVersion(root: string, name: string, version: string, seed: n
   const model = { name, classes: TINY_CLASSES, seed };
   const config = tinyConfig(model);
   const dir = path.join(root, name, version);
-  await writeModelDirectory(dir, config, randomWeights(config, seed), { name, version, classes: TINY_CLASSES, untrained: true });
+  await writeModelDirectory(dir, config, randomWeights(config, seed), {
+    name,
+    version,
+    classes: TINY_CLASSES,
+    untrained: true,
+  });
   return dir;
 }
 
@@ -63,7 +75,10 @@ describe('model versions and repository control', () => {
     const models = (await request(server).get('/v1/models/dogs').expect(200)).body;
     assert.equal(models.version, '2');
     // The default policy (latest, 1 version) serves only version 2.
-    assert.deepEqual(models.versions.map((v: { version: string; status: string }) => [v.version, v.status]), [['2', 'ready']]);
+    assert.deepEqual(
+      models.versions.map((v: { version: string; status: string }) => [v.version, v.status]),
+      [['2', 'ready']],
+    );
     const pinned = await image('/v1/models/dogs/versions/2/generate?class=0&seed=3').expect(200);
     assert.ok(plain.body.equals(pinned.body));
     const res = await request(server).get('/v1/models/dogs/versions/1/generate?class=0').expect(404);
@@ -93,8 +108,17 @@ describe('model versions and repository control', () => {
     await rm(path.join(root, 'dogs', 'config.json'));
     await request(server).post('/v1/repository/models/dogs/load').set(auth).expect(200);
     await until(() => ts.registry.getVersion('dogs', '1') === undefined, 'version 1 to leave');
-    await until(async () => !/(sagan_model_info|sagan_queue_depth|sagan_model_load_seconds)\{model="dogs",version="1"/.test((await request(server).get('/metrics')).text), 'version 1 gauges to go');
-    assert.match((await request(server).get('/metrics')).text, /sagan_images_generated_total\{model="dogs",version="1"\} \d/);
+    await until(
+      async () =>
+        !/(sagan_model_info|sagan_queue_depth|sagan_model_load_seconds)\{model="dogs",version="1"/.test(
+          (await request(server).get('/metrics')).text,
+        ),
+      'version 1 gauges to go',
+    );
+    assert.match(
+      (await request(server).get('/metrics')).text,
+      /sagan_images_generated_total\{model="dogs",version="1"\} \d/,
+    );
   });
 
   test('repository control needs the bearer token: 401 without, 403 with a wrong one, both coded; index with it', async () => {
@@ -103,9 +127,16 @@ describe('model versions and repository control', () => {
     assert.match(String(none.headers['www-authenticate']), /^Bearer/);
     const wrong = await request(server).post('/v1/repository/index').set('Authorization', 'Bearer nope').expect(403);
     assert.equal(wrong.body.error.code, 'FORBIDDEN');
-    assert.equal((await request(server).post('/v1/repository/index').set('Authorization', `Basic ${TOKEN}`).expect(401)).body.error.code, 'UNAUTHENTICATED');
+    assert.equal(
+      (await request(server).post('/v1/repository/index').set('Authorization', `Basic ${TOKEN}`).expect(401)).body.error
+        .code,
+      'UNAUTHENTICATED',
+    );
     const index = (await request(server).post('/v1/repository/index').set(auth).expect(200)).body;
-    assert.deepEqual(index.models, [{ name: 'dogs', version: '2', state: 'ready' }, { name: 'flat', version: '1', state: 'ready' }]);
+    assert.deepEqual(index.models, [
+      { name: 'dogs', version: '2', state: 'ready' },
+      { name: 'flat', version: '1', state: 'ready' },
+    ]);
     const unknown = await request(server).post('/v1/repository/models/nope/load').set(auth).expect(404);
     assert.equal(unknown.body.error.code, 'UNKNOWN_MODEL');
     assert.deepEqual(unknown.body.error.allowed, ['dogs', 'flat']);
@@ -114,7 +145,10 @@ describe('model versions and repository control', () => {
       assert.ok(res.status === 404 || res.status === 400, `${name}: ${res.status}`);
       assert.ok(typeof res.body.error.code === 'string');
     }
-    assert.equal((await request(server).get('/v1/repository/index').set(auth).expect(405)).body.error.code, 'METHOD_NOT_ALLOWED');
+    assert.equal(
+      (await request(server).get('/v1/repository/index').set(auth).expect(405)).body.error.code,
+      'METHOD_NOT_ALLOWED',
+    );
   });
 
   test('a corrupt new version (bad ONNX, then a bad manifest) is reported with its reason; the old version keeps serving', async () => {
@@ -137,7 +171,10 @@ describe('model versions and repository control', () => {
     assert.equal((await image('/generate?class=0&seed=1').expect(200)).headers['x-model-version'], '2');
     await rm(bad, { recursive: true });
     await request(server).post('/v1/repository/models/dogs/load').set(auth).expect(200);
-    assert.deepEqual(ts.registry.versionsOf('dogs').map((v) => v.version), ['2']);
+    assert.deepEqual(
+      ts.registry.versionsOf('dogs').map((v) => v.version),
+      ['2'],
+    );
   });
 
   test('unload drains the model, then its routes answer 404 UNKNOWN_MODEL; load brings it back', async () => {
@@ -149,7 +186,10 @@ describe('model versions and repository control', () => {
     const gone = await request(server).get('/v1/models/flat/generate?class=a').expect(404);
     assert.equal(gone.body.error.code, 'UNKNOWN_MODEL');
     assert.equal((await request(server).get('/v2/models/flat/ready').expect(404)).body.code, 'UNKNOWN_MODEL');
-    assert.equal((await request(server).post('/v1/repository/models/flat/unload').set(auth).expect(404)).body.error.code, 'UNKNOWN_MODEL');
+    assert.equal(
+      (await request(server).post('/v1/repository/models/flat/unload').set(auth).expect(404)).body.error.code,
+      'UNKNOWN_MODEL',
+    );
     await request(server).post('/v1/repository/models/flat/load').set(auth).expect(200);
     await image('/v1/models/flat/generate?class=a').expect(200);
   });
@@ -171,9 +211,15 @@ describe('repository control settings', () => {
     const base: Partial<ServerConfig> = { modelsDir: 'models' };
     assert.throws(() => loadConfig({ ...base, modelControl: 'explicit', host: '0.0.0.0' }), /ADMIN_TOKEN/);
     assert.throws(() => loadConfig({ ...base, modelControl: 'poll', host: '10.1.2.3' }), /ADMIN_TOKEN/);
-    assert.throws(() => loadConfig({ ...base, modelControl: 'explicit', host: '0.0.0.0', adminToken: 'short' }), /adminToken|ADMIN_TOKEN/);
+    assert.throws(
+      () => loadConfig({ ...base, modelControl: 'explicit', host: '0.0.0.0', adminToken: 'short' }),
+      /adminToken|ADMIN_TOKEN/,
+    );
     assert.equal(loadConfig({ ...base, modelControl: 'explicit', host: '127.0.0.1' }).modelControl, 'explicit');
-    assert.equal(loadConfig({ ...base, modelControl: 'explicit', host: '0.0.0.0', adminToken: TOKEN }).adminToken, TOKEN);
+    assert.equal(
+      loadConfig({ ...base, modelControl: 'explicit', host: '0.0.0.0', adminToken: TOKEN }).adminToken,
+      TOKEN,
+    );
     assert.throws(() => loadConfig({ ...base, modelControl: 'sometimes' }), /MODEL_CONTROL|modelControl/);
   });
 });
@@ -182,7 +228,12 @@ describe('poll mode', () => {
   test('notices an added version, a changed one, a removed model and a new model', { timeout: 60_000 }, async () => {
     const root = await makeModelsDir([{ name: 'flat', classes: ['a', 'b'] }]);
     await writeVersion(root, 'dogs', '1', 1);
-    const ts = await startTestServer(root, { defaultModel: 'dogs', modelControl: 'poll', repositoryPollSeconds: 0.1, host: '127.0.0.1' });
+    const ts = await startTestServer(root, {
+      defaultModel: 'dogs',
+      modelControl: 'poll',
+      repositoryPollSeconds: 0.1,
+      host: '127.0.0.1',
+    });
     const poller = new RepositoryPoller(ts.registry, ts.config.repositoryPollSeconds * 1000).start();
     const serving = () => ts.registry.get('dogs')?.version;
     try {
@@ -194,7 +245,10 @@ describe('poll mode', () => {
       const before = await request(ts.app).get('/generate?class=0&seed=1').buffer(true).parse(binary).expect(200);
       const oldEntry = ts.registry.get('dogs');
       await writeVersion(root, 'dogs', '2', 7);
-      await until(() => ts.registry.get('dogs') !== oldEntry && ts.registry.get('dogs')?.status === 'ready', 'the changed version 2 to serve');
+      await until(
+        () => ts.registry.get('dogs') !== oldEntry && ts.registry.get('dogs')?.status === 'ready',
+        'the changed version 2 to serve',
+      );
       const afterChange = await request(ts.app).get('/generate?class=0&seed=1').buffer(true).parse(binary).expect(200);
       assert.ok(!before.body.equals(afterChange.body), 'the new weights serve');
       // A broken change is not retried every poll, and the loaded files keep serving.

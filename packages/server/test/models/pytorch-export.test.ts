@@ -77,6 +77,9 @@ describe('a generator exported by torch.onnx.export', () => {
       samples: reference.samples.map((s) => ({ ...s, class: (s.class + 1) % 4 })),
     };
     const results = await compareWithPytorch(base, 'pytorch-export', wrongClass);
-    assert.ok(results.some((r) => r.maxDiffByZ > 2), JSON.stringify(results));
+    assert.ok(
+      results.some((r) => r.maxDiffByZ > 2),
+      JSON.stringify(results),
+    );
   });
 });

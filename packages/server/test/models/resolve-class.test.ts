@@ -12,10 +12,26 @@ test('classes resolve by index or loose name; unknown names suggest the closest'
   assert.deepEqual(resolveClass(classes, 0), { index: 0, name: 'maltese_dog' });
   assert.equal(closestClassNames(classes, 'bernard')[0], 'saint_bernard');
   assert.equal(closestClassNames(classes, 'golden retreiver')[0], 'golden_retriever');
-  assert.throws(() => resolveClass(classes, 'poodle'), (err: unknown) => err instanceof ServeError && err.code === 'UNKNOWN_CLASS'
-    && Array.isArray(err.details.allowed) && [...err.details.allowed].sort().join() === [...classes].sort().join());
+  assert.throws(
+    () => resolveClass(classes, 'poodle'),
+    (err: unknown) =>
+      err instanceof ServeError &&
+      err.code === 'UNKNOWN_CLASS' &&
+      Array.isArray(err.details.allowed) &&
+      [...err.details.allowed].sort().join() === [...classes].sort().join(),
+  );
   const many = Array.from({ length: 1000 }, (_, i) => `class_${i}`);
-  assert.throws(() => resolveClass(many, 'class_12x'), (err: unknown) => err instanceof ServeError && err.code === 'UNKNOWN_CLASS'
-    && Array.isArray(err.details.allowed) && err.details.allowed.length === 3 && err.details.allowed.includes('class_12'));
-  assert.throws(() => resolveClass(classes, '4'), (err: unknown) => err instanceof ServeError && err.code === 'UNKNOWN_CLASS');
+  assert.throws(
+    () => resolveClass(many, 'class_12x'),
+    (err: unknown) =>
+      err instanceof ServeError &&
+      err.code === 'UNKNOWN_CLASS' &&
+      Array.isArray(err.details.allowed) &&
+      err.details.allowed.length === 3 &&
+      err.details.allowed.includes('class_12'),
+  );
+  assert.throws(
+    () => resolveClass(classes, '4'),
+    (err: unknown) => err instanceof ServeError && err.code === 'UNKNOWN_CLASS',
+  );
 });

@@ -11,7 +11,14 @@ import path from 'node:path';
 import request from 'supertest';
 import { writeModelDirectory } from '@sagan-serve/model-contract/model-directory';
 import { randomWeights } from '@sagan-serve/model-contract/sagan-graph';
-import { binary, makeModelsDir, startTestServer, tinyConfig, TINY_CLASSES, type TestServer } from '../helpers/test-server.js';
+import {
+  binary,
+  makeModelsDir,
+  startTestServer,
+  tinyConfig,
+  TINY_CLASSES,
+  type TestServer,
+} from '../helpers/test-server.js';
 
 const TOKEN = 'same-version-reload-token-01';
 /** Control calls are JSON calls (admin-auth.ts): a body is optional, the content type is not. */
@@ -22,17 +29,24 @@ const FIXED_TIME = new Date('2024-01-02T03:04:05Z');
 async function writeVersionOne(root: string, seed: number): Promise<string> {
   const config = tinyConfig({ name: 'dogs', classes: TINY_CLASSES });
   const dir = path.join(root, 'dogs', '1');
-  await writeModelDirectory(dir, config, randomWeights(config, seed), { name: 'dogs', version: '1', classes: TINY_CLASSES, untrained: true });
+  await writeModelDirectory(dir, config, randomWeights(config, seed), {
+    name: 'dogs',
+    version: '1',
+    classes: TINY_CLASSES,
+    untrained: true,
+  });
   return dir;
 }
 
 /** Every file's name, size and modification time: what a change check on metadata alone compares. */
 async function metadata(dir: string): Promise<string[]> {
   const names = (await readdir(dir)).sort();
-  return Promise.all(names.map(async (n) => {
-    const s = await stat(path.join(dir, n));
-    return `${n}:${s.size}:${s.mtimeMs}`;
-  }));
+  return Promise.all(
+    names.map(async (n) => {
+      const s = await stat(path.join(dir, n));
+      return `${n}:${s.size}:${s.mtimeMs}`;
+    }),
+  );
 }
 
 async function pinTimes(dir: string): Promise<void> {
@@ -44,7 +58,8 @@ describe('reloading a version whose files changed under the same version string'
   let root: string;
   let dir: string;
 
-  const image = (p: string, headers: Record<string, string> = {}) => request(ts.app).get(p).set(headers).buffer(true).parse(binary);
+  const image = (p: string, headers: Record<string, string> = {}) =>
+    request(ts.app).get(p).set(headers).buffer(true).parse(binary);
   const metricsText = async () => (await request(ts.app).get('/metrics').expect(200)).text;
 
   before(async () => {
@@ -68,8 +83,14 @@ describe('reloading a version whose files changed under the same version string'
     await request(ts.app).post('/v1/repository/models/dogs/load').set(auth).expect(200);
     await ts.registry.settled();
     const text = await metricsText();
-    assert.ok(/^sagan_model_info\{model="dogs",version="1",provider="cpu"\} 1$/m.test(text), 'sagan_model_info of version 1 is exported');
-    assert.ok(/^sagan_model_load_seconds\{model="dogs",version="1"\} [0-9.e-]+$/m.test(text), 'sagan_model_load_seconds of version 1 is exported');
+    assert.ok(
+      /^sagan_model_info\{model="dogs",version="1",provider="cpu"\} 1$/m.test(text),
+      'sagan_model_info of version 1 is exported',
+    );
+    assert.ok(
+      /^sagan_model_load_seconds\{model="dogs",version="1"\} [0-9.e-]+$/m.test(text),
+      'sagan_model_load_seconds of version 1 is exported',
+    );
 
     const newImage = await image(generate, { 'If-None-Match': String(oldImage.headers.etag) }).expect(200);
     assert.equal(newImage.headers['x-model-version'], '1');
@@ -80,7 +101,7 @@ describe('reloading a version whose files changed under the same version string'
     await image(generate, { 'If-None-Match': String(newImage.headers.etag) }).expect(304);
   });
 
-  test('a change that keeps every file\'s name, size and modification time is noticed by load', async () => {
+  test("a change that keeps every file's name, size and modification time is noticed by load", async () => {
     // Load the pinned files first, so that what the server last read is what the rewrite will match.
     await pinTimes(dir);
     await request(ts.app).post('/v1/repository/models/dogs/load').set(auth).expect(200);
