@@ -1046,8 +1046,11 @@ export interface operations {
                         models: {
                             name: string;
                             version: string | null;
-                            /** @enum {string} */
-                            state: "loading" | "ready" | "unavailable";
+                            /**
+                             * @description draining is a retired version (replaced, unloaded or no longer selected) whose responses in progress are finishing; it leaves the index once released.
+                             * @enum {string}
+                             */
+                            state: "loading" | "ready" | "unavailable" | "draining";
                             reason?: string;
                         }[];
                     };
