@@ -41,6 +41,27 @@ export function tinyConfig(model: FixtureModel): SaganGeneratorConfig {
   };
 }
 
+/**
+ * Writes version `version` of `model` in the versioned layout (`root/<name>/<version>/`), with weights from
+ * `seed`; returns its directory.
+ */
+export async function writeModelVersion(
+  root: string,
+  model: FixtureModel,
+  version: string,
+  seed: number,
+): Promise<string> {
+  const config = tinyConfig(model);
+  const dir = path.join(root, model.name, version);
+  await writeModelDirectory(dir, config, randomWeights(config, seed), {
+    name: model.name,
+    version,
+    classes: model.classes,
+    untrained: true,
+  });
+  return dir;
+}
+
 export async function makeModelsDir(models: FixtureModel[]): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sagan-models-'));
   for (const model of models) {

@@ -12,13 +12,11 @@ import path from 'node:path';
 import request from 'supertest';
 import { loadConfig, type ServerConfig } from '../../src/config.js';
 import { RepositoryPoller } from '../../src/models/repository-poller.js';
-import { writeModelDirectory } from '@sagan-serve/model-contract/model-directory';
-import { randomWeights } from '@sagan-serve/model-contract/sagan-graph';
 import {
   binary,
   makeModelsDir,
   startTestServer,
-  tinyConfig,
+  writeModelVersion,
   TINY_CLASSES,
   type TestServer,
 } from '../helpers/test-server.js';
@@ -28,17 +26,8 @@ const TOKEN = 'test-admin-token-0123456789';
 const auth = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };
 
 /** Writes version `version` of model `name` (versioned layout) with weights from `seed`. */
-async function writeVersion(root: string, name: string, version: string, seed: number): Promise<string> {
-  const model = { name, classes: TINY_CLASSES, seed };
-  const config = tinyConfig(model);
-  const dir = path.join(root, name, version);
-  await writeModelDirectory(dir, config, randomWeights(config, seed), {
-    name,
-    version,
-    classes: TINY_CLASSES,
-    untrained: true,
-  });
-  return dir;
+function writeVersion(root: string, name: string, version: string, seed: number): Promise<string> {
+  return writeModelVersion(root, { name, classes: TINY_CLASSES, seed }, version, seed);
 }
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {

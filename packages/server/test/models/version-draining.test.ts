@@ -6,16 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
-import path from 'node:path';
 import request from 'supertest';
-import { writeModelDirectory } from '@sagan-serve/model-contract/model-directory';
-import { randomWeights } from '@sagan-serve/model-contract/sagan-graph';
 import { stopReadingAfter } from '../../scripts/reliability/stream-clients.js';
 import {
   listenLocally,
   makeModelsDir,
   startTestServer,
-  tinyConfig,
+  writeModelVersion,
   TINY_CLASSES,
   type TestServer,
 } from '../helpers/test-server.js';
@@ -28,13 +25,7 @@ const auth = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/js
 const MODEL = { name: 'dogs', classes: TINY_CLASSES, imageSize: 64, width: 4 };
 
 async function writeVersion(root: string, version: string, seed: number): Promise<void> {
-  const config = tinyConfig(MODEL);
-  await writeModelDirectory(path.join(root, 'dogs', version), config, randomWeights(config, seed), {
-    name: 'dogs',
-    version,
-    classes: TINY_CLASSES,
-    untrained: true,
-  });
+  await writeModelVersion(root, MODEL, version, seed);
 }
 
 describe('a retired version in the repository index', () => {

@@ -9,15 +9,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
-import path from 'node:path';
-import { writeModelDirectory } from '@sagan-serve/model-contract/model-directory';
-import { randomWeights } from '@sagan-serve/model-contract/sagan-graph';
 import { keepAliveAgent, send } from '../../scripts/reliability/http-client.js';
 import {
   listenLocally,
   makeModelsDir,
   startTestServer,
-  tinyConfig,
+  writeModelVersion,
   TINY_CLASSES,
   type TestServer,
 } from '../helpers/test-server.js';
@@ -29,13 +26,7 @@ const TOKEN = 'swap-test-admin-token-000';
 const MODEL = { name: 'dogs', classes: TINY_CLASSES, imageSize: 32, width: 32 };
 
 async function writeVersion(root: string, version: string, seed: number): Promise<void> {
-  const config = tinyConfig(MODEL);
-  await writeModelDirectory(path.join(root, 'dogs', version), config, randomWeights(config, seed), {
-    name: 'dogs',
-    version,
-    classes: TINY_CLASSES,
-    untrained: true,
-  });
+  await writeModelVersion(root, MODEL, version, seed);
 }
 
 const mib = (bytes: number) => bytes / 2 ** 20;
