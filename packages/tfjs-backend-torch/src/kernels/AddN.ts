@@ -1,10 +1,10 @@
 /** The sum of same-shaped tensors (tfjs's gradient accumulation). */
-import { AddN, type TensorInfo } from '@tensorflow/tfjs-core';
+import { AddN } from '@tensorflow/tfjs-core';
 import { nativeKernel } from '../kernel-config.js';
-import { tensorList } from './tensor-args.js';
+import { listInputs, tensorList } from './tensor-args.js';
 
 export const addNConfig = nativeKernel(AddN, ({ inputs, backend }) => {
-  const tensors = inputs as unknown as TensorInfo[];
+  const tensors = listInputs(inputs);
   const first = tensors[0];
   if (
     tensors.some((t) => t.dtype !== first.dtype || t.shape.join() !== first.shape.join()) ||

@@ -1,11 +1,11 @@
 /** Concatenation along one axis (at::cat). Empty inputs are dropped as tfjs does; one input left is the cpu kernel's identity. */
-import { backend_util, Concat, util, type ConcatAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, Concat, util, type ConcatAttrs } from '@tensorflow/tfjs-core';
 import { isNativeDtype } from '../backend.js';
 import { nativeKernel } from '../kernel-config.js';
-import { tensorList } from './tensor-args.js';
+import { listInputs, tensorList } from './tensor-args.js';
 
 export const concatConfig = nativeKernel<ConcatAttrs>(Concat, ({ inputs, backend, attrs }) => {
-  const all = inputs as unknown as TensorInfo[];
+  const all = listInputs(inputs);
   const [axis] = util.parseAxisParam(attrs.axis, all[0].shape);
   const tensors = all.filter((t) => util.sizeFromShape(t.shape) > 0);
   const dtype = all[0].dtype;

@@ -1,11 +1,11 @@
 /** Pack (tf.stack): a concatenation of the inputs, each seen with a new axis of size 1. */
-import { Pack, util, type PackAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { Pack, util, type PackAttrs } from '@tensorflow/tfjs-core';
 import { isNativeDtype } from '../backend.js';
 import { nativeKernel } from '../kernel-config.js';
-import { tensorList } from './tensor-args.js';
+import { listInputs, tensorList } from './tensor-args.js';
 
 export const packConfig = nativeKernel<PackAttrs>(Pack, ({ inputs, backend, attrs }) => {
-  const tensors = inputs as unknown as TensorInfo[];
+  const tensors = listInputs(inputs);
   const first = tensors[0];
   if (
     !isNativeDtype(first.dtype) ||
