@@ -13,9 +13,12 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY packages/model-contract/package.json packages/model-contract/tsconfig.json packages/model-contract/
+COPY packages/bench-stats/package.json packages/bench-stats/tsconfig.json packages/bench-stats/
 COPY packages/server/package.json packages/server/tsconfig.json packages/server/
-# --ignore-scripts: the root's `prepare` would build every package; this stage builds the two it needs.
-RUN npm ci -w @sagan-serve/server -w @sagan-serve/model-contract --include-workspace-root --ignore-scripts
+# --ignore-scripts: the root's `prepare` would build every package; this stage builds what the server's build
+# references (bench-stats only because the server's scripts use it: nothing of it is shipped).
+RUN npm ci -w @sagan-serve/server -w @sagan-serve/model-contract -w @sagan-serve/bench-stats --include-workspace-root --ignore-scripts
+COPY packages/bench-stats/src packages/bench-stats/src
 COPY packages/model-contract/src packages/model-contract/src
 COPY packages/server/src packages/server/src
 RUN npx tsc -b packages/server

@@ -34,6 +34,9 @@ export function sendError(res: Response, err: unknown, frontend: Frontend): void
   if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
   res.removeHeader('ETag');
   res.removeHeader('Cache-Control');
+  // A route may have set its success type before the work failed (a samples stream before its first
+  // chunk); the error is JSON whatever it said.
+  res.removeHeader('Content-Type');
   const requestId = typeof res.req.id === 'string' ? res.req.id : String(res.req.id ?? '');
   res.status(status).json(frontend.errorBody(error, requestId));
 }

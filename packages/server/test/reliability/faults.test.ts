@@ -293,6 +293,24 @@ describe('faults: worker crash and hang, client disconnects', () => {
     assert.equal(tiny.status, 'ready');
   });
 
+  test('a samples stream whose first chunk fails is answered as a JSON error, not with the stream type', async () => {
+    const before = await restarts();
+    hangWorkers(tiny.instances!, 5000);
+    const refused = send(l.base, {
+      method: 'POST',
+      path: '/v1/models/tiny/samples',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ class: 0, count: 4, format: 'png' }),
+    });
+    await dispatched();
+    await crashWorkers(tiny.instances!);
+    const res = await refused;
+    assertCoded(res, 503, 'WORKER_FAILED', leaks);
+    assert.match(String(res.headers['content-type']), /^application\/json/);
+    await waitFor('the worker to restart', async () => (await restarts()) === before + 1, 10_000, 50);
+    assert.equal((await get(l.base, '/generate?class=1&seed=5')).status, 200);
+  });
+
   test('a crash while idle is invisible to the next request', async () => {
     const before = await restarts();
     await crashWorkers(tiny.instances!);
