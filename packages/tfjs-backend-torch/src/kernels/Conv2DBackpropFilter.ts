@@ -1,29 +1,15 @@
 /** The filter gradient of a 2-D convolution: at::convolution_backward with only the weight mask set. */
-import {
-  backend_util,
-  Conv2DBackpropFilter,
-  type Conv2DBackpropFilterAttrs,
-  type TensorInfo,
-} from '@tensorflow/tfjs-core';
+import { Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import { nativeKernel } from '../kernel-config.js';
-import { convGeometry, nativePadding } from './conv-geometry.js';
+import { convGeometry, nativeConvInfo } from './conv-geometry.js';
 
 export const conv2DBackpropFilterConfig = nativeKernel<Conv2DBackpropFilterAttrs>(
   Conv2DBackpropFilter,
   ({ inputs, backend, attrs }) => {
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
     if (attrs.dataFormat === 'NCHW' || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      attrs.filterShape,
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
-    if (!nativePadding(info)) return undefined;
+    const info = nativeConvInfo(x.shape, attrs.filterShape, attrs);
+    if (!info) return undefined;
     const shape = attrs.filterShape;
     return backend.run(shape, 'float32', (out) =>
       backend.native.Conv2DBackpropFilter(

@@ -2,17 +2,10 @@
  * FusedConv2D (conv + bias + activation) and plain Conv2D: libtorch's convolution on the NHWC buffers
  * as channels_last views (oneDNN), NHWC only (NCHW inputs stay with the cpu kernel).
  */
-import {
-  backend_util,
-  Conv2D,
-  FusedConv2D,
-  type Conv2DAttrs,
-  type FusedConv2DAttrs,
-  type TensorInfo,
-} from '@tensorflow/tfjs-core';
+import { Conv2D, FusedConv2D, type Conv2DAttrs, type FusedConv2DAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { TorchBackend } from '../backend.js';
 import { nativeKernel } from '../kernel-config.js';
-import { convGeometry, nativePadding } from './conv-geometry.js';
+import { convGeometry, nativeConvInfo } from './conv-geometry.js';
 import { optionalTensor } from './tensor-args.js';
 
 function conv2d(
@@ -26,17 +19,8 @@ function conv2d(
   leakyAlpha = 0.2,
 ): TensorInfo | undefined {
   if (attrs.dataFormat === 'NCHW' || [x, filter, bias, prelu].some((t) => t && t.dtype !== 'float32')) return undefined;
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    attrs.dilations,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  if (!nativePadding(info)) return undefined;
+  const info = nativeConvInfo(x.shape, filter.shape, attrs);
+  if (!info) return undefined;
   const shape = info.outShape;
   return backend.run(shape, 'float32', (out) =>
     backend.native.FusedConv2D(
