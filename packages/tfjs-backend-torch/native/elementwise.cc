@@ -105,6 +105,17 @@ void Step(Reader& r) {
   at::parallel_for(0, x.numel(), 32768, [&](int64_t begin, int64_t end) { stepRange(px + begin, po + begin, end - begin, alpha); });
 }
 
+// The ReLU gradient in one pass: dx = y > 0 ? dy : 0 (y the ReLU's output or input: same mask). tfjs
+// composes it from Step and Multiply, two passes and a temporary as large as the activation.
+void ReluGrad(Reader& r) {
+  at::Tensor dy = r.tensor();
+  at::Tensor y = r.tensor();
+  at::Tensor out = r.tensor();
+  expectShape(dy, y.sizes(), "dy");
+  expectShape(out, y.sizes(), "the output");
+  at::threshold_backward_out(out, dy, y, 0);
+}
+
 void LeakyRelu(Reader& r) {
   at::Tensor x = r.tensor();
   at::Tensor out = r.tensor();
@@ -159,7 +170,7 @@ void registerElementwise(Napi::Env env, Napi::Object exports) {
   EXPORT(LogicalNot) EXPORT(Neg) EXPORT(Reciprocal) EXPORT(Relu) EXPORT(Relu6) EXPORT(Round) EXPORT(Rsqrt)
   EXPORT(Selu) EXPORT(Sigmoid) EXPORT(Sign) EXPORT(Sin) EXPORT(Sinh) EXPORT(Softplus) EXPORT(Sqrt)
   EXPORT(Square) EXPORT(Tan) EXPORT(Tanh) EXPORT(Cast)
-  EXPORT(Step) EXPORT(LeakyRelu) EXPORT(ClipByValue) EXPORT(Select) EXPORT(AddN) EXPORT(Fill)
+  EXPORT(Step) EXPORT(ReluGrad) EXPORT(LeakyRelu) EXPORT(ClipByValue) EXPORT(Select) EXPORT(AddN) EXPORT(Fill)
 #undef EXPORT
 }
 

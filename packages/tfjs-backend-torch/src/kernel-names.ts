@@ -9,6 +9,8 @@
 export const FUSED_ADAM = 'FusedAdam';
 /** The softmax gradient in one pass: inputs dy, y; attrs { dim? }. */
 export const SOFTMAX_GRAD = 'SoftmaxGrad';
+/** The ReLU gradient in one pass: inputs dy, y (the ReLU's output); dx = y > 0 ? dy : 0. */
+export const RELU_GRAD = 'ReluGrad';
 /** softmax(query key^T) value: inputs query, key, value; outputs [out, weights]. */
 export const SOFTMAX_ATTENTION = 'SoftmaxAttention';
 /** SoftmaxAttention's gradient: inputs dOut, weights, query, key, value; outputs [dQuery, dKey, dValue]. */

@@ -222,6 +222,8 @@ export interface NativeAddon
 
   /** x > 0 ? 1 : alpha (NaN stays NaN), float32. */
   Step(x: NativeValues, xShape: Shape, out: NativeValues, outShape: Shape, alpha: number): void;
+  /** y > 0 ? dy : 0, float32 (the ReLU gradient; y the ReLU's output). */
+  ReluGrad(dy: NativeValues, dyShape: Shape, y: NativeValues, yShape: Shape, out: NativeValues, outShape: Shape): void;
   LeakyRelu(x: NativeValues, xShape: Shape, out: NativeValues, outShape: Shape, alpha: number): void;
   ClipByValue(x: NativeValues, xShape: Shape, out: NativeValues, outShape: Shape, min: number, max: number): void;
   Select(

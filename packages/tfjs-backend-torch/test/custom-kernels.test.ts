@@ -13,6 +13,7 @@ import {
   SOFTMAX_ATTENTION,
   SOFTMAX_ATTENTION_GRAD,
   SOFTMAX_GRAD,
+  RELU_GRAD,
   type TorchBackend,
 } from '../src/index.js';
 import { maxRelDiff, torchOrSkip, values } from './helpers.js';
@@ -66,6 +67,19 @@ test('SoftmaxGrad equals the gradient tfjs derives for softmax', { skip }, async
   const [want] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.softmax(a), dy)))([x]);
   const got = tf.engine().runKernel(SOFTMAX_GRAD, { dy, y: tf.softmax(x) }, { dim: -1 }) as tf.Tensor;
   assert.ok(maxRelDiff(await data([got]), await data([want])) < 1e-6);
+});
+
+test('ReluGrad equals the gradient tfjs derives for relu, also where y is 0 or NaN', { skip }, async () => {
+  await tf.setBackend('torch');
+  const x = tf.concat([t([3, 6, 9], 7, 3).reshape([-1]), tf.tensor1d([0, -0, NaN, 1e-30, -1e-30])]);
+  const dy = t([x.size], 8);
+  const [want] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.relu(a), dy)))([x]);
+  const got = tf.engine().runKernel(RELU_GRAD, { dy, y: tf.relu(x) }, {}) as tf.Tensor;
+  const [g, w] = [await got.data(), await want.data()];
+  // tfjs's Step keeps NaN (NaN * dy); libtorch's mask drops it: only the NaN element may differ
+  // (=== : tfjs's 0 * negative dy is -0, libtorch's mask writes 0)
+  for (let i = 0; i < g.length; i++)
+    if (!Number.isNaN(w[i])) assert.ok(g[i] === w[i], `element ${i}: ${g[i]} vs ${w[i]}`);
 });
 
 for (const [B, N, M, d, e] of [
@@ -168,6 +182,12 @@ test(
         { dy: f32([2, 4]), y: f32([2, 5]) },
         {},
         /^Error: torch backend, SoftmaxGrad: dy is float32 \[2, 4\], expected float32 \[2, 5\] \(y's shape\)$/,
+      ],
+      [
+        RELU_GRAD,
+        { dy: f32([2, 4]), y: f32([2, 5]) },
+        {},
+        /^Error: torch backend, ReluGrad: dy is float32 \[2, 4\], expected float32 \[2, 5\] \(y's shape\)$/,
       ],
       [
         SOFTMAX_ATTENTION,

@@ -217,6 +217,28 @@ const cases: Case[] = [
     },
   },
   {
+    // 512 rows and more run as oneDNN 1x1 convolutions (native/matmul.cc), fewer on BLAS: both sides of the bound
+    name: 'tall matrix products: forward, both gradients, batch of one, bias and activation',
+    native: ['BatchMatMul', '_FusedMatMul'],
+    f: () => {
+      const a = t([600, 8], 21);
+      const b = t([8, 5], 22);
+      const dy = t([600, 5], 23);
+      const small = t([511, 8], 24);
+      return [
+        tf.matMul(a, b),
+        tf.matMul(dy, b, false, true),
+        tf.matMul(a, dy, true, false),
+        tf.matMul(t([1, 600, 8], 25), t([1, 8, 5], 26)),
+        tf.matMul(t([1, 600, 8], 27), t([1, 600, 5], 28), true, false),
+        tf.matMul(small, b),
+        tf.fused.matMul({ a, b, bias: t([5], 29), activation: 'relu' }),
+        tf.fused.matMul({ a: dy, b, transposeB: true, bias: t([8], 30) }),
+        tf.fused.matMul({ a, b: dy, transposeA: true, bias: t([5], 31) }),
+      ];
+    },
+  },
+  {
     name: 'convolutions: same, valid, stride 2 (asymmetric same), dilation, explicit pads, fused bias and activations',
     native: ['Conv2D', 'FusedConv2D'],
     f: () => {

@@ -360,6 +360,7 @@ const CASES: Partial<Record<keyof NativeAddon, Case>> = {
   MaxPoolGrad: { args: [f32([1, 2, 2, 2], 1), f32([1, 4, 4, 2], 2), out([1, 4, 4, 2]), ...pool], outputs: [2] },
   Softmax: { args: [f32([2, 5]), out([2, 5]), 1], outputs: [1] },
   SoftmaxGrad: { args: [f32([2, 5], 1), f32([2, 5], 2), out([2, 5]), 1], outputs: [2] },
+  ReluGrad: { args: [f32([2, 5], 1), f32([2, 5], 2), out([2, 5])], outputs: [2] },
   Concat: { args: [[f32([2, 3], 1), f32([2, 2], 2)], out([2, 5]), 1], outputs: [1] },
   GatherV2: { args: [f32([4, 3]), int([2], [3, 0]), out([2, 3]), 0], outputs: [2] },
   Transpose: { args: [f32([2, 3, 4]), out([4, 2, 3]), [2, 0, 1]], outputs: [1] },

@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend, syncBackend, type BackendChoice } from './lib/backend.js';
-import { backendOption, positiveInt, runMain, side, threadsOption } from './lib/cli-common.js';
+import { backendOption, nonNegativeInt, positiveInt, runMain, side, threadsOption } from './lib/cli-common.js';
 import { parsePolicies } from './lib/diffaugment.js';
 import { makeModelConfig } from './lib/model-config.js';
 import { SyntheticSource } from './lib/synthetic.js';
@@ -32,6 +32,7 @@ interface Options {
   warmup: number;
   readEvery: number;
   profile: boolean;
+  kernelTimes: number;
   phases: boolean;
   memoryEvery?: number;
   threads?: number;
@@ -63,6 +64,12 @@ const program = new Command()
   .option('--read-every <n>', 'read the losses back every n iterations (as train --log-every)', positiveInt, 50)
   .option('--no-profile', 'skip the kernel count (tf.profile of one iteration)')
   .option('--no-phases', 'skip the per-phase timing')
+  .option(
+    '--kernel-times <n>',
+    'print the n slowest kernel calls of the profiled iteration (0: none)',
+    nonNegativeInt,
+    25,
+  )
   .option(
     '--memory-every <n>',
     "print tensors, RSS and the backend's memory every n timed iterations (a leak check over --steps)",
@@ -123,6 +130,28 @@ async function main(): Promise<void> {
             .join(', ')}`,
       );
       results.kernels = { tfjsKernels: total, recorded: prof.kernels.length, byName: Object.fromEntries(top) };
+      // Where the iteration's time goes, by kernel and input shapes: tf.profile times each kernel call
+      // (synchronous backends: until its outputs are ready), so the sum approaches the iteration's time.
+      const msByCall = new Map<string, { ms: number; calls: number }>();
+      let kernelMs = 0;
+      for (const k of prof.kernels) {
+        // op scopes (fusedConv2d__op, a custom op's forward) are recorded too and would count their kernels twice
+        if (!tf.getKernel(k.name, backend.name)) continue;
+        const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+        kernelMs += ms;
+        const key = `${k.name} ${k.inputShapes.map((s) => `[${s?.join(',') ?? ''}]`).join(' ')}`;
+        const entry = msByCall.get(key) ?? { ms: 0, calls: 0 };
+        entry.ms += ms;
+        entry.calls++;
+        msByCall.set(key, entry);
+      }
+      const slowest = [...msByCall.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, o.kernelTimes);
+      if (o.kernelTimes > 0) {
+        console.log(`kernel time in one profiled iteration: ${kernelMs.toFixed(1)} ms; slowest kernel calls:`);
+        for (const [key, { ms, calls }] of slowest)
+          console.log(`  ${ms.toFixed(2).padStart(8)} ms  ${String(calls).padStart(3)}x  ${key}`);
+      }
+      results.kernelTimes = { totalMs: kernelMs, slowest: slowest.map(([call, t]) => ({ call, ...t })) };
       if (torch) {
         // how each call ran: in libtorch, as a view of existing memory, or on the cpu backend's kernel
         const paths = torch.kernelCounts();

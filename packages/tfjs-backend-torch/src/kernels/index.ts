@@ -21,6 +21,7 @@ import { maxPoolGradConfig } from './MaxPoolGrad.js';
 import { packConfig } from './Pack.js';
 import { padV2Config } from './PadV2.js';
 import { argKernels, reductionKernels } from './reductions.js';
+import { reluGradConfig } from './ReluGrad.js';
 import { resizeNearestNeighborConfig } from './ResizeNearestNeighbor.js';
 import { selectConfig } from './Select.js';
 import { sliceConfig } from './Slice.js';
@@ -49,6 +50,7 @@ export const nativeKernelConfigs: KernelConfig[] = [
   maxPoolGradConfig,
   softmaxConfig,
   softmaxGradConfig,
+  reluGradConfig,
   fusedAdamConfig,
   gatherV2Config,
   concatConfig,

@@ -14,6 +14,12 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+export function nonNegativeInt(value: string): number {
+  const n = integer(value);
+  if (n < 0) throw new InvalidArgumentError(`must be >= 0: '${value}'`);
+  return n;
+}
+
 export function float(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n)) throw new InvalidArgumentError(`not a number: '${value}'`);

@@ -11,7 +11,7 @@
  * Every conv, the linear layer and the class embedding are spectrally normalised.
  */
 import * as tf from '@tensorflow/tfjs';
-import { conv, conv1x1, selfAttention, spatialSum } from './layers.js';
+import { conv, conv1x1, relu, selfAttention, spatialSum } from './layers.js';
 import { attentionSpecs } from './generator.js';
 import { resolveDiscriminator, type DiscriminatorConfig } from './model-config.js';
 import type { ParamSpec } from './params.js';
@@ -64,7 +64,7 @@ export function discriminatorForward(
     const p = `blocks.${i}`;
     const down = d.downsample[i];
     const input = h;
-    let r = i === 0 ? input : tf.relu(input);
+    let r = i === 0 ? input : relu(input);
     r = conv(r, w[`${p}.conv1.weight`], w[`${p}.conv1.bias`], 'relu');
     r = conv(r, w[`${p}.conv2.weight`], w[`${p}.conv2.bias`]);
     if (down) r = pool(r);
@@ -86,7 +86,7 @@ export function discriminatorForward(
       ).out;
     }
   });
-  const feat = spatialSum(tf.relu(h)); // [b, C]
+  const feat = spatialSum(relu(h)); // [b, C]
   const out = tf.fused.matMul({ a: feat, b: w['linear.weight'], bias: w['linear.bias'] }); // [b, 1]
   const proj = tf.sum(tf.mul(feat, tf.matMul(onehot, w['embed.weight'] as tf.Tensor2D)), 1); // [b]
   return tf.add(tf.reshape(out, [-1]), proj) as tf.Tensor1D;

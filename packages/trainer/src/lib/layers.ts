@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   CONDITIONAL_BATCH_NORM,
   CONDITIONAL_BATCH_NORM_GRAD,
+  RELU_GRAD,
   SOFTMAX_ATTENTION,
   SOFTMAX_ATTENTION_GRAD,
 } from '@sagan-serve/tfjs-backend-torch/kernel-names';
@@ -91,7 +92,52 @@ export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ReLU
+
+/**
+ * dy masked by y > 0 (y a ReLU's output): one pass where the backend has ReluGrad (the torch backend),
+ * else tfjs's own composition (Step, Multiply).
+ */
+function reluGrad(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  if (backendHasKernel(RELU_GRAD)) return tf.engine().runKernel(RELU_GRAD, { dy, y }, {}) as tf.Tensor;
+  return tf.mul(dy, tf.step(y));
+}
+
+const reluOp = customOp(([x], save) => {
+  const y = tf.relu(x);
+  save([y]);
+  return { value: y, gradFunc: (dy, [out]) => reluGrad(dy, out) };
+});
+
+/** tf.relu whose gradient is one ReluGrad pass where the backend has it. */
+export function relu<T extends tf.Tensor>(x: T): T {
+  return (backendHasKernel(RELU_GRAD) ? reluOp(x) : tf.relu(x)) as T;
+}
+
+// ---------------------------------------------------------------------------------------------
 // convolution helpers
+
+const SAME = { strides: 1, pad: 'same' } as const;
+
+/**
+ * Conv (same, stride 1) + bias + ReLU whose gradient masks dy once with ReluGrad; tfjs's fused conv
+ * derives the same gradients with Step and Multiply first.
+ */
+const convReluOp = customOp(([x, filter, bias], save) => {
+  const y = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, ...SAME, bias, activation: 'relu' });
+  save([x, filter, y]);
+  return {
+    value: y,
+    gradFunc: (dy, [xIn, w, out]) => {
+      const g = reluGrad(dy, out) as tf.Tensor4D;
+      const dx = tf.conv2dTranspose(g, w as tf.Tensor4D, xIn.shape as [number, number, number, number], 1, 'same');
+      const dw = tf
+        .engine()
+        .runKernel(tf.Conv2DBackpropFilter, { x: xIn, dy: g }, { ...SAME, dataFormat: 'NHWC', filterShape: w.shape });
+      return [dx, dw as tf.Tensor, tf.sum(g, [0, 1, 2])];
+    },
+  };
+});
 
 /** Conv with 'same' padding, stride 1, optional bias and fused ReLU. */
 export function conv(
@@ -100,7 +146,8 @@ export function conv(
   bias?: tf.Tensor,
   activation: 'linear' | 'relu' = 'linear',
 ): tf.Tensor4D {
-  return tf.fused.conv2d({ x, filter: filter as tf.Tensor4D, strides: 1, pad: 'same', bias, activation });
+  if (activation === 'relu' && bias && backendHasKernel(RELU_GRAD)) return convReluOp(x, filter, bias) as tf.Tensor4D;
+  return tf.fused.conv2d({ x, filter: filter as tf.Tensor4D, ...SAME, bias, activation });
 }
 
 /** 1x1 conv (no bias) as a matmul over [b*h*w, Cin]. */
