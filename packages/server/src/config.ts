@@ -9,6 +9,7 @@ import {
   type BatchingConfig,
 } from '@sagan-serve/model-contract/batching-config';
 import { KNOWN_PROVIDERS, type ProviderName } from '@sagan-serve/model-contract/ort-session';
+import { DEFAULT_LANE_SETTINGS, type LaneSettings } from './batching/priority-lanes.js';
 
 export interface ServerConfig extends BatchingConfig {
   port: number;
@@ -51,6 +52,13 @@ export interface ServerConfig extends BatchingConfig {
   repositoryPollSeconds: number;
   /** Bearer token every repository control call needs; required with control on a non-loopback host. */
   adminToken: string | undefined;
+  /**
+   * 'on': interactive requests go ahead of samples chunks in every model's queue (batching/priority-lanes.ts);
+   * 'off': one FIFO for both.
+   */
+  priorityLanes: 'on' | 'off';
+  /** With lanes on, the part of each batch kept for samples rows while any wait, in (0, 1]. */
+  bulkMinShare: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
@@ -80,6 +88,8 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   modelControl: 'none',
   repositoryPollSeconds: 10,
   adminToken: undefined,
+  priorityLanes: DEFAULT_LANE_SETTINGS.enabled ? 'on' : 'off',
+  bulkMinShare: DEFAULT_LANE_SETTINGS.bulkMinShare,
 } satisfies ServerConfig);
 
 /** Environment variable -> config key. The README's configuration table lists the same names. */
@@ -110,6 +120,8 @@ export const ENV_VARS: Readonly<Record<string, keyof ServerConfig>> = Object.fre
   MODEL_CONTROL: 'modelControl',
   REPOSITORY_POLL_SECONDS: 'repositoryPollSeconds',
   ADMIN_TOKEN: 'adminToken',
+  PRIORITY_LANES: 'priorityLanes',
+  BULK_MIN_SHARE: 'bulkMinShare',
 });
 
 const int = integerSchema;
@@ -141,8 +153,15 @@ const CONFIG_SCHEMA = {
     modelControl: { enum: ['none', 'explicit', 'poll'] },
     repositoryPollSeconds: { type: 'number', minimum: 0.05, maximum: 86_400 },
     adminToken: { type: 'string', minLength: 16, maxLength: 512 },
+    priorityLanes: { enum: ['on', 'off'] },
+    bulkMinShare: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
   },
 };
+
+/** The batchers' priority lanes as the configuration sets them. */
+export function laneSettings(config: Pick<ServerConfig, 'priorityLanes' | 'bulkMinShare'>): LaneSettings {
+  return { enabled: config.priorityLanes === 'on', bulkMinShare: config.bulkMinShare };
+}
 
 /** Hosts that only this machine can reach. */
 export function isLoopbackHost(host: string): boolean {

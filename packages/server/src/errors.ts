@@ -174,8 +174,11 @@ export const serveError = {
       `model '${model}'${version !== undefined ? ` version '${version}'` : ''} is ${state}${reason ? `: ${reason}` : ''}`,
       { retryAfterSeconds: state === 'loading' ? 5 : 60 },
     ),
-  QUEUE_FULL: (rowsQueued: number, maxRows: number, retryAfterSeconds: number) =>
-    new ServeError('QUEUE_FULL', `queue is full (${rowsQueued} of ${maxRows} rows waiting)`, { retryAfterSeconds }),
+  /** `lane`: the priority lane whose limit was reached (a bulk lane holds only part of the queue). */
+  QUEUE_FULL: (rowsQueued: number, maxRows: number, retryAfterSeconds: number, lane?: string) =>
+    new ServeError('QUEUE_FULL', `queue is full (${rowsQueued} of ${maxRows} ${lane ? `${lane} ` : ''}rows waiting)`, {
+      retryAfterSeconds,
+    }),
   WORKER_FAILED: (what: string, retryAfterSeconds = RETRY_SOON_SECONDS) =>
     new ServeError('WORKER_FAILED', `inference worker ${what}`, { retryAfterSeconds }),
   /** `detail`: what the shutdown did to this request ("it had not started", ...). */

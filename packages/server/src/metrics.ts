@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BatcherObserver, RejectReason } from './batching/batcher.js';
+import { PRIORITIES } from './batching/priority-lanes.js';
 
 /** Seconds; fits millisecond-scale inference and HTTP latencies up to the request timeout. */
 export const LATENCY_BUCKETS_SECONDS = [
@@ -29,8 +30,8 @@ export class Metrics {
   });
   readonly queueWait = new Histogram({
     name: 'sagan_queue_wait_seconds',
-    help: "Time a request waited in its model's queue before its first row was batched.",
-    labelNames: ['model', 'version'] as const,
+    help: "Time a request waited in its model's queue before its first row was batched, by its priority lane (interactive, bulk).",
+    labelNames: ['model', 'version', 'lane'] as const,
     buckets: LATENCY_BUCKETS_SECONDS,
     registers: [this.registry],
   });
@@ -45,6 +46,12 @@ export class Metrics {
     name: 'sagan_queue_depth',
     help: 'Rows (images) waiting in the model queue.',
     labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+  });
+  readonly queueDepthByLane = new Gauge({
+    name: 'sagan_queue_depth_by_lane',
+    help: 'Rows (images) waiting in the model queue, by priority lane (interactive, bulk); they sum to sagan_queue_depth.',
+    labelNames: ['model', 'version', 'lane'] as const,
     registers: [this.registry],
   });
   readonly imagesGenerated = new Counter({
@@ -95,8 +102,11 @@ export class Metrics {
   batcherObserver(model: string, version: string, provider: () => string): BatcherObserver {
     const labels = { model, version };
     return {
-      queueDepth: (rows) => this.queueDepth.set(labels, rows),
-      queueWait: (seconds) => this.queueWait.observe(labels, seconds),
+      queueDepth: (rows, rowsByPriority) => {
+        this.queueDepth.set(labels, rows);
+        for (const lane of PRIORITIES) this.queueDepthByLane.set({ ...labels, lane }, rowsByPriority[lane]);
+      },
+      queueWait: (seconds, lane) => this.queueWait.observe({ ...labels, lane }, seconds),
       batch: (rows, inferenceSeconds) => {
         this.batchSize.observe(labels, rows);
         this.inferenceDuration.observe({ ...labels, provider: provider() }, inferenceSeconds);
@@ -109,6 +119,7 @@ export class Metrics {
   /** Drops a released version's gauges (its counters and histograms stay, as Prometheus expects). */
   forgetVersion(model: string, version: string): void {
     this.queueDepth.remove({ model, version });
+    for (const lane of PRIORITIES) this.queueDepthByLane.remove({ model, version, lane });
     this.modelLoadDuration.remove({ model, version });
   }
 }

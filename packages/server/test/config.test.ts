@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, configFromEnv, DEFAULT_CONFIG, loadConfig } from '../src/config.js';
+import { ConfigError, configFromEnv, DEFAULT_CONFIG, laneSettings, loadConfig } from '../src/config.js';
 
 test('env values are parsed, validated and frozen; flags win over env', () => {
   const config = loadConfig(
@@ -58,4 +58,24 @@ test('ADMIN_TOKEN must be printable ASCII without whitespace: any other token co
   const printable = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).join('');
   assert.equal(loadConfig(base, { adminToken: printable }).adminToken, printable);
   assert.throws(() => loadConfig(base, { adminToken: 'x'.repeat(15) }), /ADMIN_TOKEN/);
+});
+
+test('PRIORITY_LANES and BULK_MIN_SHARE: on with a quarter by default, parsed from env, bad values named', () => {
+  const defaults = loadConfig();
+  assert.deepEqual(laneSettings(defaults), { enabled: true, bulkMinShare: 0.25 });
+  const off = loadConfig(configFromEnv({ PRIORITY_LANES: 'off', BULK_MIN_SHARE: '0.5' }));
+  assert.equal(off.priorityLanes, 'off');
+  assert.equal(off.bulkMinShare, 0.5);
+  assert.deepEqual(laneSettings(off), { enabled: false, bulkMinShare: 0.5 });
+  assert.equal(loadConfig(configFromEnv({ BULK_MIN_SHARE: '1' })).bulkMinShare, 1);
+  assert.throws(
+    () => loadConfig(configFromEnv({ PRIORITY_LANES: 'yes' })),
+    (err: unknown) => err instanceof ConfigError && /PRIORITY_LANES/.test(err.message) && /on, off/.test(err.message),
+  );
+  for (const bad of ['0', '-0.1', '1.5', 'half'])
+    assert.throws(
+      () => loadConfig(configFromEnv({ BULK_MIN_SHARE: bad })),
+      (err: unknown) => err instanceof ConfigError && /BULK_MIN_SHARE/.test(err.message),
+      bad,
+    );
 });

@@ -19,12 +19,16 @@ export interface StreamReadResult {
   ended: string;
 }
 
-/** POSTs `body` to `path` and reads the NDJSON answer to its end. `onSample` sees each sample index. */
+/**
+ * POSTs `body` to `path` and reads the NDJSON answer to its end. `onSample` sees each sample index;
+ * aborting `signal` closes the connection (ended: the abort's code).
+ */
 export function readSamplesStream(
   base: string,
   path: string,
   body: unknown,
   onSample?: (index: number) => void,
+  signal?: AbortSignal,
 ): Promise<StreamReadResult> {
   const url = new URL(base);
   return new Promise((resolve) => {
@@ -42,6 +46,7 @@ export function readSamplesStream(
         path,
         agent: false,
         headers: { 'content-type': 'application/json' },
+        signal,
       },
       (res) => {
         status = res.statusCode ?? 0;

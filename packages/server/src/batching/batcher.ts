@@ -7,7 +7,9 @@
 import { serveError } from '../errors.js';
 import { decideBatch } from './batch-policy.js';
 import { InferenceJob, type JobInput, type JobResult } from './inference-job.js';
-import { RequestQueue, type RowSlice } from './request-queue.js';
+import type { RowSlice } from './job-fifo.js';
+import { DEFAULT_LANE_SETTINGS, type LaneSettings, type Priority, type RowsByPriority } from './priority-lanes.js';
+import { RequestQueue } from './request-queue.js';
 import type { BatchingConfig } from '@sagan-serve/model-contract/batching-config';
 
 export interface BatchInput {
@@ -42,12 +44,17 @@ export interface RowShape {
   attentionRowLength: number;
 }
 
+/** A model's batching, and the server's priority lanes (DEFAULT_LANE_SETTINGS when not given). */
+export interface BatcherConfig extends BatchingConfig {
+  lanes?: Readonly<LaneSettings>;
+}
+
 export type RejectReason = 'queue_full' | 'timeout' | 'shutdown' | 'failed';
 
 /** Hooks for metrics; every method is optional. Seconds everywhere. */
 export interface BatcherObserver {
-  queueDepth?(rows: number): void;
-  queueWait?(seconds: number): void;
+  queueDepth?(rows: number, rowsByPriority: Readonly<RowsByPriority>): void;
+  queueWait?(seconds: number, priority: Priority): void;
   batch?(rows: number, inferenceSeconds: number): void;
   rejected?(reason: RejectReason): void;
 }
@@ -70,6 +77,8 @@ export interface SubmitOptions {
   signal?: AbortSignal;
   /** The request field that set the row count (`n`, `steps`), named when the rows can never fit the queue. */
   rowsField?: string;
+  /** The job's lane (priority-lanes.ts): 'bulk' for throughput work such as samples chunks. */
+  priority?: Priority;
 }
 
 /**
@@ -100,11 +109,11 @@ export class Batcher {
     private readonly backend: BatchBackend,
     /** The model's row sizes (floats per latent, image and attention row). */
     readonly shape: RowShape,
-    private readonly config: BatchingConfig,
+    private readonly config: BatcherConfig,
     private readonly observer: BatcherObserver = {},
     private readonly clock: Clock = systemClock,
   ) {
-    this.queue = new RequestQueue(config.maxQueueSize);
+    this.queue = new RequestQueue(config.maxQueueSize, config.maxBatchSize, config.lanes ?? DEFAULT_LANE_SETTINGS);
   }
 
   get queuedRows(): number {
@@ -125,7 +134,7 @@ export class Batcher {
    * Load shedding before any per-request work: throws QUEUE_FULL (counted like a refused submit) when
    * not even `rows` more rows would be admitted now. Callers check this before validating and building
    * a request, so that under overload a refusal costs little more than parsing the HTTP request; the
-   * exact admission decision is still submit's.
+   * exact admission decision is still submit's (which also applies the bulk lane's limit).
    */
   refuseIfFull(rows = 1): void {
     try {
@@ -161,7 +170,7 @@ export class Batcher {
       this.observer.rejected?.('shutdown');
       return refused(serveError.SHUTTING_DOWN());
     }
-    const job = new InferenceJob(input, this.clock.nowMs(), this.config.requestTimeoutMs);
+    const job = new InferenceJob(input, this.clock.nowMs(), this.config.requestTimeoutMs, options.priority);
     try {
       this.queue.admit(job, this.retryAfterSeconds());
     } catch (err) {
@@ -184,7 +193,7 @@ export class Batcher {
         this.abortListeners.set(job, () => signal.removeEventListener('abort', onAbort));
       }
     }
-    this.observer.queueDepth?.(this.queue.queuedRows);
+    this.reportDepth();
     this.schedule();
     return job.promise;
   }
@@ -200,7 +209,7 @@ export class Batcher {
   abortQueued(): void {
     for (const job of this.queue.drain())
       this.finish(job, serveError.SHUTTING_DOWN('this request had not started'), 'shutdown');
-    this.observer.queueDepth?.(0);
+    this.reportDepth();
     this.notifyIfIdle();
   }
 
@@ -208,7 +217,7 @@ export class Batcher {
     this.deadlineTimers.delete(job);
     if (job.settled || job.remainingRows === 0) return;
     this.queue.remove(job);
-    this.observer.queueDepth?.(this.queue.queuedRows);
+    this.reportDepth();
     this.finish(job, serveError.TIMEOUT(this.config.requestTimeoutMs), 'timeout');
     this.schedule();
   }
@@ -216,7 +225,7 @@ export class Batcher {
   private cancel(job: InferenceJob, reason: unknown): void {
     if (job.settled) return;
     this.queue.remove(job);
-    this.observer.queueDepth?.(this.queue.queuedRows);
+    this.reportDepth();
     this.finish(job, reason instanceof Error ? reason : new Error('request cancelled'));
     this.schedule();
   }
@@ -295,13 +304,13 @@ export class Batcher {
       for (let i = 0; i < count; i++) classes[row + i] = BigInt(job.input.classes[start + i]);
       if (job.firstDispatchAtMs === undefined) {
         job.firstDispatchAtMs = nowMs;
-        this.observer.queueWait?.((nowMs - job.enqueuedAtMs) / 1000);
+        this.observer.queueWait?.((nowMs - job.enqueuedAtMs) / 1000, job.priority);
       }
       job.batchSizes.push(rows);
       fetchAttention ||= job.input.wantAttention;
       row += count;
     }
-    this.observer.queueDepth?.(this.queue.queuedRows);
+    this.reportDepth();
     this.inflight++;
     const startedMs = nowMs;
     this.backend
@@ -366,6 +375,10 @@ export class Batcher {
       }
       row += count;
     }
+  }
+
+  private reportDepth(): void {
+    this.observer.queueDepth?.(this.queue.queuedRows, this.queue.queuedRowsByPriority);
   }
 
   private notifyIfIdle(): void {

@@ -3,6 +3,7 @@
  * across consecutive batches; it settles once all rows are back, or fails as a whole.
  */
 import type { ServeError } from '../errors.js';
+import type { Priority } from './priority-lanes.js';
 
 export interface JobInput {
   /** Latents, row-major [rows, latentDim]. Owned by the job; the batcher only reads it. */
@@ -30,6 +31,8 @@ export class InferenceJob {
   /** Arrival time in ms on the batcher's clock. */
   readonly enqueuedAtMs: number;
   readonly deadlineMs: number;
+  /** Its lane in the queue (priority-lanes.ts). */
+  readonly priority: Priority;
   /** Rows handed to batches so far (0 = not started). */
   dispatchedRows = 0;
   /** Rows whose results have arrived. */
@@ -43,8 +46,9 @@ export class InferenceJob {
   private resolveFn!: (r: JobResult) => void;
   private rejectFn!: (e: Error) => void;
 
-  constructor(input: JobInput, enqueuedAtMs: number, timeoutMs: number) {
+  constructor(input: JobInput, enqueuedAtMs: number, timeoutMs: number, priority: Priority = 'interactive') {
     this.input = input;
+    this.priority = priority;
     this.rows = input.classes.length;
     this.enqueuedAtMs = enqueuedAtMs;
     this.deadlineMs = enqueuedAtMs + timeoutMs;

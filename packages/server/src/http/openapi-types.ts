@@ -182,9 +182,11 @@ export interface paths {
          *     each class in the order given. One JSON object per line:
          *     `{"index", "seed", "class", "class_index", "format", "data"}` with `data` the base64 image.
          *     Work is generated a batch at a time and written as the client reads, so memory stays flat in the
-         *     count; the total is capped by MAX_STREAM_SAMPLES. A full queue refuses a new stream (503
-         *     QUEUE_FULL); once the stream has started, a batch that meets a queue filled by other clients waits
-         *     for room (up to REQUEST_TIMEOUT_MS). A failure after the first line ends the stream with a final line
+         *     count; the total is capped by MAX_STREAM_SAMPLES. Its batches wait in the model's bulk lane
+         *     (PRIORITY_LANES): interactive requests (generate, interpolate, v2 infer) go ahead of them, while every batch keeps at least
+         *     BULK_MIN_SHARE of its rows for the stream, and streams hold at most half the queue. A full queue
+         *     (or a full bulk lane) refuses a new stream (503 QUEUE_FULL); once the stream has started, a batch
+         *     that meets a queue filled by other clients waits for room (up to REQUEST_TIMEOUT_MS). A failure after the first line ends the stream with a final line
          *     `{"error": {...}, "request_id", "next_index"}` (SampleErrorLine), `next_index` being the first sample
          *     not delivered. A client that takes no bytes for WRITE_IDLE_TIMEOUT_MS is cut (connection closed).
          */

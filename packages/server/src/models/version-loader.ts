@@ -12,7 +12,7 @@ import { impossibleBatching, type BatchingConfig } from '@sagan-serve/model-cont
 import { checkGraph, checkWarmupDims, ManifestError, type ModelManifest } from '@sagan-serve/model-contract/manifest';
 import { readModelManifest } from '@sagan-serve/model-contract/manifest-file';
 import { outputRowLengths } from '@sagan-serve/model-contract/output-shapes';
-import type { ServerConfig } from '../config.js';
+import { laneSettings, type ServerConfig } from '../config.js';
 import { Batcher } from '../batching/batcher.js';
 import { InstanceGroup, intraOpThreadsPerInstance } from '../inference/instance-group.js';
 import type { LoadedReply } from '../inference/worker-protocol.js';
@@ -215,7 +215,7 @@ export class VersionLoader {
     return new Batcher(
       instances,
       { latentDim: manifest.latent.dim, imageRowLength: rows.image, attentionRowLength: rows.attention ?? 0 },
-      batching,
+      { ...batching, lanes: laneSettings(this.deps.config) },
       this.deps.metrics.batcherObserver(labels.model, labels.version, provider),
     );
   }

@@ -7,10 +7,11 @@ import {
   type BatchBackend,
   type BatchInput,
   type BatchOutput,
+  type BatcherConfig,
   type Clock,
 } from '../../src/batching/batcher.js';
 import { decideBatch } from '../../src/batching/batch-policy.js';
-import type { BatchingConfig } from '@sagan-serve/model-contract/batching-config';
+import type { Priority, RowsByPriority } from '../../src/batching/priority-lanes.js';
 import { ServeError } from '../../src/errors.js';
 
 const DIM = 2;
@@ -44,7 +45,7 @@ class FakeBackend implements BatchBackend {
   }
 }
 
-function setup(overrides: Partial<BatchingConfig> = {}) {
+function setup(overrides: Partial<BatcherConfig> = {}) {
   const fake = FakeTimers.createClock(0);
   const clock: Clock = {
     nowMs: () => fake.now,
@@ -52,12 +53,25 @@ function setup(overrides: Partial<BatchingConfig> = {}) {
     clearTimeout: (h) => fake.clearTimeout(h as never),
   };
   const backend = new FakeBackend();
-  const events = { rejected: [] as string[], batches: [] as number[] };
+  const events = {
+    rejected: [] as string[],
+    batches: [] as number[],
+    waits: [] as Array<{ seconds: number; priority: Priority }>,
+    depths: [] as RowsByPriority[],
+  };
   const batcher = new Batcher(
     backend,
     { latentDim: DIM, imageRowLength: IMAGE, attentionRowLength: 0 },
     { maxBatchSize: 4, maxQueueDelayMs: 10, maxQueueSize: 16, requestTimeoutMs: 1000, instances: 1, ...overrides },
-    { rejected: (r) => events.rejected.push(r), batch: (rows) => events.batches.push(rows) },
+    {
+      rejected: (r) => events.rejected.push(r),
+      batch: (rows) => events.batches.push(rows),
+      queueWait: (seconds, priority) => events.waits.push({ seconds, priority }),
+      queueDepth: (rows, byPriority) => {
+        assert.equal(byPriority.interactive + byPriority.bulk, rows, 'the lanes add up to the queue depth');
+        events.depths.push({ ...byPriority });
+      },
+    },
     clock,
   );
   return { fake, backend, batcher, events };
@@ -319,4 +333,63 @@ test('a refused submit left aside while the caller does other work is not an unh
   await new Promise((resolve) => setTimeout(resolve, 20));
   await assert.rejects(closed, (err: unknown) => err instanceof ServeError && err.code === 'SHUTTING_DOWN');
   batcher.abortQueued();
+});
+
+/** The first latent value of each row of a batch: which jobs' rows it carried, in order. */
+const rowIds = (batch: BatchInput) => [...batch.z].filter((_, i) => i % DIM === 0);
+
+for (const enabled of [true, false]) {
+  test(`lanes ${enabled ? 'on: an interactive job submitted after queued bulk jobs is in the next batch' : 'off: one FIFO, the interactive job waits behind the bulk jobs'}`, async () => {
+    const { fake, backend, batcher, events } = setup({ maxQueueDelayMs: 0, lanes: { enabled, bulkMinShare: 0.25 } });
+    const running = batcher.submit(job(0, 4), { priority: 'bulk' });
+    assert.equal(backend.batches.length, 1, 'the first chunk runs at once');
+    const bulk = [batcher.submit(job(10, 4), { priority: 'bulk' }), batcher.submit(job(20, 4), { priority: 'bulk' })];
+    fake.tick(5);
+    const interactive = batcher.submit(job(100));
+    assert.deepEqual(events.depths.at(-1), { interactive: 1, bulk: 8 });
+    backend.complete();
+    await running;
+    await flush();
+    assert.equal(backend.batches.length, 2);
+    assert.deepEqual(
+      rowIds(backend.batches[1]),
+      enabled ? [100, 10, 11, 12] : [10, 11, 12, 13],
+      enabled ? 'interactive first, then bulk (at least its reserve of 1 row)' : 'arrival order',
+    );
+    for (let i = 0; i < 2; i++) {
+      backend.complete();
+      await flush();
+    }
+    backend.complete();
+    assert.equal((await interactive).image[0], 100);
+    const results = await Promise.all(bulk);
+    assert.deepEqual(
+      results.map((r) => Array.from({ length: 4 }, (_, i) => r.image[i * IMAGE])),
+      [
+        [10, 11, 12, 13],
+        [20, 21, 22, 23],
+      ],
+      'every bulk row came back, in order',
+    );
+    assert.deepEqual(events.batches, [4, 4, 4, 1]);
+    const interactiveWait = events.waits.find((w) => w.priority === 'interactive');
+    assert.equal(interactiveWait?.seconds, 0, 'queue wait is reported with its lane');
+    assert.deepEqual(events.depths.at(-1), { interactive: 0, bulk: 0 });
+  });
+}
+
+test('lanes on: a bulk job that does not fit the bulk lane is refused while an interactive one is admitted', async () => {
+  const { backend, batcher, events } = setup({ maxQueueSize: 8, maxBatchSize: 4 });
+  void batcher.submit(job(0, 4));
+  assert.equal(backend.inflight, 1, 'the backend is busy, so what follows waits');
+  void batcher.submit(job(1, 4), { priority: 'bulk' });
+  await assert.rejects(batcher.submit(job(2, 4), { priority: 'bulk' }), (err: unknown) => {
+    assert.ok(err instanceof ServeError);
+    assert.equal(err.code, 'QUEUE_FULL');
+    assert.match(err.message, /bulk rows/);
+    return true;
+  });
+  void batcher.submit(job(3, 4));
+  assert.equal(batcher.queuedRows, 8);
+  assert.deepEqual(events.rejected, ['queue_full']);
 });

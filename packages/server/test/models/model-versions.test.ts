@@ -99,7 +99,7 @@ describe('model versions and repository control', () => {
     await until(() => ts.registry.getVersion('dogs', '1') === undefined, 'version 1 to leave');
     await until(
       async () =>
-        !/(sagan_model_info|sagan_queue_depth|sagan_model_load_seconds)\{model="dogs",version="1"/.test(
+        !/(sagan_model_info|sagan_queue_depth|sagan_queue_depth_by_lane|sagan_model_load_seconds)\{model="dogs",version="1"/.test(
           (await request(server).get('/metrics')).text,
         ),
       'version 1 gauges to go',

@@ -129,7 +129,8 @@ export const samplesRoutes: readonly RouteDefinition[] = [
           fillLatent(z.subarray(r * dim, (r + 1) * dim), seedAt(Math.floor(i / classes.length)), body.truncation);
           classIndices.push(classes[i % classes.length].index);
         }
-        return batcher.submit({ z, classes: classIndices, wantAttention: false }, { signal });
+        // The bulk lane: a stream's throughput, not one chunk's wait, is what its pipeline sees.
+        return batcher.submit({ z, classes: classIndices, wantAttention: false }, { signal, priority: 'bulk' });
       };
 
       // The first chunk is awaited before any byte is sent, so overload or a bad model still gets a proper
