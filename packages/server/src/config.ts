@@ -51,6 +51,8 @@ export interface ServerConfig extends BatchingConfig {
   repositoryPollSeconds: number;
   /** Bearer token every repository control call needs; required with control on a non-loopback host. */
   adminToken: string | undefined;
+  /** Bound of the response cache of seeded images, in MiB (src/cache/response-cache.ts); 0 = no cache. */
+  responseCacheMb: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
@@ -80,6 +82,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   modelControl: 'none',
   repositoryPollSeconds: 10,
   adminToken: undefined,
+  responseCacheMb: 64,
 } satisfies ServerConfig);
 
 /** Environment variable -> config key. The README's configuration table lists the same names. */
@@ -110,6 +113,7 @@ export const ENV_VARS: Readonly<Record<string, keyof ServerConfig>> = Object.fre
   MODEL_CONTROL: 'modelControl',
   REPOSITORY_POLL_SECONDS: 'repositoryPollSeconds',
   ADMIN_TOKEN: 'adminToken',
+  RESPONSE_CACHE_MB: 'responseCacheMb',
 });
 
 const int = integerSchema;
@@ -141,6 +145,7 @@ const CONFIG_SCHEMA = {
     modelControl: { enum: ['none', 'explicit', 'poll'] },
     repositoryPollSeconds: { type: 'number', minimum: 0.05, maximum: 86_400 },
     adminToken: { type: 'string', minLength: 16, maxLength: 512 },
+    responseCacheMb: { type: 'number', minimum: 0, maximum: 1_048_576 },
   },
 };
 

@@ -59,3 +59,15 @@ test('ADMIN_TOKEN must be printable ASCII without whitespace: any other token co
   assert.equal(loadConfig(base, { adminToken: printable }).adminToken, printable);
   assert.throws(() => loadConfig(base, { adminToken: 'x'.repeat(15) }), /ADMIN_TOKEN/);
 });
+
+test('RESPONSE_CACHE_MB: 64 MiB by default, 0 turns the cache off, fractions allowed; negative or non-numeric values fail naming it', () => {
+  assert.equal(loadConfig().responseCacheMb, 64);
+  assert.equal(loadConfig(configFromEnv({ RESPONSE_CACHE_MB: '0' })).responseCacheMb, 0);
+  assert.equal(loadConfig(configFromEnv({ RESPONSE_CACHE_MB: '0.5' })).responseCacheMb, 0.5);
+  for (const bad of ['-1', 'lots', '1e9'])
+    assert.throws(
+      () => loadConfig(configFromEnv({ RESPONSE_CACHE_MB: bad })),
+      (err: unknown) => err instanceof ConfigError && /RESPONSE_CACHE_MB/.test(err.message),
+      bad,
+    );
+});
