@@ -59,6 +59,8 @@ export interface ServerConfig extends BatchingConfig {
   priorityLanes: 'on' | 'off';
   /** With lanes on, the part of each batch kept for samples rows while any wait, in (0, 1]. */
   bulkMinShare: number;
+  /** Bound of the response cache of seeded images, in MiB (src/cache/response-cache.ts); 0 = no cache. */
+  responseCacheMb: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
@@ -90,6 +92,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   adminToken: undefined,
   priorityLanes: DEFAULT_LANE_SETTINGS.enabled ? 'on' : 'off',
   bulkMinShare: DEFAULT_LANE_SETTINGS.bulkMinShare,
+  responseCacheMb: 64,
 } satisfies ServerConfig);
 
 /** Environment variable -> config key. The README's configuration table lists the same names. */
@@ -122,6 +125,7 @@ export const ENV_VARS: Readonly<Record<string, keyof ServerConfig>> = Object.fre
   ADMIN_TOKEN: 'adminToken',
   PRIORITY_LANES: 'priorityLanes',
   BULK_MIN_SHARE: 'bulkMinShare',
+  RESPONSE_CACHE_MB: 'responseCacheMb',
 });
 
 const int = integerSchema;
@@ -155,6 +159,7 @@ const CONFIG_SCHEMA = {
     adminToken: { type: 'string', minLength: 16, maxLength: 512 },
     priorityLanes: { enum: ['on', 'off'] },
     bulkMinShare: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+    responseCacheMb: { type: 'number', minimum: 0, maximum: 1_048_576 },
   },
 };
 

@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BatcherObserver, RejectReason } from './batching/batcher.js';
 import { PRIORITIES } from './batching/priority-lanes.js';
+import type { DeterministicResponsesObserver } from './cache/deterministic-responses.js';
 
 /** Seconds; fits millisecond-scale inference and HTTP latencies up to the request timeout. */
 export const LATENCY_BUCKETS_SECONDS = [
@@ -91,6 +92,40 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly responseCacheHits = new Counter({
+    name: 'sagan_response_cache_hits_total',
+    help: 'Seeded image requests answered from the response cache, without inference.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly responseCacheMisses = new Counter({
+    name: 'sagan_response_cache_misses_total',
+    help: 'Seeded image requests not in the response cache (coalesced ones included).',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly responseCacheCoalesced = new Counter({
+    name: 'sagan_response_cache_coalesced_total',
+    help: 'Response cache misses that waited for the same image already being generated for another request.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly responseCacheEvictions = new Counter({
+    name: 'sagan_response_cache_evictions_total',
+    help: 'Entries the response cache dropped, least recently used first, to stay within RESPONSE_CACHE_MB.',
+    registers: [this.registry],
+  });
+  readonly responseCacheBytes = new Gauge({
+    name: 'sagan_response_cache_bytes',
+    help: 'Bytes the response cache holds (bodies plus a fixed overhead per entry); at most RESPONSE_CACHE_MB MiB.',
+    registers: [this.registry],
+  });
+  readonly responseCacheEntries = new Gauge({
+    name: 'sagan_response_cache_entries',
+    help: 'Responses the response cache holds.',
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     // GC pauses in the same millisecond buckets as the latencies (prom-client's default starts at 1 ms and
     // jumps to 10 ms): a pause of the HTTP thread delays every request and probe it lands on.
@@ -113,6 +148,20 @@ export class Metrics {
         this.imagesGenerated.inc(labels, rows);
       },
       rejected: (reason: RejectReason) => this.requestsRejected.inc({ ...labels, reason }),
+    };
+  }
+
+  /** The response cache's hooks, recording into these metrics. */
+  responseCacheObserver(): DeterministicResponsesObserver {
+    return {
+      hit: (model) => this.responseCacheHits.inc({ model }),
+      miss: (model) => this.responseCacheMisses.inc({ model }),
+      coalesced: (model) => this.responseCacheCoalesced.inc({ model }),
+      evicted: (entries) => this.responseCacheEvictions.inc(entries),
+      size: (bytes, entries) => {
+        this.responseCacheBytes.set(bytes);
+        this.responseCacheEntries.set(entries);
+      },
     };
   }
 

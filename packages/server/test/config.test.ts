@@ -79,3 +79,15 @@ test('PRIORITY_LANES and BULK_MIN_SHARE: on with a quarter by default, parsed fr
       bad,
     );
 });
+
+test('RESPONSE_CACHE_MB: 64 MiB by default, 0 turns the cache off, fractions allowed; negative or non-numeric values fail naming it', () => {
+  assert.equal(loadConfig().responseCacheMb, 64);
+  assert.equal(loadConfig(configFromEnv({ RESPONSE_CACHE_MB: '0' })).responseCacheMb, 0);
+  assert.equal(loadConfig(configFromEnv({ RESPONSE_CACHE_MB: '0.5' })).responseCacheMb, 0.5);
+  for (const bad of ['-1', 'lots', '1e9'])
+    assert.throws(
+      () => loadConfig(configFromEnv({ RESPONSE_CACHE_MB: bad })),
+      (err: unknown) => err instanceof ConfigError && /RESPONSE_CACHE_MB/.test(err.message),
+      bad,
+    );
+});

@@ -1,7 +1,7 @@
 /**
  * Drives `GET /v1/models/<model>/generate?class=<i>&seed=<s>` with autocannon: a fixed number of
  * connections (each one request at a time), every request with a fresh seed (so nothing is served from
- * a cache and every image is really generated), classes round-robin. Latencies are recorded exactly
+ * a cache and every image is really generated) unless a list of seeds is given, classes round-robin. Latencies are recorded exactly
  * (float ms from autocannon's 'response' event), not from its 1 ms histogram.
  */
 import autocannon from 'autocannon';
@@ -15,6 +15,8 @@ export interface LoadOptions {
   durationSeconds: number;
   /** Per-request timeout in seconds (autocannon counts a timeout as an error). */
   timeoutSeconds?: number;
+  /** Cycle over these seeds instead of a fresh seed per request (bench-response-cache.ts: cache hits). */
+  seeds?: readonly number[];
 }
 
 export interface LoadResult {
@@ -46,7 +48,7 @@ export async function runGenerateLoad(options: LoadOptions): Promise<LoadResult>
       {
         method: 'GET',
         setupRequest: (req) => {
-          const seed = seedCounter++ % 2 ** 32;
+          const seed = options.seeds ? options.seeds[seedCounter++ % options.seeds.length] : seedCounter++ % 2 ** 32;
           return { ...req, path: `${base}?class=${seed % options.classCount}&seed=${seed}` };
         },
       },

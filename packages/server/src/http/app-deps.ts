@@ -3,6 +3,7 @@
  * app.ts so that routes depend on these types, not on the module that registers them.
  */
 import type { Logger } from 'pino';
+import type { DeterministicResponses } from '../cache/deterministic-responses.js';
 import type { ServerConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelRegistry } from '../models/model-registry.js';
@@ -25,8 +26,12 @@ export interface AppDeps {
   renderer: RenderPool;
 }
 
-/** AppDeps plus what createApp derives once for every route: the API document and the server version. */
+/**
+ * AppDeps plus what createApp derives once for every route: the API document, the server version and the
+ * response cache.
+ */
 export interface RouteContext extends AppDeps {
   openApiText: string;
   serverVersion: string;
+  responses: DeterministicResponses;
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express, type Router } from 'express';
+import { DeterministicResponses } from '../cache/deterministic-responses.js';
 import { type ErrorCode, serveError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { accessLog } from './access-log.js';
@@ -27,6 +28,8 @@ const SERVER_VERSION = (
   JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
 ).version;
 
+const BYTES_PER_MIB = 1024 * 1024;
+
 /** Error codes logged at debug (see levelFor below). */
 const SHED_CODES: ReadonlySet<unknown> = new Set<ErrorCode>(['QUEUE_FULL', 'SHUTTING_DOWN']);
 
@@ -37,6 +40,10 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
     validators: input.validators ?? new OpenApiValidators(openApiText),
     openApiText,
     serverVersion: SERVER_VERSION,
+    responses: new DeterministicResponses(
+      Math.floor(input.config.responseCacheMb * BYTES_PER_MIB),
+      input.metrics.responseCacheObserver(),
+    ),
   };
   const app = express();
   app.disable('x-powered-by');

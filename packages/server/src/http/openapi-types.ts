@@ -80,6 +80,10 @@ export interface paths {
          *     ETag) is answered 304 only for GET and HEAD with a `seed`: a server-chosen seed is a new draw each time,
          *     and a POST's answer is computed from its body, so neither has a current representation to match
          *     (RFC 9110 13.1.2) and both generate as if the header were absent.
+         *
+         *     A request with a `seed` (GET or POST) is answered from the server's response cache when the same
+         *     image (same ETag) was made before (`X-Cache: hit`, no inference); concurrent identical requests share
+         *     one generation. A server-chosen seed or explicit `z` bypasses the cache (`X-Cache: bypass`).
          */
         get: operations["generate"];
         put?: never;
@@ -217,7 +221,8 @@ export interface paths {
          *       z(t) = sin((1 - t) omega) / sin(omega) z_from + sin(t omega) / sin(omega) z_to;
          *       falls back to `lerp` when sin(omega) < 1e-6 or a latent is zero.
          *
-         *     Responses are cacheable like seeded `generate` responses (ETag, immutable).
+         *     Responses are cacheable like seeded `generate` responses (ETag, immutable), and are kept in the
+         *     server's response cache like them (`X-Cache`).
          */
         get: operations["interpolate"];
         put?: never;
@@ -616,6 +621,8 @@ export interface components {
                 ETag?: string;
                 /** @description `public, max-age=31536000, immutable` for seeded requests, `no-store` otherwise. */
                 "Cache-Control"?: string;
+                /** @description The server's response cache (keyed by the ETag): `hit` (served from it, no inference), `miss` (generated now, or by a concurrent identical request, and stored), `bypass` (a server-chosen seed or explicit `z`: never cached). Absent when the cache is off (`RESPONSE_CACHE_MB=0`). */
+                "X-Cache"?: "hit" | "miss" | "bypass";
                 [name: string]: unknown;
             };
             content: {

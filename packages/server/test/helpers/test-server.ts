@@ -2,6 +2,7 @@
  * Test fixtures: tiny real SAGAN generators written by the project's own graph module into a temp
  * models directory, and a real app (real workers, real ONNX Runtime, real sharp) around them.
  */
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -95,6 +96,9 @@ export async function startTestServer(modelsDir: string, overrides: Partial<Serv
     logLevel: 'silent',
     intraOpThreads: 1,
     instances: 1,
+    // No response cache unless a test asks for one: most tests repeat seeded requests and count the
+    // inference they cause, or queue identical ones concurrently to fill a queue.
+    responseCacheMb: 0,
     ...overrides,
   });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -143,4 +147,13 @@ export function binary(res: SupertestResponse, done: (err: Error | null, body: B
   const chunks: Buffer[] = [];
   res.on('data', (c: Buffer) => chunks.push(c));
   res.on('end', () => done(null, Buffer.concat(chunks)));
+}
+
+/** Polls `check` every 25 ms until it holds; fails naming `what` after `timeoutMs`. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }

@@ -19,6 +19,7 @@ import {
   writeModelVersion,
   TINY_CLASSES,
   type TestServer,
+  until,
 } from '../helpers/test-server.js';
 
 const TOKEN = 'test-admin-token-0123456789';
@@ -28,14 +29,6 @@ const auth = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/js
 /** Writes version `version` of model `name` (versioned layout) with weights from `seed`. */
 function writeVersion(root: string, name: string, version: string, seed: number): Promise<string> {
   return writeModelVersion(root, { name, classes: TINY_CLASSES, seed }, version, seed);
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 describe('model versions and repository control', () => {

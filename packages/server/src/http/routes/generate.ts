@@ -5,10 +5,10 @@
 import { contentTypeFor } from '@sagan-serve/model-contract/image';
 import type { ReadyModel } from '../../models/model-version.js';
 import { renderModelOf } from '../../render/render-request.js';
-import { clientGone } from '../client-gone.js';
+import { sendCachedImage } from '../cached-image.js';
 import { buildGenerateRequest, type GenerateParams, isLatentList } from '../generate-request.js';
 import { headerValue } from '../header-value.js';
-import { answeredHead, answeredNotModified, sendImage } from '../image-response.js';
+import { answeredHead, answeredNotModified } from '../image-response.js';
 import { setModelHeaders } from '../model-headers.js';
 import type { RouteDefinition } from '../route.js';
 import { route, type RouteCall } from '../route-stages.js';
@@ -34,16 +34,23 @@ async function generate({ context, req, res, model, params, nGiven }: GenerateCa
     answeredHead(req, res, contentTypeFor(request.render.format))
   )
     return;
-  const result = await model.batcher.submit(
-    {
-      z: request.z,
-      classes: new Array<number>(request.n).fill(request.cls.index),
-      wantAttention: request.render.attention !== 'none',
-    },
-    { signal: clientGone(res), rowsField: params.z !== undefined && isLatentList(params.z) ? 'body.z' : 'n' },
-  );
-  const bytes = await context.renderer.render(renderModelOf(manifest), result, request.n, request.render);
-  sendImage(res, contentTypeFor(request.render.format), bytes);
+  const image = {
+    etag: request.etag,
+    deterministic: request.seed !== undefined && !request.randomSeed,
+    model: manifest.name,
+    contentType: contentTypeFor(request.render.format),
+  };
+  await sendCachedImage(context, res, image, async (signal) => {
+    const result = await model.batcher.submit(
+      {
+        z: request.z,
+        classes: new Array<number>(request.n).fill(request.cls.index),
+        wantAttention: request.render.attention !== 'none',
+      },
+      { signal, rowsField: params.z !== undefined && isLatentList(params.z) ? 'body.z' : 'n' },
+    );
+    return context.renderer.render(renderModelOf(manifest), result, request.n, request.render);
+  });
 }
 
 /** The model a generation route serves: the one (and version) its path names, or the default model. */

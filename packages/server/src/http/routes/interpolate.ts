@@ -10,10 +10,10 @@ import { interpolationPath } from '../../latent/interpolate.js';
 import { contentTypeFor } from '@sagan-serve/model-contract/image';
 import { checkFormatLimits } from '../../render/format-limits.js';
 import { renderModelOf } from '../../render/render-request.js';
-import { clientGone } from '../client-gone.js';
+import { sendCachedImage } from '../cached-image.js';
 import { checkOutputPixels, resolveOutputSize, strongEtag } from '../generate-request.js';
 import { headerValue } from '../header-value.js';
-import { answeredHead, answeredNotModified, sendImage } from '../image-response.js';
+import { answeredHead, answeredNotModified } from '../image-response.js';
 import { setModelHeaders } from '../model-headers.js';
 import type { RouteDefinition } from '../route.js';
 import { route } from '../route-stages.js';
@@ -55,25 +55,27 @@ export const interpolateRoutes: readonly RouteDefinition[] = [
       ]);
       if (answeredNotModified(req, res, etag, false) || answeredHead(req, res, contentTypeFor(params.format))) return;
 
-      const z = interpolationPath(
-        latentForSeed(params.from, dim, params.truncation),
-        latentForSeed(params.to, dim, params.truncation),
-        params.steps,
-        params.mode,
-      );
-      const result = await model.batcher.submit(
-        { z, classes: new Array<number>(params.steps).fill(cls.index), wantAttention: false },
-        { signal: clientGone(res), rowsField: 'steps' },
-      );
-      const bytes = await context.renderer.render(renderModelOf(manifest), result, params.steps, {
-        format: params.format,
-        size,
-        resample: params.resample,
-        attention: 'none',
-        queries: [],
-        pngCompressionLevel: context.config.pngCompressionLevel,
-        columns: params.steps,
+      const image = { etag, deterministic: true, model: manifest.name, contentType: contentTypeFor(params.format) };
+      await sendCachedImage(context, res, image, async (signal) => {
+        const z = interpolationPath(
+          latentForSeed(params.from, dim, params.truncation),
+          latentForSeed(params.to, dim, params.truncation),
+          params.steps,
+          params.mode,
+        );
+        const result = await model.batcher.submit(
+          { z, classes: new Array<number>(params.steps).fill(cls.index), wantAttention: false },
+          { signal, rowsField: 'steps' },
+        );
+        return context.renderer.render(renderModelOf(manifest), result, params.steps, {
+          format: params.format,
+          size,
+          resample: params.resample,
+          attention: 'none',
+          queries: [],
+          pngCompressionLevel: context.config.pngCompressionLevel,
+          columns: params.steps,
+        });
       });
-      sendImage(res, contentTypeFor(params.format), bytes);
     }),
 ];
