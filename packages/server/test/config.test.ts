@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, configFromEnv, DEFAULT_CONFIG, loadConfig } from '../src/config.js';
+import { ConfigError, configFromEnv, DEFAULT_CONFIG, loadConfig, tracingRequested } from '../src/config.js';
 
 test('env values are parsed, validated and frozen; flags win over env', () => {
   const config = loadConfig(
@@ -58,4 +58,19 @@ test('ADMIN_TOKEN must be printable ASCII without whitespace: any other token co
   const printable = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).join('');
   assert.equal(loadConfig(base, { adminToken: printable }).adminToken, printable);
   assert.throws(() => loadConfig(base, { adminToken: 'x'.repeat(15) }), /ADMIN_TOKEN/);
+});
+
+test('tracing starts only when the OpenTelemetry environment asks for an exporter, and not when the SDK is disabled', () => {
+  assert.equal(tracingRequested({}), false);
+  assert.equal(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: '' }), false);
+  assert.equal(tracingRequested({ OTEL_SERVICE_NAME: 'gen', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }), false);
+  assert.equal(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), true);
+  assert.equal(tracingRequested({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' }), true);
+  assert.equal(tracingRequested({ OTEL_TRACES_EXPORTER: 'console' }), true);
+  assert.equal(
+    tracingRequested({ OTEL_TRACES_EXPORTER: ' None ', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }),
+    false,
+  );
+  assert.equal(tracingRequested({ OTEL_SDK_DISABLED: 'TRUE', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }), false);
+  assert.equal(tracingRequested({ OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }), true);
 });

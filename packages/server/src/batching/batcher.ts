@@ -6,6 +6,7 @@
  */
 import { serveError } from '../errors.js';
 import { decideBatch } from './batch-policy.js';
+import type { BatchTracer, JobTrace } from './batch-tracer.js';
 import { InferenceJob, type JobInput, type JobResult } from './inference-job.js';
 import { RequestQueue, type RowSlice } from './request-queue.js';
 import type { BatchingConfig } from '@sagan-serve/model-contract/batching-config';
@@ -103,6 +104,8 @@ export class Batcher {
     private readonly config: BatchingConfig,
     private readonly observer: BatcherObserver = {},
     private readonly clock: Clock = systemClock,
+    /** Spans for queue waits and batches (batch-tracer.ts); none when tracing is off. */
+    private readonly tracer?: BatchTracer,
   ) {
     this.queue = new RequestQueue(config.maxQueueSize);
   }
@@ -168,6 +171,7 @@ export class Batcher {
       this.observer.rejected?.('queue_full');
       return refused(err);
     }
+    job.trace = this.tracer?.jobQueued(job.rows);
     this.deadlineTimers.set(
       job,
       this.clock.setTimeout(() => this.expire(job), this.config.requestTimeoutMs),
@@ -233,6 +237,7 @@ export class Batcher {
       this.abortListeners.delete(job);
     }
     if (error) {
+      if (job.firstDispatchAtMs === undefined) job.trace?.endQueueWait(error);
       if (reason && !job.settled) this.observer.rejected?.(reason);
       job.fail(error);
     } else {
@@ -290,13 +295,16 @@ export class Batcher {
     let row = 0;
     let fetchAttention = false;
     const nowMs = this.clock.nowMs();
+    const traces: JobTrace[] = [];
     for (const { job, start, count } of slices) {
       z.set(job.input.z.subarray(start * latentDim, (start + count) * latentDim), row * latentDim);
       for (let i = 0; i < count; i++) classes[row + i] = BigInt(job.input.classes[start + i]);
       if (job.firstDispatchAtMs === undefined) {
         job.firstDispatchAtMs = nowMs;
         this.observer.queueWait?.((nowMs - job.enqueuedAtMs) / 1000);
+        job.trace?.endQueueWait();
       }
+      if (job.trace) traces.push(job.trace);
       job.batchSizes.push(rows);
       fetchAttention ||= job.input.wantAttention;
       row += count;
@@ -304,6 +312,7 @@ export class Batcher {
     this.observer.queueDepth?.(this.queue.queuedRows);
     this.inflight++;
     const startedMs = nowMs;
+    const batchTrace = this.tracer?.batchStarted(traces, rows);
     this.backend
       .run({ z, classes, rows, fetchAttention })
       .then((output) => this.checkedOutput(output, rows, fetchAttention))
@@ -311,10 +320,12 @@ export class Batcher {
         (output) => {
           this.meanBatchSeconds = 0.8 * this.meanBatchSeconds + 0.2 * ((this.clock.nowMs() - startedMs) / 1000);
           this.observer.batch?.(rows, output.inferenceSeconds);
+          batchTrace?.end();
           this.deliver(slices, output);
         },
         (err: unknown) => {
           const error = err instanceof Error ? err : serveError.INFERENCE_FAILED(String(err));
+          batchTrace?.end(error);
           for (const { job } of slices) {
             this.queue.remove(job);
             this.finish(job, error, 'failed');

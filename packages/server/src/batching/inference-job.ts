@@ -3,6 +3,7 @@
  * across consecutive batches; it settles once all rows are back, or fails as a whole.
  */
 import type { ServeError } from '../errors.js';
+import type { JobTrace } from './batch-tracer.js';
 
 export interface JobInput {
   /** Latents, row-major [rows, latentDim]. Owned by the job; the batcher only reads it. */
@@ -37,6 +38,8 @@ export class InferenceJob {
   settled = false;
   firstDispatchAtMs: number | undefined;
   readonly batchSizes: number[] = [];
+  /** Its spans (batch-tracer.ts), set by the batcher when tracing is on. */
+  trace: JobTrace | undefined;
   image: Float32Array | undefined;
   attention: Float32Array | undefined;
   readonly promise: Promise<JobResult>;
