@@ -12,8 +12,8 @@ import {
   loadConfig,
   type RawConfig,
   type ServerConfig,
+  tracingRequested,
 } from './config.js';
-import { startServer } from './server.js';
 
 function flagFor(key: keyof ServerConfig): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -54,7 +54,11 @@ try {
  */
 const SHUTDOWN_BACKSTOP_MS = 5000;
 
-const running = await startServer(config);
+// The tracing instrumentations patch node:http and Express as those load, so the SDK starts before the
+// server's modules are imported; with tracing off its modules are never loaded.
+const tracing = tracingRequested(process.env) ? (await import('./telemetry/tracing-sdk.js')).startTracing() : undefined;
+const { startServer } = await import('./server.js');
+const running = await startServer(config, { tracing });
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     setTimeout(() => {

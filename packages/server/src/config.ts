@@ -1,6 +1,7 @@
 /**
  * Server configuration: read once from the environment (and CLI flags, which win), validated with ajv,
- * then frozen. Nothing else in the server reads process.env.
+ * then frozen. Nothing else in the server reads process.env (but the OpenTelemetry SDK, which reads its own
+ * OTEL_* variables once tracingRequested has decided to start it).
  */
 import { Ajv } from 'ajv';
 import {
@@ -202,6 +203,21 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RawConfig {
     if (value !== undefined && value !== '') raw[key] = value;
   }
   return raw;
+}
+
+/**
+ * Whether to start OpenTelemetry tracing: the SDK's standard environment (OTEL_*) configures it, and
+ * only its presence is read here, so a server without it starts no SDK. On when an OTLP endpoint
+ * (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set or OTEL_TRACES_EXPORTER names
+ * an exporter; off when OTEL_TRACES_EXPORTER is `none` or OTEL_SDK_DISABLED is `true` (as the SDK
+ * reads it: case and surrounding spaces ignored).
+ */
+export function tracingRequested(env: NodeJS.ProcessEnv): boolean {
+  const given = (name: string) => (env[name] ?? '').trim();
+  if (given('OTEL_SDK_DISABLED').toLowerCase() === 'true') return false;
+  const exporters = given('OTEL_TRACES_EXPORTER');
+  if (exporters !== '') return exporters.toLowerCase() !== 'none';
+  return given('OTEL_EXPORTER_OTLP_ENDPOINT') !== '' || given('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== '';
 }
 
 /**

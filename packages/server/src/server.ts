@@ -13,6 +13,7 @@ import { ModelRegistry } from './models/model-registry.js';
 import { RepositoryPoller } from './models/repository-poller.js';
 import { RenderPool } from './render/render-pool.js';
 import { settlesWithin } from './settles-within.js';
+import type { Tracing } from './telemetry/tracing-sdk.js';
 
 export interface RunningServer {
   server: Server;
@@ -39,7 +40,12 @@ const LISTEN_BACKLOG = 4096;
  */
 const AFTER_GRACE_MS = 250;
 
-export async function startServer(config: Readonly<ServerConfig>): Promise<RunningServer> {
+export interface ServerOptions {
+  /** The tracing SDK the CLI started (telemetry/tracing-sdk.ts); shut down, flushing its spans, last. */
+  tracing?: Tracing;
+}
+
+export async function startServer(config: Readonly<ServerConfig>, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = pino({ level: config.logLevel, base: { service: 'sagan-serve' } });
   const metrics = new Metrics();
   const lifecycle: Lifecycle = { draining: false };
@@ -97,6 +103,8 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
         server.closeAllConnections();
         await settlesWithin(closed, AFTER_GRACE_MS);
       }
+      // The spans of the last responses are still buffered for the exporter.
+      await settlesWithin(options.tracing?.shutdown(), Math.max(remaining(), AFTER_GRACE_MS));
       logger.info('shutdown complete');
     })();
     return stopping;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, configFromEnv, DEFAULT_CONFIG, laneSettings, loadConfig } from '../src/config.js';
+import { ConfigError, configFromEnv, DEFAULT_CONFIG, laneSettings, loadConfig, tracingRequested } from '../src/config.js';
 
 test('env values are parsed, validated and frozen; flags win over env', () => {
   const config = loadConfig(
@@ -90,4 +90,19 @@ test('RESPONSE_CACHE_MB: 64 MiB by default, 0 turns the cache off, fractions all
       (err: unknown) => err instanceof ConfigError && /RESPONSE_CACHE_MB/.test(err.message),
       bad,
     );
+});
+
+test('tracing starts only when the OpenTelemetry environment asks for an exporter, and not when the SDK is disabled', () => {
+  assert.equal(tracingRequested({}), false);
+  assert.equal(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: '' }), false);
+  assert.equal(tracingRequested({ OTEL_SERVICE_NAME: 'gen', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }), false);
+  assert.equal(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), true);
+  assert.equal(tracingRequested({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' }), true);
+  assert.equal(tracingRequested({ OTEL_TRACES_EXPORTER: 'console' }), true);
+  assert.equal(
+    tracingRequested({ OTEL_TRACES_EXPORTER: ' None ', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }),
+    false,
+  );
+  assert.equal(tracingRequested({ OTEL_SDK_DISABLED: 'TRUE', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }), false);
+  assert.equal(tracingRequested({ OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }), true);
 });

@@ -6,6 +6,7 @@
  */
 import { serveError } from '../errors.js';
 import { decideBatch } from './batch-policy.js';
+import type { BatchTracer, JobTrace } from './batch-tracer.js';
 import { InferenceJob, type JobInput, type JobResult } from './inference-job.js';
 import type { RowSlice } from './job-fifo.js';
 import { DEFAULT_LANE_SETTINGS, type LaneSettings, type Priority, type RowsByPriority } from './priority-lanes.js';
@@ -112,6 +113,8 @@ export class Batcher {
     private readonly config: BatcherConfig,
     private readonly observer: BatcherObserver = {},
     private readonly clock: Clock = systemClock,
+    /** Spans for queue waits and batches (batch-tracer.ts); none when tracing is off. */
+    private readonly tracer?: BatchTracer,
   ) {
     this.queue = new RequestQueue(config.maxQueueSize, config.maxBatchSize, config.lanes ?? DEFAULT_LANE_SETTINGS);
   }
@@ -177,6 +180,7 @@ export class Batcher {
       this.observer.rejected?.('queue_full');
       return refused(err);
     }
+    job.trace = this.tracer?.jobQueued(job.rows, job.priority);
     this.deadlineTimers.set(
       job,
       this.clock.setTimeout(() => this.expire(job), this.config.requestTimeoutMs),
@@ -242,6 +246,7 @@ export class Batcher {
       this.abortListeners.delete(job);
     }
     if (error) {
+      if (job.firstDispatchAtMs === undefined) job.trace?.endQueueWait(error);
       if (reason && !job.settled) this.observer.rejected?.(reason);
       job.fail(error);
     } else {
@@ -299,13 +304,16 @@ export class Batcher {
     let row = 0;
     let fetchAttention = false;
     const nowMs = this.clock.nowMs();
+    const traces: JobTrace[] = [];
     for (const { job, start, count } of slices) {
       z.set(job.input.z.subarray(start * latentDim, (start + count) * latentDim), row * latentDim);
       for (let i = 0; i < count; i++) classes[row + i] = BigInt(job.input.classes[start + i]);
       if (job.firstDispatchAtMs === undefined) {
         job.firstDispatchAtMs = nowMs;
         this.observer.queueWait?.((nowMs - job.enqueuedAtMs) / 1000, job.priority);
+        job.trace?.endQueueWait();
       }
+      if (job.trace) traces.push(job.trace);
       job.batchSizes.push(rows);
       fetchAttention ||= job.input.wantAttention;
       row += count;
@@ -313,6 +321,7 @@ export class Batcher {
     this.reportDepth();
     this.inflight++;
     const startedMs = nowMs;
+    const batchTrace = this.tracer?.batchStarted(traces, rows);
     this.backend
       .run({ z, classes, rows, fetchAttention })
       .then((output) => this.checkedOutput(output, rows, fetchAttention))
@@ -320,10 +329,12 @@ export class Batcher {
         (output) => {
           this.meanBatchSeconds = 0.8 * this.meanBatchSeconds + 0.2 * ((this.clock.nowMs() - startedMs) / 1000);
           this.observer.batch?.(rows, output.inferenceSeconds);
+          batchTrace?.end();
           this.deliver(slices, output);
         },
         (err: unknown) => {
           const error = err instanceof Error ? err : serveError.INFERENCE_FAILED(String(err));
+          batchTrace?.end(error);
           for (const { job } of slices) {
             this.queue.remove(job);
             this.finish(job, error, 'failed');

@@ -4,6 +4,7 @@
  */
 import type { ServeError } from '../errors.js';
 import type { Priority } from './priority-lanes.js';
+import type { JobTrace } from './batch-tracer.js';
 
 export interface JobInput {
   /** Latents, row-major [rows, latentDim]. Owned by the job; the batcher only reads it. */
@@ -40,6 +41,8 @@ export class InferenceJob {
   settled = false;
   firstDispatchAtMs: number | undefined;
   readonly batchSizes: number[] = [];
+  /** Its spans (batch-tracer.ts), set by the batcher when tracing is on. */
+  trace: JobTrace | undefined;
   image: Float32Array | undefined;
   attention: Float32Array | undefined;
   readonly promise: Promise<JobResult>;

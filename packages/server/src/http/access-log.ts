@@ -9,13 +9,14 @@
  *
  * Contract: sets `req.id` (the client's `X-Request-Id` if it is 1-128 of [A-Za-z0-9._-], else a UUID)
  * and echoes it in the `X-Request-Id` response header; logs `{ req: { id, method, url, remoteAddress },
- * res: { statusCode }, responseTime }` (ms) with "request completed", or "request aborted" (debug)
- * when the client leaves first; levels come from `levelFor`.
+ * res: { statusCode }, responseTime }` (ms), and `trace_id` when the request is traced, with "request
+ * completed", or "request aborted" (debug) when the client leaves first; levels come from `levelFor`.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Level, Logger } from 'pino';
+import { activeTraceId } from '../telemetry/request-span.js';
 
 declare module 'http' {
   interface IncomingMessage {
@@ -55,6 +56,8 @@ export function accessLog(logger: Logger, options: AccessLogOptions): RequestHan
     res.locals.logger = logger;
     const logged = !options.ignore(req);
     const startedAt = performance.now();
+    // Read now: the 'close' listener below may run outside the request's context.
+    const traceId = activeTraceId();
     // One listener per request for the log and the caller's metrics ('close' follows 'finish').
     res.on('close', () => {
       const seconds = (performance.now() - startedAt) / 1000;
@@ -68,6 +71,7 @@ export function accessLog(logger: Logger, options: AccessLogOptions): RequestHan
           req: { id, method: req.method, url: req.originalUrl, remoteAddress: req.socket.remoteAddress },
           res: { statusCode: res.statusCode },
           responseTime: Math.round(seconds * 1000),
+          trace_id: traceId,
         },
         finished ? 'request completed' : 'request aborted',
       );

@@ -8,6 +8,7 @@ import type { Response } from 'express';
 import type { RouteContext } from './app-deps.js';
 import { clientGone } from './client-gone.js';
 import { sendImage } from './image-response.js';
+import { markCacheHit } from '../telemetry/cache-hit.js';
 
 export interface ImageIdentity {
   /** The strong ETag: the cache key. */
@@ -39,5 +40,6 @@ export async function sendCachedImage(
     contentType: image.contentType,
   }));
   res.setHeader('X-Cache', outcome);
+  markCacheHit(outcome === 'hit');
   sendImage(res, response.contentType, response.body);
 }

@@ -13,10 +13,11 @@ import { checkGraph, checkWarmupDims, ManifestError, type ModelManifest } from '
 import { readModelManifest } from '@sagan-serve/model-contract/manifest-file';
 import { outputRowLengths } from '@sagan-serve/model-contract/output-shapes';
 import { laneSettings, type ServerConfig } from '../config.js';
-import { Batcher } from '../batching/batcher.js';
+import { Batcher, systemClock } from '../batching/batcher.js';
 import { InstanceGroup, intraOpThreadsPerInstance } from '../inference/instance-group.js';
 import type { LoadedReply } from '../inference/worker-protocol.js';
 import type { Metrics } from '../metrics.js';
+import { batchSpansFor } from '../telemetry/batch-spans.js';
 import { contentDigest } from './content-digest.js';
 import { ModelVersion, type Serving, type VersionContext } from './model-version.js';
 import type { ModelLocation, VersionLocation } from './repository-scan.js';
@@ -217,6 +218,8 @@ export class VersionLoader {
       { latentDim: manifest.latent.dim, imageRowLength: rows.image, attentionRowLength: rows.attention ?? 0 },
       { ...batching, lanes: laneSettings(this.deps.config) },
       this.deps.metrics.batcherObserver(labels.model, labels.version, provider),
+      systemClock,
+      batchSpansFor(labels.model, labels.version, provider),
     );
   }
 }

@@ -16,6 +16,8 @@ import { Piscina } from 'piscina';
 import { checkFormatLimits } from './format-limits.js';
 import type { GeneratedRows, RenderModel, RenderSpec } from './render-request.js';
 import type { RenderTask, RenderThreadData } from './render-worker.js';
+import { inStageSpan } from '../telemetry/stage-span.js';
+import { SPAN_ATTRIBUTES } from '../telemetry/request-span.js';
 
 /** Threads when RENDER_THREADS is 0: one per two cores, at least 1 and at most 4. */
 export function defaultRenderThreads(cores = availableParallelism()): number {
@@ -56,7 +58,11 @@ export class RenderPool {
     const transferList: ArrayBuffer[] = [rows.image.buffer as ArrayBuffer];
     if (rows.attention && rows.attention.buffer !== rows.image.buffer)
       transferList.push(rows.attention.buffer as ArrayBuffer);
-    const bytes = await this.pool.run({ model, rows, n, spec }, { transferList });
+    const bytes = await inStageSpan(
+      'encode',
+      { [SPAN_ATTRIBUTES.format]: spec.format, [SPAN_ATTRIBUTES.rows]: n },
+      () => this.pool.run({ model, rows, n, spec }, { transferList }),
+    );
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 

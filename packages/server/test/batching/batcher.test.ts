@@ -12,7 +12,8 @@ import {
 } from '../../src/batching/batcher.js';
 import { decideBatch } from '../../src/batching/batch-policy.js';
 import type { Priority, RowsByPriority } from '../../src/batching/priority-lanes.js';
-import { ServeError } from '../../src/errors.js';
+import type { BatchTracer, JobTrace } from '../../src/batching/batch-tracer.js';
+import { ServeError, serveError } from '../../src/errors.js';
 
 const DIM = 2;
 const IMAGE = 3;
@@ -45,7 +46,7 @@ class FakeBackend implements BatchBackend {
   }
 }
 
-function setup(overrides: Partial<BatcherConfig> = {}) {
+function setup(overrides: Partial<BatcherConfig> = {}, tracer?: BatchTracer) {
   const fake = FakeTimers.createClock(0);
   const clock: Clock = {
     nowMs: () => fake.now,
@@ -73,6 +74,7 @@ function setup(overrides: Partial<BatcherConfig> = {}) {
       },
     },
     clock,
+    tracer,
   );
   return { fake, backend, batcher, events };
 }
@@ -248,7 +250,7 @@ test('a backend failure fails exactly the jobs in that batch; the next batch sti
   const a = batcher.submit(job(1));
   const b = batcher.submit(job(2));
   const c = batcher.submit(job(3));
-  backend.fail(new ServeError('INFERENCE_FAILED', 'boom'));
+  backend.fail(serveError.INFERENCE_FAILED('boom'));
   await assert.rejects(a, /boom/);
   await assert.rejects(b, /boom/);
   fake.tick(10);
@@ -392,4 +394,54 @@ test('lanes on: a bulk job that does not fit the bulk lane is refused while an i
   void batcher.submit(job(3, 4));
   assert.equal(batcher.queuedRows, 8);
   assert.deepEqual(events.rejected, ['queue_full']);
+});
+
+/** Records what the batcher tells its tracer: each job's queue wait ends, each batch's jobs (by order queued) and ends. */
+class RecordingTracer implements BatchTracer {
+  readonly jobs: Array<{ queueEnds: Array<Error | undefined> }> = [];
+  readonly batches: Array<{ jobs: number[]; rows: number; ends: Array<Error | undefined> }> = [];
+  private readonly jobIndex = new Map<JobTrace, number>();
+
+  jobQueued(): JobTrace {
+    const job = { queueEnds: [] as Array<Error | undefined> };
+    const trace: JobTrace = { endQueueWait: (error) => job.queueEnds.push(error) };
+    this.jobIndex.set(trace, this.jobs.push(job) - 1);
+    return trace;
+  }
+
+  batchStarted(jobs: readonly JobTrace[], rows: number) {
+    const batch = { jobs: jobs.map((j) => this.jobIndex.get(j) ?? -1), rows, ends: [] as Array<Error | undefined> };
+    this.batches.push(batch);
+    return { end: (error?: Error) => batch.ends.push(error) };
+  }
+}
+
+test('tracing hooks: a queue wait ends once, at its first batch; a split job is in each of its batches; a timeout ends the wait with its error', async () => {
+  const tracer = new RecordingTracer();
+  const { fake, backend, batcher } = setup({ maxBatchSize: 2 }, tracer);
+  const split = batcher.submit(job(1, 3));
+  assert.deepEqual(tracer.jobs[0].queueEnds, [undefined], 'the first batch ended the queue wait');
+  assert.deepEqual(tracer.batches[0].jobs, [0]);
+  assert.equal(tracer.batches[0].rows, 2);
+  const late = batcher.submit(job(9));
+  backend.complete();
+  await flush();
+  assert.deepEqual(tracer.batches[0].ends, [undefined]);
+  assert.deepEqual(tracer.batches[1].jobs, [0, 1], "the split job's second batch carries it and the next job");
+  assert.equal(tracer.jobs[0].queueEnds.length, 1, 'a later batch does not end the wait again');
+  backend.fail(serveError.INFERENCE_FAILED('boom'));
+  await assert.rejects(split);
+  await assert.rejects(late);
+  assert.equal(tracer.batches[1].ends.length, 1);
+  assert.ok(tracer.batches[1].ends[0] instanceof Error, 'a failed batch ends its span with the error');
+
+  const blocker = batcher.submit(job(20, 2));
+  const waiting = batcher.submit(job(30));
+  fake.tick(1000);
+  await assert.rejects(waiting, (err: unknown) => err instanceof ServeError && err.code === 'TIMEOUT');
+  const waitingEnds = tracer.jobs[3].queueEnds;
+  assert.equal(waitingEnds.length, 1);
+  assert.ok(waitingEnds[0] instanceof ServeError && waitingEnds[0].code === 'TIMEOUT');
+  backend.complete();
+  await blocker;
 });

@@ -13,6 +13,8 @@ import { expectedOutputShapes } from '@sagan-serve/model-contract/output-shapes'
 import type { ServerConfig } from '../../config.js';
 import { serveError } from '../../errors.js';
 import { isReady, type ModelVersion, type ReadyModel } from '../../models/model-version.js';
+import { inStageSpan } from '../../telemetry/stage-span.js';
+import { SPAN_ATTRIBUTES } from '../../telemetry/request-span.js';
 import { clientGone } from '../client-gone.js';
 import { MAX_LATENT_MAGNITUDE } from '../generate-request.js';
 import { INFERENCE_PROTOCOL_FRONTEND } from '../inference-protocol-frontend.js';
@@ -200,15 +202,17 @@ async function infer({
     model_version: model.manifest.version,
     ...(body.id !== undefined ? { id: body.id } : {}),
   };
-  await writeInferResponse(
-    res,
-    head,
-    outputs.map((name) => {
-      const spec = tensors.find((t) => t.name === name)!;
-      const data = name === model.manifest.image.output ? result.image : result.attention!;
-      return { name, datatype: 'FP32', shape: [rows, ...spec.shape.slice(1)], data };
-    }),
-    signal,
+  await inStageSpan('encode', { [SPAN_ATTRIBUTES.format]: 'json', [SPAN_ATTRIBUTES.rows]: rows }, () =>
+    writeInferResponse(
+      res,
+      head,
+      outputs.map((name) => {
+        const spec = tensors.find((t) => t.name === name)!;
+        const data = name === model.manifest.image.output ? result.image : result.attention!;
+        return { name, datatype: 'FP32', shape: [rows, ...spec.shape.slice(1)], data };
+      }),
+      signal,
+    ),
   );
 }
 
