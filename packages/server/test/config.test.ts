@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, configFromEnv, DEFAULT_CONFIG, laneSettings, loadConfig, tracingRequested } from '../src/config.js';
+import {
+  ConfigError,
+  configFromEnv,
+  DEFAULT_CONFIG,
+  laneSettings,
+  loadConfig,
+  tracingRequested,
+} from '../src/config.js';
 
 test('env values are parsed, validated and frozen; flags win over env', () => {
   const config = loadConfig(
