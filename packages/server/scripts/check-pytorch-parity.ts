@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
-import { createApp } from '../src/http/app.js';
+import { createApp, responseCacheFor } from '../src/http/app.js';
 import { Metrics } from '../src/metrics.js';
 import { ModelRegistry } from '../src/models/model-registry.js';
 import { RenderPool } from '../src/render/render-pool.js';
@@ -38,7 +38,9 @@ if (!entry || entry.status !== 'ready') {
   process.exit(1);
 }
 const renderer = new RenderPool({ threads: 1 });
-const app = createApp({ config, registry, metrics, logger, lifecycle: { draining: false }, renderer });
+// No response cache: every answer compared with PyTorch comes from inference.
+const responses = responseCacheFor({ responseCacheMb: 0 }, metrics);
+const app = createApp({ config, registry, metrics, logger, lifecycle: { draining: false }, renderer, responses });
 const server = app.listen(0, '127.0.0.1');
 await new Promise((resolve) => server.once('listening', resolve));
 const port = (server.address() as { port: number }).port;

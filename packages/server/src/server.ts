@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import type { ServerConfig } from './config.js';
-import { createApp } from './http/app.js';
+import { createApp, responseCacheFor } from './http/app.js';
 import type { Lifecycle } from './http/app-deps.js';
 import { frontDoor } from './http/front-door.js';
 import { Metrics } from './metrics.js';
@@ -55,9 +55,10 @@ export async function startServer(config: Readonly<ServerConfig>, options: Serve
       ? new RepositoryPoller(registry, config.repositoryPollSeconds * 1000).start()
       : undefined;
   const renderer = new RenderPool({ threads: config.renderThreads, threadNice: config.workerNice });
-  const app = createApp({ config, registry, metrics, logger, lifecycle, renderer });
+  const responses = responseCacheFor(config, metrics);
+  const app = createApp({ config, registry, metrics, logger, lifecycle, renderer, responses });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = createServer(frontDoor(app, { registry, metrics }));
+    const s = createServer(frontDoor(app, { registry, metrics, responses }));
     s.once('error', reject);
     s.listen(config.port, config.host, LISTEN_BACKLOG, () => {
       s.off('error', reject);

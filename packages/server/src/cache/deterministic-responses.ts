@@ -37,17 +37,20 @@ export class DeterministicResponses {
   /**
    * The response for `key`: from the cache, else from `compute` (run once for all concurrent callers of
    * the key, under a signal that aborts only when every caller's `signal` has). A computed response is
-   * stored; a failure goes to every caller and is not.
+   * stored; a failure goes to every caller and is not. `alias`, when given, is a name that will always
+   * mean this key (a GET's model version and URL): answersFromCache(alias) is then true while it is stored.
    */
   async respond(
     key: string,
     model: string,
     signal: AbortSignal,
     compute: (signal: AbortSignal) => Promise<CachedResponse>,
+    alias?: string,
   ): Promise<{ response: CachedResponse; outcome: CacheOutcome }> {
     const cached = this.cache.get(key);
     if (cached !== undefined) {
       this.observer.hit?.(model);
+      if (alias !== undefined) this.cache.alias(alias, key);
       return { response: cached, outcome: 'hit' };
     }
     this.observer.miss?.(model);
@@ -57,6 +60,18 @@ export class DeterministicResponses {
       return response;
     });
     if (joined) this.observer.coalesced?.(model);
-    return { response: await result, outcome: 'miss' };
+    const response = await result;
+    if (alias !== undefined) this.cache.alias(alias, key);
+    return { response, outcome: 'miss' };
+  }
+
+  /**
+   * Whether a request known by `alias` would be answered from the cache now. Load shedding asks this
+   * before it refuses a request to a full queue: a request that needs no queue is not overload. (The
+   * entry may be evicted before the request reaches the cache; the request then queues like any other,
+   * and a full queue refuses it there.)
+   */
+  answersFromCache(alias: string): boolean {
+    return this.enabled && this.cache.hasAlias(alias);
   }
 }

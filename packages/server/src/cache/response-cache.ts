@@ -21,6 +21,8 @@ export interface ResponseCacheObserver {
  * Counted so that a stream of tiny bodies cannot hold far more memory than the bound says.
  */
 export const ENTRY_OVERHEAD_BYTES = 256;
+/** Names one entry may have besides its key: a few spellings of one URL, not one per client's variant. */
+export const MAX_ALIASES_PER_ENTRY = 4;
 
 export function entryBytes(key: string, response: CachedResponse): number {
   return response.body.length + key.length + response.contentType.length + ENTRY_OVERHEAD_BYTES;
@@ -28,7 +30,9 @@ export function entryBytes(key: string, response: CachedResponse): number {
 
 export class ResponseCache {
   /** A Map iterates in insertion order: re-inserting on every hit keeps the least recently used first. */
-  private readonly entries = new Map<string, CachedResponse & { bytes: number }>();
+  private readonly entries = new Map<string, CachedResponse & { bytes: number; aliases: string[] }>();
+  /** Other names of entries (alias -> key), gone with their entry. */
+  private readonly aliases = new Map<string, string>();
   private usedBytes = 0;
 
   constructor(
@@ -69,17 +73,42 @@ export class ResponseCache {
       this.remove(oldest);
       evicted++;
     }
-    this.entries.set(key, { body, contentType: response.contentType, bytes });
+    this.entries.set(key, { body, contentType: response.contentType, bytes, aliases: [] });
     this.usedBytes += bytes;
     if (evicted > 0) this.observer.evicted?.(evicted);
     this.observer.size?.(this.usedBytes, this.entries.size);
     return true;
   }
 
+  /**
+   * Gives the entry of `key` another name (a request URL that always means this key), counted in its
+   * bytes; at most MAX_ALIASES_PER_ENTRY names, and none that would not fit without evicting. Returns
+   * whether the alias is now known.
+   */
+  alias(alias: string, key: string): boolean {
+    if (this.aliases.get(alias) === key) return true;
+    const entry = this.entries.get(key);
+    const bytes = 2 * alias.length + ENTRY_OVERHEAD_BYTES / 4;
+    if (entry === undefined || entry.aliases.length >= MAX_ALIASES_PER_ENTRY) return false;
+    if (this.usedBytes + bytes > this.maxBytes || this.aliases.has(alias)) return false;
+    entry.aliases.push(alias);
+    entry.bytes += bytes;
+    this.usedBytes += bytes;
+    this.aliases.set(alias, key);
+    this.observer.size?.(this.usedBytes, this.entries.size);
+    return true;
+  }
+
+  /** Whether an entry is stored under this alias (without making it the most recently used). */
+  hasAlias(alias: string): boolean {
+    return this.aliases.has(alias);
+  }
+
   private remove(key: string): void {
     const entry = this.entries.get(key);
     if (entry === undefined) return;
     this.entries.delete(key);
+    for (const alias of entry.aliases) this.aliases.delete(alias);
     this.usedBytes -= entry.bytes;
   }
 }

@@ -24,14 +24,14 @@ export interface AppDeps {
   validators: OpenApiValidators;
   /** Encodes response images off the HTTP thread; owned (and closed) by whoever calls createApp. */
   renderer: RenderPool;
+  /** The response cache (responseCacheFor), shared with the front door, which sheds no request it answers. */
+  responses: DeterministicResponses;
 }
 
 /**
- * AppDeps plus what createApp derives once for every route: the API document, the server version and the
- * response cache.
+ * AppDeps plus what createApp derives once for every route: the API document and the server version.
  */
 export interface RouteContext extends AppDeps {
   openApiText: string;
   serverVersion: string;
-  responses: DeterministicResponses;
 }

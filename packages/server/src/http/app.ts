@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express, type Router } from 'express';
 import { DeterministicResponses } from '../cache/deterministic-responses.js';
+import type { ServerConfig } from '../config.js';
 import { type ErrorCode, serveError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { accessLog } from './access-log.js';
 import type { AppDeps, RouteContext } from './app-deps.js';
@@ -33,6 +35,17 @@ const BYTES_PER_MIB = 1024 * 1024;
 /** Error codes logged at debug (see levelFor below). */
 const SHED_CODES: ReadonlySet<unknown> = new Set<ErrorCode>(['QUEUE_FULL', 'SHUTTING_DOWN']);
 
+/** The response cache RESPONSE_CACHE_MB asks for (off at 0), counted in `metrics`. */
+export function responseCacheFor(
+  config: Pick<ServerConfig, 'responseCacheMb'>,
+  metrics: Metrics,
+): DeterministicResponses {
+  return new DeterministicResponses(
+    Math.floor(config.responseCacheMb * BYTES_PER_MIB),
+    metrics.responseCacheObserver(),
+  );
+}
+
 export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: OpenApiValidators }): Express {
   const openApiText = loadOpenApiText();
   const deps: RouteContext = {
@@ -40,10 +53,6 @@ export function createApp(input: Omit<AppDeps, 'validators'> & { validators?: Op
     validators: input.validators ?? new OpenApiValidators(openApiText),
     openApiText,
     serverVersion: SERVER_VERSION,
-    responses: new DeterministicResponses(
-      Math.floor(input.config.responseCacheMb * BYTES_PER_MIB),
-      input.metrics.responseCacheObserver(),
-    ),
   };
   const app = express();
   app.disable('x-powered-by');

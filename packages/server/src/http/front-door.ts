@@ -14,7 +14,7 @@
  * sagan_requests_rejected_total{reason="queue_full"} and sagan_http_request_duration_seconds under the
  * route template, and it is not access-logged (QUEUE_FULL lines are debug-level in the app as well).
  * A request the door cannot classify cheaply (bad escapes, unknown or unready model) goes to the app,
- * which answers it with its usual errors.
+ * which answers it with its usual errors; so does a GET the response cache will answer (cached-image.ts).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Express } from 'express';
@@ -22,7 +22,9 @@ import { isServeError } from '../errors.js';
 import { type ModelRegistry } from '../models/model-registry.js';
 import { isReady } from '../models/model-version.js';
 import type { Metrics } from '../metrics.js';
+import type { DeterministicResponses } from '../cache/deterministic-responses.js';
 import { requestIdFor } from './access-log.js';
+import { answeredFromCache } from './cached-image.js';
 import { writeError } from './error-handler.js';
 import { frontendOf } from './route-frontend.js';
 import { API_ROUTES } from './route-table.js';
@@ -39,7 +41,10 @@ const GENERATION_ROUTES = API_ROUTES.filter((r) => r.queuesWork).map((r) => ({
   pattern: new RegExp(`^${r.path.replace(':model', '(?<model>[^/]+)').replace(':version', '(?<version>[^/]+)')}$`),
 }));
 
-export function frontDoor(app: Express, deps: { registry: ModelRegistry; metrics: Metrics }): RequestListener {
+export function frontDoor(
+  app: Express,
+  deps: { registry: ModelRegistry; metrics: Metrics; responses: DeterministicResponses },
+): RequestListener {
   const shed = (req: IncomingMessage, res: ServerResponse): boolean => {
     const arrivedAt = performance.now();
     const url = req.url ?? '';
@@ -65,6 +70,8 @@ export function frontDoor(app: Express, deps: { registry: ModelRegistry; metrics
             ? deps.registry.get(name)
             : deps.registry.getVersion(name, version);
       if (!entry || !isReady(entry)) return false;
+      // A request the response cache will answer takes no room in the queue: not overload.
+      if (answeredFromCache(deps, entry, req)) return false;
       try {
         entry.batcher.refuseIfFull();
         return false;

@@ -6,7 +6,8 @@ import type { Response } from 'express';
 import { serveError } from '../errors.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import { isReady, type ModelVersion, type ReadyModel } from '../models/model-version.js';
-import type { AppDeps } from './app-deps.js';
+import type { AppDeps, RouteContext } from './app-deps.js';
+import { answeredFromCache } from './cached-image.js';
 import type { RouteRequest } from './route.js';
 
 /** The model and version a path names (`:model`, `:version`); the version is undefined on a path without one. */
@@ -47,18 +48,20 @@ export function readyOrUnavailable(entry: ModelVersion, version?: string): Ready
 
 /**
  * The model (its serving version, or `version`) a request names, if it can take work now: unknown ->
- * UNKNOWN_MODEL / UNKNOWN_VERSION, not ready -> MODEL_UNAVAILABLE, queue full -> QUEUE_FULL. Called
- * first, before the request is validated and built, so that shedding load is cheap. The version is held
- * until the response ends: a reload that retires it meanwhile lets this request finish on it.
+ * UNKNOWN_MODEL / UNKNOWN_VERSION, not ready -> MODEL_UNAVAILABLE, queue full -> QUEUE_FULL (unless the
+ * response cache will answer it without queueing). Called first, before the request is validated and
+ * built, so that shedding load is cheap. The version is held until the response ends: a reload that
+ * retires it meanwhile lets this request finish on it.
  */
 export function requireReady(
-  deps: Pick<AppDeps, 'registry'>,
+  deps: Pick<RouteContext, 'registry' | 'responses'>,
   name: string,
   res: Response,
   version?: string,
 ): ReadyModel {
   const entry = readyOrUnavailable(findModel(deps.registry, name, version), version);
-  entry.batcher.refuseIfFull();
+  if (!answeredFromCache(deps, entry, { method: res.req.method, url: res.req.originalUrl }))
+    entry.batcher.refuseIfFull();
   deps.registry.hold(entry, res);
   return entry;
 }

@@ -11,7 +11,7 @@ import type { Response as SupertestResponse } from 'supertest';
 import { pino } from 'pino';
 import type { BatchingConfig } from '@sagan-serve/model-contract/batching-config';
 import { loadConfig, type ServerConfig } from '../../src/config.js';
-import { createApp } from '../../src/http/app.js';
+import { createApp, responseCacheFor } from '../../src/http/app.js';
 import type { Lifecycle } from '../../src/http/app-deps.js';
 import { Metrics } from '../../src/metrics.js';
 import { ModelRegistry } from '../../src/models/model-registry.js';
@@ -80,6 +80,8 @@ export async function makeModelsDir(models: FixtureModel[]): Promise<string> {
 
 export interface TestServer {
   app: ReturnType<typeof createApp>;
+  /** The response cache the app uses (the front door needs the same one). */
+  responses: ReturnType<typeof responseCacheFor>;
   registry: ModelRegistry;
   metrics: Metrics;
   config: Readonly<ServerConfig>;
@@ -106,11 +108,13 @@ export async function startTestServer(modelsDir: string, overrides: Partial<Serv
   const lifecycle: Lifecycle = { draining: false };
   const registry = await ModelRegistry.open(config, metrics, logger);
   const renderer = new RenderPool({ threads: 1 });
-  const app = createApp({ config, registry, metrics, logger, lifecycle, renderer });
+  const responses = responseCacheFor(config, metrics);
+  const app = createApp({ config, registry, metrics, logger, lifecycle, renderer, responses });
   return {
     app,
     registry,
     metrics,
+    responses,
     config,
     modelsDir,
     close: async () => {

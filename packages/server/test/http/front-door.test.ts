@@ -33,7 +33,9 @@ test(
       },
     ]);
     const ts = await startTestServer(dir);
-    const server: Server = createServer(frontDoor(ts.app, { registry: ts.registry, metrics: ts.metrics }));
+    const server: Server = createServer(
+      frontDoor(ts.app, { registry: ts.registry, metrics: ts.metrics, responses: ts.responses }),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
@@ -128,7 +130,9 @@ test(
 test('everything else goes to the app: unknown models, bad escapes, other routes, room in the queue', async () => {
   const dir = await makeModelsDir([{ name: 'tiny', classes: TINY_CLASSES }]);
   const ts = await startTestServer(dir);
-  const server: Server = createServer(frontDoor(ts.app, { registry: ts.registry, metrics: ts.metrics }));
+  const server: Server = createServer(
+    frontDoor(ts.app, { registry: ts.registry, metrics: ts.metrics, responses: ts.responses }),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {
@@ -141,3 +145,51 @@ test('everything else goes to the app: unknown models, bad escapes, other routes
     await ts.close();
   }
 });
+
+test(
+  'a full queue still answers what the response cache holds: the door and the model stage let a cached GET through',
+  { timeout: 30_000 },
+  async () => {
+    const dir = await makeModelsDir([
+      {
+        name: 'tiny',
+        classes: TINY_CLASSES,
+        batching: { maxBatchSize: 1, maxQueueDelayMs: 0, maxQueueSize: 1, requestTimeoutMs: 20_000 },
+      },
+    ]);
+    const ts = await startTestServer(dir, { responseCacheMb: 8 });
+    const server: Server = createServer(
+      frontDoor(ts.app, { registry: ts.registry, metrics: ts.metrics, responses: ts.responses }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const tiny = ts.registry.get('tiny');
+      assert.ok(tiny && isReady(tiny));
+      const cachedPath = '/v1/models/tiny/generate?class=0&seed=42';
+      const first = await get(base, cachedPath);
+      assert.equal(first.status, 200);
+      assert.equal(first.headers['x-cache'], 'miss');
+      hangWorkers(tiny.instances, 3000);
+      const pending = [
+        get(base, '/v1/models/tiny/generate?class=0&seed=1'),
+        get(base, '/v1/models/tiny/generate?class=0&seed=2'),
+      ];
+      for (let i = 0; i < 200 && tiny.batcher.queuedRows !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(tiny.batcher.queuedRows, 1, 'one batch in flight, the queue full');
+      const uncached = await get(base, '/v1/models/tiny/generate?class=0&seed=43');
+      assert.equal(uncached.status, 503, 'an uncached seed is shed');
+      const cached = await get(base, cachedPath);
+      assert.equal(cached.status, 200, 'the cached seed is answered');
+      assert.equal(cached.headers['x-cache'], 'hit');
+      assert.equal(cached.body, first.body);
+      // The same image by another spelling of its URL is not known to the door: shed like any request.
+      const respelled = await get(base, '/v1/models/tiny/generate?seed=42&class=0');
+      assert.equal(respelled.status, 503);
+      for (const p of await Promise.all(pending)) assert.equal(p.status, 200);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ts.close();
+    }
+  },
+);

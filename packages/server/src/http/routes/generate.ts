@@ -37,7 +37,7 @@ async function generate({ context, req, res, model, params, nGiven }: GenerateCa
   const image = {
     etag: request.etag,
     deterministic: request.seed !== undefined && !request.randomSeed,
-    model: manifest.name,
+    model,
     contentType: contentTypeFor(request.render.format),
   };
   await sendCachedImage(context, res, image, async (signal) => {

@@ -55,7 +55,7 @@ export const interpolateRoutes: readonly RouteDefinition[] = [
       ]);
       if (answeredNotModified(req, res, etag, false) || answeredHead(req, res, contentTypeFor(params.format))) return;
 
-      const image = { etag, deterministic: true, model: manifest.name, contentType: contentTypeFor(params.format) };
+      const image = { etag, deterministic: true, model, contentType: contentTypeFor(params.format) };
       await sendCachedImage(context, res, image, async (signal) => {
         const z = interpolationPath(
           latentForSeed(params.from, dim, params.truncation),
