@@ -6,7 +6,7 @@ import type { Response } from 'express';
 import { serveError } from '../errors.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import { isReady, type ModelVersion, type ReadyModel } from '../models/model-version.js';
-import type { AppDeps, RouteContext } from './app-deps.js';
+import type { RouteContext } from './app-deps.js';
 import { answeredFromCache } from './cached-image.js';
 import type { RouteRequest } from './route.js';
 
