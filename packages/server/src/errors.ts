@@ -38,7 +38,10 @@ export const ERROR_CODES = {
     description:
       "A repository load brought up no new version, or a version failed; the reasons are in `message` and in the model's status, and the versions that were serving keep serving.",
   },
-  UNSUPPORTED_MEDIA_TYPE: { description: 'A request body was sent with a content type other than application/json.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    description:
+      'A request body was sent with a content type the route does not take (application/json; a v2 infer also takes application/octet-stream).',
+  },
   INTERNAL: { description: 'An unexpected server error; the log has details under the request id.' },
   INFERENCE_FAILED: { description: 'ONNX Runtime failed while running the batch this request was in.' },
   MODEL_UNAVAILABLE: { description: 'The model failed to load (its status gives the reason) or is still loading.' },
@@ -160,10 +163,10 @@ export const serveError = {
       `load of model '${model}' failed (${reasons})${stillServing !== undefined ? `; version ${stillServing} keeps serving` : ''}`,
       { field: 'model' },
     ),
-  UNSUPPORTED_MEDIA_TYPE: (got: string) =>
-    new ServeError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got ${got})`, {
+  UNSUPPORTED_MEDIA_TYPE: (got: string, accepted: readonly string[] = ['application/json']) =>
+    new ServeError('UNSUPPORTED_MEDIA_TYPE', `send the body as ${accepted.join(' or ')} (got ${got})`, {
       field: 'body',
-      allowed: ['application/json'],
+      allowed: accepted,
     }),
   INTERNAL: () => new ServeError('INTERNAL', 'internal server error'),
   INFERENCE_FAILED: (reason: string) => new ServeError('INFERENCE_FAILED', `inference failed: ${reason}`),

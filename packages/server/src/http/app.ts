@@ -14,8 +14,10 @@ import { accessLog } from './access-log.js';
 import type { AppDeps, RouteContext } from './app-deps.js';
 import { bodyLimit } from './body-limit.js';
 import { API_FRONTEND } from './api-frontend.js';
+import { isBinaryTensorBody } from './binary-tensor-body.js';
 import { errorHandler } from './error-handler.js';
 import type { Frontend } from './frontend.js';
+import { INFERENCE_PROTOCOL_FRONTEND } from './inference-protocol-frontend.js';
 import { jsonDepthLimit } from './json-depth.js';
 import { loadOpenApiText } from './openapi-document.js';
 import { OpenApiValidators } from './openapi-validation.js';
@@ -130,6 +132,10 @@ function frontendRouter(
 ): Router {
   const router = express.Router();
   router.use(bodyLimit(deps.config.bodyLimitBytes, frontend));
+  // The Open Inference Protocol's binary tensor bodies are read as bytes (the route splits them), before
+  // the JSON parser, which then skips them.
+  if (frontend === INFERENCE_PROTOCOL_FRONTEND)
+    router.use(express.raw({ limit: deps.config.bodyLimitBytes, type: isBinaryTensorBody }));
   router.use(
     express.json({ limit: deps.config.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }),
   );

@@ -32,16 +32,24 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-/** Middleware after the JSON body parser: INVALID_ARGUMENT on `body` past `limit` levels. */
+/** INVALID_ARGUMENT on `body` when a parsed JSON body nests past `limit` levels. */
+export function refuseDeepJson(value: unknown, limit = MAX_JSON_DEPTH): void {
+  if (nestsDeeperThan(value, limit)) {
+    throw serveError.INVALID_ARGUMENT(
+      'body',
+      `the JSON body nests arrays and objects more than ${limit} levels deep`,
+      `at most ${limit} levels of nested arrays and objects`,
+    );
+  }
+}
+
+/**
+ * Middleware after the JSON body parser: refuseDeepJson on the body. A body read as bytes (the binary
+ * tensor form, binary-tensor-body.ts) is left to its reader, which checks its JSON header once parsed.
+ */
 export function jsonDepthLimit(limit = MAX_JSON_DEPTH): RequestHandler {
   return (req, _res, next) => {
-    if (nestsDeeperThan(req.body, limit)) {
-      throw serveError.INVALID_ARGUMENT(
-        'body',
-        `the JSON body nests arrays and objects more than ${limit} levels deep`,
-        `at most ${limit} levels of nested arrays and objects`,
-      );
-    }
+    if (!Buffer.isBuffer(req.body)) refuseDeepJson(req.body, limit);
     next();
   };
 }

@@ -430,11 +430,26 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Inference with JSON tensors (z and class rows in, image and attention out)
+         * Inference with JSON or binary tensors (z and class rows in, image and attention out)
          * @description Rows are limited by MAX_SAMPLES_PER_IMAGE, the model's queue size, and MAX_INFER_RESPONSE_BYTES: a
-         *     request whose requested outputs could exceed it at 24 bytes a value is refused before inference with
-         *     400 INVALID_ARGUMENT on `body.inputs[i].shape`, `allowed` giving the rows that fit. The response is
-         *     streamed (chunked) as it is formatted; a client that takes no bytes for WRITE_IDLE_TIMEOUT_MS is cut.
+         *     request whose requested outputs could exceed it (24 bytes a value for an output returned as JSON, 4
+         *     for one returned as binary data) is refused before inference with 400 INVALID_ARGUMENT on
+         *     `body.inputs[i].shape`, `allowed` giving the rows that fit. A JSON response is streamed (chunked) as
+         *     it is formatted; a client that takes no bytes for WRITE_IDLE_TIMEOUT_MS is cut.
+         *
+         *     Binary tensor data (Triton's binary tensor data extension): the body is a JSON inference header of
+         *     `Inference-Header-Content-Length` bytes (the whole body when the header is absent) followed by the
+         *     bytes of each input that has `parameters.binary_data_size` instead of `data`, in the order of those
+         *     inputs, little-endian and row-major (FP32 4 bytes, INT32 4, INT64 8). Send it as
+         *     `application/octet-stream` (a body carrying the header is read this way whatever its type). An
+         *     output asked for with `parameters.binary_data: true`, or every output when the request has
+         *     `parameters.binary_data_output: true` (an output's own `binary_data` wins), is returned the same
+         *     way: the response is then `application/octet-stream`, the JSON header (its length in
+         *     `Inference-Header-Content-Length`) with each binary output's `parameters.binary_data_size` and no
+         *     `data`, followed by their bytes in output order. Framing errors are 400 INVALID_ARGUMENT naming
+         *     `header.Inference-Header-Content-Length` (not a byte count, or past the body),
+         *     `body.inputs[i].parameters.binary_data_size` (not the tensor's size, or past the body) or `body`
+         *     (bytes left over); a header that is not JSON is 400 MALFORMED_JSON.
          */
         post: operations["v2Infer"];
         delete?: never;
@@ -568,18 +583,27 @@ export interface components {
         V2TensorData: V2TensorData;
         V2InferRequest: {
             id?: string;
-            parameters?: Record<string, unknown>;
+            parameters?: {
+                /** @description Return every output as binary data (unless its own `binary_data` says otherwise). */
+                binary_data_output?: boolean;
+            };
             inputs: {
                 name: string;
                 shape: number[];
                 /** @enum {string} */
                 datatype: "FP32" | "FP64" | "INT64" | "INT32" | "INT16" | "INT8" | "UINT8";
-                parameters?: Record<string, unknown>;
-                data: components["schemas"]["V2TensorData"];
+                parameters?: {
+                    /** @description Bytes of this input's binary data after the JSON header. */
+                    binary_data_size?: number;
+                };
+                data?: components["schemas"]["V2TensorData"];
             }[];
             outputs?: {
                 name: string;
-                parameters?: Record<string, unknown>;
+                parameters?: {
+                    /** @description Return this output as binary data after the JSON header. */
+                    binary_data?: boolean;
+                };
             }[];
         };
         V2ErrorBody: {
@@ -697,9 +721,14 @@ export interface components {
                 };
             };
         };
-        /** @description The requested outputs as JSON tensors (row-major, flat). */
+        /**
+         * @description The requested outputs as JSON tensors (row-major, flat); as `application/octet-stream` when an output
+         *     is returned as binary data (the JSON header below, then the binary outputs' bytes).
+         */
         V2Infer: {
             headers: {
+                /** @description Bytes of JSON header before the binary data (binary responses only). */
+                "Inference-Header-Content-Length"?: number;
                 "X-Model"?: string;
                 /** @description Encoded like the image responses' X-Class: percent-encoded UTF-8 unless printable ASCII without `%`. */
                 "X-Model-Version"?: string;
@@ -715,9 +744,14 @@ export interface components {
                         shape: number[];
                         /** @constant */
                         datatype: "FP32";
-                        data: number[];
+                        parameters?: {
+                            /** @description Bytes of this output after the JSON header (binary outputs, which have no `data`). */
+                            binary_data_size?: number;
+                        };
+                        data?: number[];
                     }[];
                 };
+                "application/octet-stream": string;
             };
         };
         /** @description An error in the Open Inference Protocol's shape, with this server's code. */
@@ -780,6 +814,7 @@ export interface components {
         V2Infer: {
             content: {
                 "application/json": components["schemas"]["V2InferRequest"];
+                "application/octet-stream": string;
             };
         };
         Generate: {
@@ -1302,6 +1337,7 @@ export interface operations {
                         /** @constant */
                         name: "sagan-serve";
                         version: string;
+                        /** @description `binary_tensor_data`: infer takes and gives tensors as binary data (see `infer`). */
                         extensions: string[];
                     };
                 };

@@ -138,6 +138,10 @@ export class OpenApiValidators {
       return serveError.INVALID_ARGUMENT(field, `unknown parameter '${field}'`, path.length === 0 ? known : undefined);
     }
     const field = `${prefix}${path.join('.')}` || prefix.replace(/\.$/, '') || 'request';
+    // A `false` schema: a field the document forbids beside others (a v2 input's `data` beside its
+    // `parameters.binary_data_size`).
+    if (error.keyword === 'false schema')
+      return serveError.INVALID_ARGUMENT(field, `'${field}' is not allowed together with the fields given beside it`);
     const allowed = allowedFor(this.doc, error);
     const shown =
       typeof error.data === 'string' ? `'${error.data.slice(0, 64)}'` : JSON.stringify(error.data)?.slice(0, 64);

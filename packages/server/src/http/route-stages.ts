@@ -17,6 +17,8 @@ import type { ModelVersion, ReadyModel } from '../models/model-version.js';
 import type { RouteContext } from './app-deps.js';
 import type { BodyOf, BodyOperation, OperationId, QueryOf, QueryOperation } from './operation-input.js';
 import { defaultModelName, findModel, namedInPath, requireReady } from './request-model.js';
+import { splitTensorBody, TENSOR_BODY_TYPES } from './binary-tensor-body.js';
+import type { Validator } from './openapi-validation.js';
 import { requireJson } from './require-json.js';
 import type { RouteDefinition, RouteRequest, RouteStageName } from './route.js';
 
@@ -47,6 +49,18 @@ export interface JsonBodyInput<Op extends BodyOperation> {
   body: BodyOf<Op>;
   /** The body's top-level fields as the client sent them, before defaults were filled. */
   sentFields: ReadonlySet<string>;
+}
+
+export interface TensorBodyInput<Op extends BodyOperation> extends JsonBodyInput<Op> {
+  /** The bytes after the JSON header of a binary-form body; empty for a JSON body. */
+  binaryData: Buffer;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+function validatedBody<B extends BodyOperation>(validate: Validator<BodyOf<B>>, raw: unknown): JsonBodyInput<B> {
+  const sentFields = new Set(typeof raw === 'object' && raw !== null ? Object.keys(raw) : []);
+  return { body: validate(raw), sentFields };
 }
 
 class RouteStages<Op extends OperationId, ModelResult, QueryResult, BodyResult> {
@@ -126,9 +140,34 @@ class RouteStages<Op extends OperationId, ModelResult, QueryResult, BodyResult> 
         const validate = validators.body(operationId);
         return ({ req }) => {
           requireJson(req);
+          return validatedBody(validate, req.body);
+        };
+      },
+    };
+    return new RouteStages(this.head, this.modelStage, this.queryStage, body);
+  }
+
+  /**
+   * A JSON body, or the binary tensor data extension's form of one (binary-tensor-body.ts: a JSON header,
+   * then tensor bytes), which the /v2 router reads as bytes. The JSON is validated as jsonBody validates
+   * it (the stage is the same `json-body` stage); the bytes after it are `binaryData` (none for a JSON body).
+   */
+  tensorBody<B extends BodyOperation>(
+    this: RouteStages<B, ModelResult, QueryResult, BodyResult>,
+  ): RouteStages<B, ModelResult, QueryResult, TensorBodyInput<B>> {
+    const { operationId } = this.head;
+    const body: Stage<TensorBodyInput<B>> = {
+      name: 'json-body',
+      prepare: ({ validators }) => {
+        const validate = validators.body(operationId);
+        return ({ req }) => {
           const raw: unknown = req.body;
-          const sentFields = new Set(typeof raw === 'object' && raw !== null ? Object.keys(raw) : []);
-          return { body: validate(raw), sentFields };
+          if (Buffer.isBuffer(raw)) {
+            const { header, binaryData } = splitTensorBody(req, raw);
+            return { ...validatedBody(validate, header), binaryData };
+          }
+          requireJson(req, TENSOR_BODY_TYPES);
+          return { ...validatedBody(validate, raw), binaryData: NO_BYTES };
         };
       },
     };

@@ -16,6 +16,11 @@ export interface OutputTensor {
   datatype: 'FP32';
   shape: number[];
   data: Float32Array;
+  /**
+   * Returned as binary data after the JSON (the binary tensor data extension, tensor-binary-writer.ts):
+   * the JSON then gives its `parameters.binary_data_size` instead of its `data`.
+   */
+  binary: boolean;
 }
 
 /**
@@ -40,9 +45,35 @@ function formatSlice(values: Float32Array, from: number, to: number): string {
 }
 
 /**
- * Streams `{...head, "outputs": [...]}` as the response body. Stops early (without error) when the
- * client goes away; `signal` is the client-gone signal.
+ * The text of `{...head, "outputs": [...]}`, a slice of values at a time, yielding to the event loop
+ * between slices. Stops early (without error) when `signal` (the client-gone signal) aborts.
  */
+export async function* inferResponseJson(
+  head: Record<string, unknown>,
+  outputs: readonly OutputTensor[],
+  signal: AbortSignal,
+): AsyncGenerator<string> {
+  const opening = JSON.stringify(head);
+  yield `${opening.slice(0, -1)}${opening.length > 2 ? ',' : ''}"outputs":[`;
+  for (const [index, output] of outputs.entries()) {
+    const { data, binary, ...meta } = output;
+    const separator = index === 0 ? '' : ',';
+    if (binary) {
+      yield `${separator}${JSON.stringify({ ...meta, parameters: { binary_data_size: data.byteLength } })}`;
+      continue;
+    }
+    yield `${separator}${JSON.stringify(meta).slice(0, -1)},"data":[`;
+    for (let from = 0; from < data.length; from += VALUES_PER_SLICE) {
+      if (signal.aborted) return;
+      yield formatSlice(data, from, Math.min(data.length, from + VALUES_PER_SLICE));
+      await yieldToEventLoop();
+    }
+    yield ']}';
+  }
+  yield ']}';
+}
+
+/** Streams the JSON response (every output's `data` in it), as inferResponseJson gives it. */
 export async function writeInferResponse(
   res: Response,
   head: Record<string, unknown>,
@@ -50,18 +81,6 @@ export async function writeInferResponse(
   signal: AbortSignal,
 ): Promise<void> {
   res.status(200).type('application/json');
-  const opening = JSON.stringify(head);
-  await writeChunk(res, `${opening.slice(0, -1)}${opening.length > 2 ? ',' : ''}"outputs":[`);
-  for (const [index, output] of outputs.entries()) {
-    const { data, ...meta } = output;
-    const metaText = JSON.stringify(meta);
-    await writeChunk(res, `${index === 0 ? '' : ','}${metaText.slice(0, -1)},"data":[`);
-    for (let from = 0; from < data.length; from += VALUES_PER_SLICE) {
-      if (signal.aborted) return;
-      await writeChunk(res, formatSlice(data, from, Math.min(data.length, from + VALUES_PER_SLICE)));
-      await yieldToEventLoop();
-    }
-    await writeChunk(res, ']}');
-  }
-  if (!signal.aborted) res.end(']}');
+  for await (const text of inferResponseJson(head, outputs, signal)) await writeChunk(res, text);
+  if (!signal.aborted) res.end();
 }

@@ -5,8 +5,8 @@ import type { Response } from 'express';
  * wait needs no timer of its own: a client that stops reading leaves bytes unflushed, and the write-idle
  * deadline (write-idle-deadline.ts) destroys its connection, which emits 'close' here.
  */
-export function writeChunk(res: Response, text: string): Promise<void> {
-  if (res.write(text)) return Promise.resolve();
+export function writeChunk(res: Response, chunk: string | Uint8Array): Promise<void> {
+  if (res.write(chunk)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);

@@ -46,7 +46,7 @@ describe('Open Inference Protocol (v2)', () => {
     assert.deepEqual((await request(server).get('/v2/health/ready').expect(200)).body, { ready: true });
     const meta = (await request(server).get('/v2').expect(200)).body;
     assert.equal(meta.name, 'sagan-serve');
-    assert.deepEqual(meta.extensions, []);
+    assert.deepEqual(meta.extensions, ['binary_tensor_data']);
     const model = (await request(server).get('/v2/models/dogs').expect(200)).body;
     assert.deepEqual(model, {
       name: 'dogs',

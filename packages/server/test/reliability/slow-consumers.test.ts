@@ -127,7 +127,7 @@ describe('slow consumers and long streams (real CLI)', () => {
   );
 
   test(
-    'a client that stops reading a stream or a large v2 response is cut after WRITE_IDLE_TIMEOUT_MS, and its work released',
+    'a client that stops reading a stream or a large v2 response (JSON or binary) is cut after WRITE_IDLE_TIMEOUT_MS, and its work released',
     { timeout: 60_000 },
     async (t) => {
       const server = await startChildServer({
@@ -172,6 +172,22 @@ describe('slow consumers and long streams (real CLI)', () => {
           100,
         );
         stalledInfer.destroy();
+        // The same rows as binary data (binary_data_output): about 12 MB, written from the result's own memory.
+        const stalledBinary = stalledClient(server.port, '/v2/models/dogs/infer', {
+          parameters: { binary_data_output: true },
+          inputs: [
+            { name: 'z', shape: [256, 16], datatype: 'FP32', data: z },
+            { name: 'y', shape: [256], datatype: 'INT64', data: new Array(256).fill(1) },
+          ],
+          outputs: [{ name: 'image' }],
+        });
+        await waitFor(
+          'the stalled binary v2 response to be cut',
+          async () => (await cutCount(server, 'write_idle')) === 3,
+          20_000,
+          100,
+        );
+        stalledBinary.destroy();
         // The server still serves, and its queue holds nothing of the clients that left.
         const model = json<{ queue_depth: number; status: string }>(
           await send(server.base, { method: 'GET', path: '/v1/models/dogs' }),

@@ -1,9 +1,11 @@
 /**
- * The Open Inference Protocol (KServe v2 REST, JSON tensors): health, server and model metadata, and
- * `infer`, which goes through the model's batcher like `/generate`, so v2 and image traffic share
- * batches. A generator has two inputs, the manifest's latent input (`z`, FP32 [-1, dim]) and class input
- * (`y`, INT64 [-1]), and the outputs `image` (FP32 [-1, 3, S, S], the model's output range) and, where
- * the graph has it, `attention` (FP32 [-1, N, M]).
+ * The Open Inference Protocol (KServe v2 REST; JSON tensors, and binary ones by its binary tensor data
+ * extension): health, server and model metadata, and `infer`, which goes through the model's batcher like
+ * `/generate`, so v2 and image traffic share batches. A binary input decodes to the same arrays as the
+ * same values in JSON, through the same checks (readInferInputs). A generator has two inputs, the
+ * manifest's latent input (`z`, FP32 [-1, dim]) and class input (`y`, INT64 [-1]), and the outputs
+ * `image` (FP32 [-1, 3, S, S], the model's output range) and, where the graph has it, `attention`
+ * (FP32 [-1, N, M]).
  *
  * Errors keep the spec's shape, `{"error": "<message>"}`, with this server's `code`, `field` and
  * `allowed` beside it: the routes belong to INFERENCE_PROTOCOL_FRONTEND, which answers every /v2 error.
@@ -23,8 +25,11 @@ import type { components } from '../openapi-types.js';
 import { readyOrUnavailable } from '../request-model.js';
 import type { RouteDefinition } from '../route.js';
 import type { OperationId } from '../operation-input.js';
-import { route, type JsonBodyInput, type RouteCall, type RouteHead } from '../route-stages.js';
+import { route, type RouteCall, type RouteHead, type TensorBodyInput } from '../route-stages.js';
 import { serverReady } from '../server-ready.js';
+import { binaryInputData } from '../binary-tensor-body.js';
+import { BINARY_ELEMENT_BYTES, decodeBinaryTensor } from '../binary-tensor-encoding.js';
+import { writeBinaryInferResponse } from '../tensor-binary-writer.js';
 import { MAX_JSON_BYTES_PER_FP32, writeInferResponse } from '../tensor-json-writer.js';
 
 export const SERVER_NAME = 'sagan-serve';
@@ -32,11 +37,17 @@ export const SERVER_NAME = 'sagan-serve';
 /** A validated infer request (both infer operations take this body). */
 type InferRequest = components['schemas']['V2InferRequest'];
 type TensorData = components['schemas']['V2TensorData'];
+type InferInput = InferRequest['inputs'][number];
 
 export interface MetadataTensor {
   name: string;
   datatype: string;
   shape: number[];
+}
+
+/** An output a request asks for, and whether it goes back as binary data. */
+export interface RequestedOutput extends MetadataTensor {
+  binary: boolean;
 }
 
 /** The model's tensors as the protocol describes them (-1: the batch axis). */
@@ -79,12 +90,41 @@ function flatten(data: TensorData, field: string, expected: number): number[] {
   return out;
 }
 
-/** The z and class rows of a request, checked against the model (names, datatypes, shapes, values). */
+/** A value as an error quotes it (a binary NaN as NaN, not JSON's null). */
+const shown = (v: unknown): string => (typeof v === 'number' ? String(v) : String(JSON.stringify(v))).slice(0, 32);
+
+/** An input's values, row-major, and the field that names them in errors. */
+interface InputValues {
+  values: ArrayLike<number>;
+  field: string;
+}
+
+/** The values of `input` (at `field`): its JSON `data` flattened, or its binary data decoded. */
+function inputValues(input: InferInput, binary: Buffer | undefined, field: string, elements: number): InputValues {
+  if (input.data !== undefined) return { values: flatten(input.data, field, elements), field: `${field}.data` };
+  return {
+    values: decodeBinaryTensor(
+      binary ?? Buffer.alloc(0),
+      input.datatype,
+      elements,
+      `${field}.parameters.binary_data_size`,
+    ),
+    field,
+  };
+}
+
+/**
+ * The z and class rows of a request, checked against the model (names, datatypes, shapes, values), the
+ * same checks whether a tensor came as JSON `data` or as binary data (`binaryData`: the bytes after the
+ * JSON header, empty for a JSON body).
+ */
 export function readInferInputs(
   body: InferRequest,
   model: ReadyModel,
   maxRows: number,
+  binaryData: Buffer,
 ): { z: Float32Array; classes: Int32Array; rows: number } {
+  const binaryInputs = binaryInputData(body.inputs, binaryData);
   const m = model.manifest;
   const byName = new Map(body.inputs.map((input, i) => [input.name, { input, i }]));
   for (const [name, { i }] of byName) {
@@ -138,42 +178,51 @@ export function readInferInputs(
       `'${m.class_input}' has shape [${rows}] (one class per row of '${m.latent.input}')`,
       `[${rows}]`,
     );
+  const zValues = inputValues(latent.input, binaryInputs[latent.i], zField, rows * dim);
   const z = new Float32Array(rows * dim);
-  flatten(latent.input.data, zField, rows * dim).forEach((v, i) => {
+  for (let i = 0; i < z.length; i++) {
+    const v = zValues.values[i];
     if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > MAX_LATENT_MAGNITUDE)
       throw serveError.INVALID_ARGUMENT(
-        `${zField}.data`,
-        `element ${i} (${JSON.stringify(v)?.slice(0, 32)}) is not a number within the latent range`,
+        zValues.field,
+        `element ${i} (${shown(v)}) is not a number within the latent range`,
         `finite numbers with |v| <= ${MAX_LATENT_MAGNITUDE}`,
       );
     z[i] = v;
-  });
+  }
   const K = m.classes.length;
+  const yValues = inputValues(cls.input, binaryInputs[cls.i], yField, rows);
   const classes = new Int32Array(rows);
-  flatten(cls.input.data, yField, rows).forEach((v, i) => {
+  for (let i = 0; i < rows; i++) {
+    const v = yValues.values[i];
     if (!Number.isInteger(v) || v < 0 || v >= K)
       throw serveError.INVALID_ARGUMENT(
-        `${yField}.data`,
-        `class ${JSON.stringify(v)?.slice(0, 32)} at row ${i} is not a class index`,
+        yValues.field,
+        `class ${shown(v)} at row ${i} is not a class index`,
         `integers 0..${K - 1} (${m.classes.join(', ')})`,
       );
     classes[i] = v;
-  });
+  }
   return { z, classes, rows };
 }
 
-/** The requested outputs (all of the model's, when the request names none). */
-function requestedOutputs(body: InferRequest, model: ReadyModel): string[] {
-  const available = modelTensors(model).outputs.map((t) => t.name);
-  if (!body.outputs || body.outputs.length === 0) return available;
+/**
+ * The requested outputs (all of the model's, when the request names none), each binary when its own
+ * `parameters.binary_data` says so, else when the request's `parameters.binary_data_output` does.
+ */
+function requestedOutputs(body: InferRequest, model: ReadyModel): RequestedOutput[] {
+  const available = modelTensors(model).outputs;
+  const binaryByDefault = body.parameters?.binary_data_output === true;
+  if (!body.outputs || body.outputs.length === 0) return available.map((t) => ({ ...t, binary: binaryByDefault }));
   return body.outputs.map((o, i) => {
-    if (!available.includes(o.name))
+    const tensor = available.find((t) => t.name === o.name);
+    if (!tensor)
       throw serveError.INVALID_ARGUMENT(
         `body.outputs[${i}].name`,
         `model '${model.manifest.name}' has no output '${o.name.slice(0, 64)}'`,
-        available,
+        available.map((t) => t.name),
       );
-    return o.name;
+    return { ...tensor, binary: o.parameters?.binary_data ?? binaryByDefault };
   });
 }
 
@@ -182,18 +231,19 @@ async function infer({
   res,
   model,
   body,
-}: RouteCall & { model: ReadyModel } & JsonBodyInput<'v2Infer' | 'v2InferVersion'>): Promise<void> {
+  binaryData,
+}: RouteCall & { model: ReadyModel } & TensorBodyInput<'v2Infer' | 'v2InferVersion'>): Promise<void> {
   const outputs = requestedOutputs(body, model);
-  const tensors = modelTensors(model).outputs.filter((t) => outputs.includes(t.name));
   const { z, classes, rows } = readInferInputs(
     body,
     model,
-    maxInferRows(tensors, deps.config, model.batching.maxQueueSize),
+    maxInferRows(outputs, deps.config, model.batching.maxQueueSize),
+    binaryData,
   );
   const attentionName = model.manifest.attention?.output;
   const signal = clientGone(res);
   const result = await model.batcher.submit(
-    { z, classes, wantAttention: attentionName !== undefined && outputs.includes(attentionName) },
+    { z, classes, wantAttention: attentionName !== undefined && outputs.some((o) => o.name === attentionName) },
     { signal },
   );
   setModelHeaders(res, model.manifest);
@@ -202,38 +252,41 @@ async function infer({
     model_version: model.manifest.version,
     ...(body.id !== undefined ? { id: body.id } : {}),
   };
-  await inStageSpan('encode', { [SPAN_ATTRIBUTES.format]: 'json', [SPAN_ATTRIBUTES.rows]: rows }, () =>
-    writeInferResponse(
-      res,
-      head,
-      outputs.map((name) => {
-        const spec = tensors.find((t) => t.name === name)!;
-        const data = name === model.manifest.image.output ? result.image : result.attention!;
-        return { name, datatype: 'FP32', shape: [rows, ...spec.shape.slice(1)], data };
-      }),
-      signal,
-    ),
+  const tensors = outputs.map(({ name, shape, binary }) => ({
+    name,
+    datatype: 'FP32' as const,
+    shape: [rows, ...shape.slice(1)],
+    data: name === model.manifest.image.output ? result.image : result.attention!,
+    binary,
+  }));
+  const binaryResponse = tensors.some((t) => t.binary);
+  const write = binaryResponse ? writeBinaryInferResponse : writeInferResponse;
+  await inStageSpan(
+    'encode',
+    { [SPAN_ATTRIBUTES.format]: binaryResponse ? 'binary' : 'json', [SPAN_ATTRIBUTES.rows]: rows },
+    () => write(res, head, tensors, signal),
   );
 }
 
 /**
  * Rows one infer request may ask for: MAX_SAMPLES_PER_IMAGE, what the model's queue can ever hold, and
- * no more than keep the response within MAX_INFER_RESPONSE_BYTES at the largest a value can be written
- * (so the check holds before inference).
+ * no more than keep the response within MAX_INFER_RESPONSE_BYTES at the largest each output's values can
+ * be written (24 bytes a value as JSON, 4 as binary data), so the check holds before inference.
  */
 export function maxInferRows(
-  outputs: readonly MetadataTensor[],
+  outputs: readonly RequestedOutput[],
   config: Pick<ServerConfig, 'maxSamplesPerImage' | 'maxInferResponseBytes'>,
   maxQueueSize: number,
 ): number {
-  const valuesPerRow = outputs.reduce((sum, t) => sum + t.shape.slice(1).reduce((a, b) => a * b, 1), 0);
+  const bytesPerRow = outputs.reduce(
+    (sum, t) =>
+      sum +
+      t.shape.slice(1).reduce((a, b) => a * b, 1) * (t.binary ? BINARY_ELEMENT_BYTES.FP32 : MAX_JSON_BYTES_PER_FP32),
+    0,
+  );
   return Math.max(
     0,
-    Math.min(
-      config.maxSamplesPerImage,
-      maxQueueSize,
-      Math.floor(config.maxInferResponseBytes / (valuesPerRow * MAX_JSON_BYTES_PER_FP32)),
-    ),
+    Math.min(config.maxSamplesPerImage, maxQueueSize, Math.floor(config.maxInferResponseBytes / bytesPerRow)),
   );
 }
 
@@ -265,7 +318,7 @@ function v2<Op extends OperationId>(head: Omit<RouteHead<Op>, 'frontend'>) {
 
 export const inferenceProtocolRoutes: readonly RouteDefinition[] = [
   v2({ method: 'GET', path: '/v2', operationId: 'v2ServerMetadata', queuesWork: false }).handle(({ context, res }) => {
-    res.json({ name: SERVER_NAME, version: context.serverVersion, extensions: [] });
+    res.json({ name: SERVER_NAME, version: context.serverVersion, extensions: ['binary_tensor_data'] });
   }),
   v2({ method: 'GET', path: '/v2/health/live', operationId: 'v2Live', queuesWork: false }).handle(({ res }) => {
     res.json({ live: true });
@@ -300,7 +353,7 @@ export const inferenceProtocolRoutes: readonly RouteDefinition[] = [
     .handle(modelReady),
   v2({ method: 'POST', path: '/v2/models/:model/infer', operationId: 'v2Infer', queuesWork: true })
     .readyModel()
-    .jsonBody()
+    .tensorBody()
     .handle(infer),
   v2({
     method: 'POST',
@@ -309,6 +362,6 @@ export const inferenceProtocolRoutes: readonly RouteDefinition[] = [
     queuesWork: true,
   })
     .readyModel()
-    .jsonBody()
+    .tensorBody()
     .handle(infer),
 ];
