@@ -1,5 +1,6 @@
 // Module entry: thread settings, build facts, and every kernel family's exports.
 #include "args.h"
+#include "onednn-conv.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
@@ -51,6 +52,7 @@ Napi::Value info(const Napi::CallbackInfo& info) {
   out.Set("parallel", at::get_parallel_info());
   out.Set("config", at::show_config());
   out.Set("mkldnn", at::hasMKLDNN());
+  out.Set("convolutionsIntoOutputs", oneDnnConvBuiltIn());
   return out;
 }
 

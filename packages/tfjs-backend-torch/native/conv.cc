@@ -3,6 +3,7 @@
 // Padding comes from tfjs's computeConv2DInfo; libtorch pads symmetrically, so an asymmetric 'same'
 // padding (even kernels, strides) pads the input explicitly first.
 #include "args.h"
+#include "onednn-conv.h"
 
 namespace torch_backend {
 
@@ -14,6 +15,8 @@ struct ConvGeometry {
   int64_t top, bottom, left, right;
   bool symmetric() const { return top == bottom && left == right; }
   std::vector<int64_t> padding() const { return symmetric() ? std::vector<int64_t>{top, left} : std::vector<int64_t>{0, 0}; }
+  // oneDNN pads each side on its own, so it needs no explicit padding of the input.
+  ConvWindow window() const { return {stride, dilation, {top, left}, {bottom, right}}; }
 };
 
 ConvGeometry readGeometry(Reader& r) {
@@ -61,6 +64,12 @@ void FusedConv2D(Reader& r) {
   ConvGeometry g = readGeometry(r);
   std::string activation = r.string();
   double leakyAlpha = r.number();
+  TORCH_CHECK(filter.dim() == 4 && x.dim() == 4, "FusedConv2D: x and the filter must be of rank 4");
+  TORCH_CHECK(filter.size(2) == x.size(3), "FusedConv2D: x has ", x.size(3), " channels, the filter takes ", filter.size(2));
+  TORCH_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == filter.size(3)), "FusedConv2D: the bias must have one value per output channel (",
+              filter.size(3), ")");
+  expectShape(out, convOutputShape(x.sizes(), filter.size(0), filter.size(1), filter.size(3), g), "the output");
+  if ((activation == "linear" || activation == "relu") && convolutionInto(x, filter, bias, out, g.window(), activation == "relu")) return;
   at::Tensor input = paddedInput(nchw(x), g);
   at::Tensor y = at::convolution(input, oihw(filter), bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt,
                                  g.stride, g.padding(), g.dilation, false, {0, 0}, 1);
@@ -88,6 +97,7 @@ void Conv2DBackpropInput(Reader& r) {
   TORCH_CHECK(filter.dim() == 4 && out.dim() == 4, "Conv2DBackpropInput: filter and output must be of rank 4");
   TORCH_CHECK(out.size(3) == filter.size(2), "Conv2DBackpropInput: the output has ", out.size(3), " channels, the filter takes ", filter.size(2));
   expectShape(dy, convOutputShape(out.sizes(), filter.size(0), filter.size(1), filter.size(3), g), "dy");
+  if (convolutionInputGradInto(dy, filter, out, g.window())) return;
   at::Tensor dx = nchw(out);
   std::vector<int64_t> inputSizes = dx.sizes().vec();
   inputSizes[2] += g.symmetric() ? 0 : g.top + g.bottom;

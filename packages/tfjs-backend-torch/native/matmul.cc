@@ -1,5 +1,6 @@
 // Matrix products: tfjs BatchMatMul (batch dimensions broadcast) and _FusedMatMul (+ bias, activation).
 #include "args.h"
+#include "onednn-conv.h"
 
 #include <ATen/Parallel.h>
 
@@ -40,6 +41,11 @@ bool productAsPointwiseConv(const at::Tensor& a, const at::Tensor& b, const at::
   if (!transposeA) {
     // out [M, N] = a [M, K] @ op(b) [K, N]: the rows of a are pixels, op(b)^T [N, K] the 1x1 filter.
     if (!pointwiseConvWorthIt(a2.size(0))) return false;
+    const int64_t m = a2.size(0), k = a2.size(1), n = out2.size(1);
+    if (!transposeB && a2.is_contiguous() && b2.is_contiguous() && out2.is_contiguous() &&
+        convolutionInto(a2.view({1, m, 1, k}), b2.view({1, 1, k, n}), bias, out2.view({1, m, 1, n}), {{1, 1}, {1, 1}, {0, 0}, {0, 0}}, false)) {
+      return true;
+    }
     at::Tensor filter = maybeTransposed(b2, transposeB).t().unsqueeze(-1).unsqueeze(-1);
     at::Tensor y = at::convolution(rowsAsPixels(a2), filter, bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt,
                                    {1, 1}, {0, 0}, {1, 1}, false, {0, 0}, 1);

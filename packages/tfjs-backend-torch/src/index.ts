@@ -64,6 +64,8 @@ export interface TorchBackendInfo {
   torchVersion: string;
   threads: number;
   mkldnn: boolean;
+  /** Convolutions write straight into tfjs's buffers (the addon was built with ideep, libideep-dev). */
+  convolutionsIntoOutputs: boolean;
   keepFreedMemory: boolean;
   /** The BLAS libtorch's matrix products go through (OpenBLAS, or the slow reference BLAS). */
   blas: string;
@@ -124,6 +126,7 @@ export function registerTorchBackend(opts: TorchBackendOptions = {}): TorchBacke
     torchVersion: facts.torchVersion,
     threads,
     mkldnn: facts.mkldnn,
+    convolutionsIntoOutputs: facts.convolutionsIntoOutputs,
     keepFreedMemory: keptFreedMemory,
     blas: blasInUse(),
     nativeKernels: [...nativeNames].sort(),

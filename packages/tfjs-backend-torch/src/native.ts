@@ -216,6 +216,8 @@ export interface NativeAddon
     parallel: string;
     config: string;
     mkldnn: boolean;
+    /** Built with ideep: convolutions write into the output buffers instead of copying there (native/onednn-conv.h). */
+    convolutionsIntoOutputs: boolean;
   };
   /** Throws a c10::Error, a std::exception or another C++ value natively, for the tests of the exception guard. */
   _throwForTest(kind: 'c10' | 'std' | 'other'): void;

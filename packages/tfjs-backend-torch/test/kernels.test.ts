@@ -5,9 +5,10 @@
  * modes) still give the cpu backend's answer.
  */
 import { test } from 'node:test';
+import { existsSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { kernelCounts, resetKernelCounts, SOFTMAX_ATTENTION } from '../src/index.js';
+import { kernelCounts, loadNative, resetKernelCounts, SOFTMAX_ATTENTION } from '../src/index.js';
 import { maxRelDiff, onBoth, torchOrSkip, values } from './helpers.js';
 
 const skip = torchOrSkip();
@@ -273,11 +274,21 @@ const cases: Case[] = [
           bias: t([4], 22),
           activation: 'elu',
         }),
+        // one channel in and out, and a 1x1 output: layouts whose strides oneDNN may describe otherwise
+        tf.conv2d(t([2, 6, 6, 1], 23) as tf.Tensor4D, t([3, 3, 1, 1], 24) as tf.Tensor4D, 1, 'same'),
+        tf.fused.conv2d({
+          x: t([3, 4, 4, 2], 25) as tf.Tensor4D,
+          filter: t([4, 4, 2, 3], 26) as tf.Tensor4D,
+          strides: 1,
+          pad: 'valid',
+          bias: t([3], 27),
+          activation: 'relu',
+        }),
       ];
     },
   },
   {
-    name: 'convolution gradients (input and filter), stride 1 and 2',
+    name: 'convolution gradients (input and filter): stride 1 and 2, same and valid, one channel, 1x1 output',
     native: ['Conv2DBackpropInput', 'Conv2DBackpropFilter'],
     tol: 1e-5,
     f: () => {
@@ -286,6 +297,9 @@ const cases: Case[] = [
       return [
         ...grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), [x, w]),
         ...grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), [x, w]),
+        ...grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'valid'), [x, w]),
+        ...grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), [t([2, 5, 5, 1], 26), t([3, 3, 1, 1], 27)]),
+        ...grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid'), [t([2, 3, 3, 2], 28), t([3, 3, 2, 4], 29)]),
       ];
     },
   },
@@ -300,6 +314,11 @@ const cases: Case[] = [
         tf.avgPool(x as tf.Tensor4D, 3, 1, 'same'),
         ...grads((a) => tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'), [x]),
         ...grads((a) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), [x]),
+        // windows that tile the input (one pass into the output, native/pool.cc) and ones that do not
+        ...grads((a) => tf.avgPool(a as tf.Tensor4D, 2, 2, 'same'), [x]),
+        ...grads((a) => tf.avgPool(a as tf.Tensor4D, 3, 3, 'valid'), [t([2, 9, 6, 2], 26)]),
+        ...grads((a) => tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'), [t([2, 9, 9, 3], 27)]),
+        // (overlapping windows with padding: the next test, the cpu backend's gradient is not the reference there)
       ];
     },
   },
@@ -435,3 +454,35 @@ test(
     assert.deepEqual(await tf.add(tf.scalar(1), tf.scalar(2)).data(), new Float32Array([3]));
   },
 );
+
+test('convolutions write straight into their outputs wherever ideep (libideep-dev) is installed', { skip }, () => {
+  const ideepInstalled = existsSync('/usr/include/ideep.hpp');
+  const intoOutputs = loadNative().info().convolutionsIntoOutputs;
+  if (!ideepInstalled) {
+    console.log(
+      '# /usr/include/ideep.hpp is absent: the addon copies each convolution result into its output (apt-get install libideep-dev, then npm run build:native)',
+    );
+  }
+  // the cases above ran on whichever path this build has; this holds the build to the faster one where it can be had
+  if (ideepInstalled) assert.equal(intoOutputs, true, 'ideep is installed but the addon was built without it');
+});
+
+test('average pooling with padding: the gradient is the derivative of the forward (where the cpu backend is not)', { skip }, async () => {
+  // tfjs's forward AvgPool leaves padded positions out of each window's count; its cpu AvgPoolGrad divides
+  // by the full window, so at the borders its gradient is not that of its own forward. The native kernel
+  // (libtorch, count_include_pad = false) is checked against central differences instead.
+  await tf.setBackend('torch');
+  const x = t([1, 4, 4, 1], 40);
+  const f = (a: tf.Tensor): tf.Scalar => tf.sum(tf.mul(tf.avgPool(a as tf.Tensor4D, 3, 1, 'same'), t([1, 4, 4, 1], 41)));
+  const analytic = await tf.grad(f)(x).data();
+  const xs = await x.data();
+  const h = 1e-2;
+  for (let i = 0; i < xs.length; i++) {
+    const plus = Float32Array.from(xs);
+    const minus = Float32Array.from(xs);
+    plus[i] += h;
+    minus[i] -= h;
+    const numeric = ((await f(tf.tensor(plus, x.shape)).data())[0] - (await f(tf.tensor(minus, x.shape)).data())[0]) / (2 * h);
+    assert.ok(Math.abs(analytic[i] - numeric) < 1e-3, `element ${i}: analytic ${analytic[i]}, numeric ${numeric}`);
+  }
+});

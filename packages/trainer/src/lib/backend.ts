@@ -132,7 +132,7 @@ async function setupTorch(opts: BackendOptions): Promise<BackendInfo> {
   const blas = info.blas === 'openblas' ? 'OpenBLAS' : `BLAS ${info.blas}`;
   return {
     name: 'torch',
-    description: `torch (libtorch ${info.torchVersion}, ${info.threads} threads, ${info.mkldnn ? 'oneDNN' : 'no oneDNN'}, ${blas})`,
+    description: `torch (libtorch ${info.torchVersion}, ${info.threads} threads, ${info.mkldnn ? (info.convolutionsIntoOutputs ? 'oneDNN into outputs' : 'oneDNN') : 'no oneDNN'}, ${blas})`,
     skipped: [],
   };
 }
