@@ -23,33 +23,25 @@ PoolGeometry readGeometry(Reader& r) {
   return g;
 }
 
-// An NHWC tensor [b, h, w, c] split into its pooling windows, [b, h/kh, kh, w/kw, kw, c] (a view), when the
-// windows tile it exactly: kernel = stride, no padding, sides divisible (SAGAN's 2x2 downsampling). Then
-// the average is a mean over dims 2 and 4, and its gradient a broadcast, each one pass straight into the
-// output; libtorch's pooling returns a new tensor (and its backward zero-fills it first), which would
-// then be copied. Undefined for any other geometry.
-at::Tensor windows(const at::Tensor& nhwc, const PoolGeometry& g) {
-  if (g.kernel.size() != 2 || g.kernel != g.stride || g.padding != std::vector<int64_t>{0, 0} || nhwc.dim() != 4 || !nhwc.is_contiguous())
-    return at::Tensor();
-  const int64_t kh = g.kernel[0], kw = g.kernel[1];
-  if (kh <= 0 || kw <= 0 || nhwc.size(1) % kh != 0 || nhwc.size(2) % kw != 0) return at::Tensor();
-  return nhwc.view({nhwc.size(0), nhwc.size(1) / kh, kh, nhwc.size(2) / kw, kw, nhwc.size(3)});
+// The NHWC output shape of a pooling of x (floor mode, as tfjs computes it for the cases sent here).
+std::vector<int64_t> pooledShape(const at::Tensor& x, const PoolGeometry& g) {
+  TORCH_CHECK(x.dim() == 4 && g.kernel.size() == 2 && g.stride.size() == 2 && g.padding.size() == 2, "pooling takes an NHWC tensor and two sizes each");
+  auto side = [](int64_t in, int64_t k, int64_t s, int64_t p) {
+    TORCH_CHECK(k > 0 && s > 0, "pooling windows and strides must be positive");
+    return (in + 2 * p - k) / s + 1;
+  };
+  return {x.size(0), side(x.size(1), g.kernel[0], g.stride[0], g.padding[0]), side(x.size(2), g.kernel[1], g.stride[1], g.padding[1]), x.size(3)};
 }
 
 void AvgPool(Reader& r) {
   at::Tensor x = r.tensor();
   at::Tensor out = r.tensor();
   PoolGeometry g = readGeometry(r);
-  at::Tensor tiles = windows(x, g);
-  if (tiles.defined()) {
-    expectShape(out, {x.size(0), tiles.size(1), tiles.size(3), x.size(3)}, "the output");
-    at::mean_out(out, tiles, {2, 4});
-    return;
-  }
-  // TensorFlow's average excludes padded positions.
-  at::Tensor y = at::avg_pool2d(nchw(x), g.kernel, g.stride, g.padding, false, false);
-  expectShape(out, nhwcShape(y), "the output");
-  nchw(out).copy_(y);
+  expectShape(out, pooledShape(x, g), "the output");
+  // The out= form writes the channels_last result straight into tfjs's buffer (no copy). TensorFlow's
+  // average excludes padded positions.
+  at::Tensor outNchw = nchw(out);
+  at::avg_pool2d_out(outNchw, nchw(x), g.kernel, g.stride, g.padding, false, false);
 }
 
 void AvgPoolGrad(Reader& r) {
@@ -58,14 +50,9 @@ void AvgPoolGrad(Reader& r) {
   at::Tensor out = r.tensor();
   PoolGeometry g = readGeometry(r);
   expectShape(out, x.sizes(), "the output");
-  at::Tensor tiles = windows(out, g);
-  if (tiles.defined()) {
-    expectShape(dy, {x.size(0), tiles.size(1), tiles.size(3), x.size(3)}, "dy");
-    at::Tensor dyPerWindow = dy.view({dy.size(0), dy.size(1), 1, dy.size(2), 1, dy.size(3)}).expand(tiles.sizes());
-    at::mul_out(tiles, dyPerWindow, at::scalar_tensor(1.0 / static_cast<double>(g.kernel[0] * g.kernel[1]), dy.options()));
-    return;
-  }
-  nchw(out).copy_(at::avg_pool2d_backward(nchw(dy), nchw(x), g.kernel, g.stride, g.padding, false, false, c10::nullopt));
+  expectShape(dy, pooledShape(x, g), "dy");
+  at::Tensor dx = nchw(out);
+  at::avg_pool2d_backward_out(dx, nchw(dy), nchw(x), g.kernel, g.stride, g.padding, false, false, c10::nullopt);
 }
 
 void MaxPool(Reader& r) {
@@ -85,7 +72,8 @@ void MaxPoolGrad(Reader& r) {
   PoolGeometry g = readGeometry(r);
   expectShape(out, x.sizes(), "the output");
   auto pooled = at::max_pool2d_with_indices(nchw(x), g.kernel, g.stride, g.padding, {1, 1}, false);
-  nchw(out).copy_(at::max_pool2d_with_indices_backward(nchw(dy), nchw(x), g.kernel, g.stride, g.padding, {1, 1}, false, std::get<1>(pooled)));
+  at::Tensor dx = nchw(out);
+  at::max_pool2d_with_indices_backward_out(dx, nchw(dy), nchw(x), g.kernel, g.stride, g.padding, {1, 1}, false, std::get<1>(pooled));
 }
 
 }  // namespace

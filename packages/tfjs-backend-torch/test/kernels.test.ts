@@ -314,7 +314,7 @@ const cases: Case[] = [
         tf.avgPool(x as tf.Tensor4D, 3, 1, 'same'),
         ...grads((a) => tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'), [x]),
         ...grads((a) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), [x]),
-        // windows that tile the input (one pass into the output, native/pool.cc) and ones that do not
+        // windows that tile the input and ones that leave a remainder
         ...grads((a) => tf.avgPool(a as tf.Tensor4D, 2, 2, 'same'), [x]),
         ...grads((a) => tf.avgPool(a as tf.Tensor4D, 3, 3, 'valid'), [t([2, 9, 6, 2], 26)]),
         ...grads((a) => tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'), [t([2, 9, 9, 3], 27)]),
