@@ -9,9 +9,12 @@
  * TorchConfig.cmake, or a prefix above it, e.g. a PyTorch installation's
  * `python -c 'import torch; print(torch.utils.cmake_prefix_path)'`), else the Debian/Ubuntu location of
  * libtorch-dev.
+ *
+ * TORCH_BACKEND_NO_ONEDNN=1 builds without the oneDNN convolutions into tfjs's buffers even where ideep is
+ * installed (native/onednn-conv.h; for comparing the two builds).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,9 +51,26 @@ if (!torchDir) {
   const require = createRequire(import.meta.url);
   const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
   const started = Date.now();
+  // CMake reads -D options when it configures, and cmake-js's `compile` reuses a configured build
+  // directory: a change of TORCH_BACKEND_NO_ONEDNN needs a configure from scratch (`rebuild`).
+  const noOneDnn = process.env.TORCH_BACKEND_NO_ONEDNN === '1' ? 'ON' : 'OFF';
+  const cache = path.join(root, 'build', 'CMakeCache.txt');
+  const cachedNoOneDnn = existsSync(cache)
+    ? /^TORCH_BACKEND_NO_ONEDNN:\w+=(\w+)$/m.exec(readFileSync(cache, 'utf8'))?.[1]
+    : undefined;
+  const command = existsSync(cache) && (cachedNoOneDnn ?? 'OFF') !== noOneDnn ? 'rebuild' : 'compile';
   const r = spawnSync(
     process.execPath,
-    [cmakeJs, 'compile', '--directory', root, `--CDTorch_DIR=${torchDir}`, '--log-level', 'warn'],
+    [
+      cmakeJs,
+      command,
+      '--directory',
+      root,
+      `--CDTorch_DIR=${torchDir}`,
+      `--CDTORCH_BACKEND_NO_ONEDNN=${noOneDnn}`,
+      '--log-level',
+      'warn',
+    ],
     { stdio: 'inherit' },
   );
   const addon = path.join(root, 'build', 'Release', 'torch_backend.node');

@@ -298,8 +298,14 @@ const cases: Case[] = [
         ...grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), [x, w]),
         ...grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), [x, w]),
         ...grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'valid'), [x, w]),
-        ...grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), [t([2, 5, 5, 1], 26), t([3, 3, 1, 1], 27)]),
-        ...grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid'), [t([2, 3, 3, 2], 28), t([3, 3, 2, 4], 29)]),
+        ...grads(
+          (a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'),
+          [t([2, 5, 5, 1], 26), t([3, 3, 1, 1], 27)],
+        ),
+        ...grads(
+          (a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid'),
+          [t([2, 3, 3, 2], 28), t([3, 3, 2, 4], 29)],
+        ),
       ];
     },
   },
@@ -467,22 +473,28 @@ test('convolutions write straight into their outputs wherever ideep (libideep-de
   if (ideepInstalled) assert.equal(intoOutputs, true, 'ideep is installed but the addon was built without it');
 });
 
-test('average pooling with padding: the gradient is the derivative of the forward (where the cpu backend is not)', { skip }, async () => {
-  // tfjs's forward AvgPool leaves padded positions out of each window's count; its cpu AvgPoolGrad divides
-  // by the full window, so at the borders its gradient is not that of its own forward. The native kernel
-  // (libtorch, count_include_pad = false) is checked against central differences instead.
-  await tf.setBackend('torch');
-  const x = t([1, 4, 4, 1], 40);
-  const f = (a: tf.Tensor): tf.Scalar => tf.sum(tf.mul(tf.avgPool(a as tf.Tensor4D, 3, 1, 'same'), t([1, 4, 4, 1], 41)));
-  const analytic = await tf.grad(f)(x).data();
-  const xs = await x.data();
-  const h = 1e-2;
-  for (let i = 0; i < xs.length; i++) {
-    const plus = Float32Array.from(xs);
-    const minus = Float32Array.from(xs);
-    plus[i] += h;
-    minus[i] -= h;
-    const numeric = ((await f(tf.tensor(plus, x.shape)).data())[0] - (await f(tf.tensor(minus, x.shape)).data())[0]) / (2 * h);
-    assert.ok(Math.abs(analytic[i] - numeric) < 1e-3, `element ${i}: analytic ${analytic[i]}, numeric ${numeric}`);
-  }
-});
+test(
+  'average pooling with padding: the gradient is the derivative of the forward (where the cpu backend is not)',
+  { skip },
+  async () => {
+    // tfjs's forward AvgPool leaves padded positions out of each window's count; its cpu AvgPoolGrad divides
+    // by the full window, so at the borders its gradient is not that of its own forward. The native kernel
+    // (libtorch, count_include_pad = false) is checked against central differences instead.
+    await tf.setBackend('torch');
+    const x = t([1, 4, 4, 1], 40);
+    const f = (a: tf.Tensor): tf.Scalar =>
+      tf.sum(tf.mul(tf.avgPool(a as tf.Tensor4D, 3, 1, 'same'), t([1, 4, 4, 1], 41)));
+    const analytic = await tf.grad(f)(x).data();
+    const xs = await x.data();
+    const h = 1e-2;
+    for (let i = 0; i < xs.length; i++) {
+      const plus = Float32Array.from(xs);
+      const minus = Float32Array.from(xs);
+      plus[i] += h;
+      minus[i] -= h;
+      const numeric =
+        ((await f(tf.tensor(plus, x.shape)).data())[0] - (await f(tf.tensor(minus, x.shape)).data())[0]) / (2 * h);
+      assert.ok(Math.abs(analytic[i] - numeric) < 1e-3, `element ${i}: analytic ${analytic[i]}, numeric ${numeric}`);
+    }
+  },
+);

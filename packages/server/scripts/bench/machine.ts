@@ -2,12 +2,15 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { describeCpu } from '@sagan-serve/bench-stats/cpu';
 import { REPO_ROOT } from '../shared/repo-root.js';
 
 export interface MachineInfo {
   cpuModel: string;
   /** "family 25 model 17" from /proc/cpuinfo where present (the model name alone is often just "AMD EPYC"). */
   cpuFamilyModel: string | undefined;
+  /** The SIMD extensions that decide kernel choice (avx2, avx512f, ...). */
+  cpuSimd: string[];
   logicalCpus: number;
   memoryGiB: number;
   platform: string;
@@ -29,20 +32,8 @@ function packageVersion(name: string): string | undefined {
   }
 }
 
-function cpuInfoField(text: string, field: string): string | undefined {
-  const match = new RegExp(`^${field}\\s*:\\s*(.*)$`, 'm').exec(text);
-  return match?.[1]?.trim();
-}
-
 export async function machineInfo(): Promise<MachineInfo> {
-  let cpuinfo = '';
-  try {
-    cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    // not Linux
-  }
-  const family = cpuInfoField(cpuinfo, 'cpu family');
-  const model = cpuInfoField(cpuinfo, 'model');
+  const cpu = describeCpu();
   let libvips: string | undefined;
   try {
     const sharp = (await import('sharp')).default;
@@ -51,8 +42,9 @@ export async function machineInfo(): Promise<MachineInfo> {
     libvips = undefined;
   }
   return {
-    cpuModel: cpuInfoField(cpuinfo, 'model name') ?? os.cpus()[0]?.model ?? 'unknown',
-    cpuFamilyModel: family && model ? `family ${family} model ${model}` : undefined,
+    cpuModel: cpu.model,
+    cpuFamilyModel: cpu.familyModel,
+    cpuSimd: cpu.simd,
     logicalCpus: os.availableParallelism(),
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'reference'))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', '..', 'model-contract', 'reference'))
 from latent import latent  # noqa: E402  (sagan-serve's seed -> z contract)
 
 

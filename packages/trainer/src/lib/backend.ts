@@ -3,7 +3,7 @@
  *
  *   torch       @sagan-serve/tfjs-backend-torch: kernels in libtorch (oneDNN convolutions, OpenBLAS matrix
  *               products) on the cpu backend's typed arrays; the CPU training backend. Needs libtorch
- *               (apt-get install libtorch-dev libopenblas0-openmp) when `npm ci` builds its addon.
+ *               (apt-get install libtorch-dev libopenblas0-openmp libideep-dev) when `npm ci` builds its addon.
  *   webgpu      @tensorflow/tfjs-backend-webgpu on Dawn (package `webgpu`). navigator.gpu must exist
  *               before the backend module is imported, so it is set first and the module is imported
  *               dynamically. Flags WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE and WEBGPU_CPU_FORWARD=false are
