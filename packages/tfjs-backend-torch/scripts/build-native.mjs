@@ -55,10 +55,10 @@ if (!torchDir) {
   // directory: a change of TORCH_BACKEND_NO_ONEDNN needs a configure from scratch (`rebuild`).
   const noOneDnn = process.env.TORCH_BACKEND_NO_ONEDNN === '1' ? 'ON' : 'OFF';
   const cache = path.join(root, 'build', 'CMakeCache.txt');
-  const cachedNoOneDnn = existsSync(cache)
-    ? /^TORCH_BACKEND_NO_ONEDNN:\w+=(\w+)$/m.exec(readFileSync(cache, 'utf8'))?.[1]
-    : undefined;
-  const command = existsSync(cache) && (cachedNoOneDnn ?? 'OFF') !== noOneDnn ? 'rebuild' : 'compile';
+  const configuredNoOneDnn = existsSync(cache)
+    ? (/^TORCH_BACKEND_NO_ONEDNN:\w+=(\w+)$/m.exec(readFileSync(cache, 'utf8'))?.[1] ?? 'OFF')
+    : noOneDnn;
+  const command = configuredNoOneDnn !== noOneDnn ? 'rebuild' : 'compile';
   const r = spawnSync(
     process.execPath,
     [

@@ -45,7 +45,7 @@ export async function machineInfo(): Promise<MachineInfo> {
     cpuModel: cpu.model,
     cpuFamilyModel: cpu.familyModel,
     cpuSimd: cpu.simd,
-    logicalCpus: os.availableParallelism(),
+    logicalCpus: cpu.logicalCpus,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     node: process.version,
